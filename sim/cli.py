@@ -1,0 +1,287 @@
+"""`povsim` command line. Bad input: one message per problem, exit code 2, nothing written."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+RUN_EXAMPLE = """example:
+  povsim run scenarios/county.toml --strategy status_quo --seed 3 \\
+      --set shocks.illness.incidence=0.15 --out results/county_sick
+"""
+
+TABLE_COLUMNS = {
+    "year": ("year", "{:d}"),
+    "calendar_year": ("cal", "{:d}"),
+    "poverty_rate": ("poor %", "{:.1%}"),
+    "poor_households": ("poor hh", "{:,d}"),
+    "registered_households": ("registered", "{:,d}"),
+    "exits": ("exits", "{:,d}"),
+    "returns": ("returns", "{:,d}"),
+    "returns_illness": ("ret. illness", "{:,d}"),
+    "new_poor": ("new poor", "{:,d}"),
+    "at_risk_households": ("at risk", "{:,d}"),
+    "mean_income_pc": ("income/person", "{:,.0f}"),
+    "spending": ("spending (M)", None),
+}
+
+
+def _fail(problems: list[str]) -> int:
+    for line in problems:
+        print(f"error: {line}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def format_table(ts) -> str:
+    cols = [c for c in TABLE_COLUMNS if c in ts.columns]
+    out = ts[cols].copy()
+    for c in cols:
+        label, fmt = TABLE_COLUMNS[c]
+        if c == "spending":
+            out[c] = (out[c] / 1e6).map("{:,.1f}".format)
+        else:
+            out[c] = out[c].map(fmt.format)
+        out = out.rename(columns={c: label})
+    return out.to_string(index=False)
+
+
+def _parse_sets(items: list[str] | None) -> dict:
+    from sim.config import parse_override
+
+    overrides = {}
+    for item in items or []:
+        path, value = parse_override(item)
+        overrides[path] = value
+    return overrides
+
+
+def _default_out(name: str, strategy: str, seed: int) -> Path:
+    base = Path("results") / f"{name}_{strategy}_seed{seed}"
+    out, k = base, 2
+    while out.exists():
+        out = base.with_name(f"{base.name}-{k}")
+        k += 1
+    return out
+
+
+def _check_out(out: Path, force: bool) -> list[str]:
+    if out.exists() and not out.is_dir():
+        return [f"--out {out}: exists and is not a folder"]
+    if out.exists() and any(out.iterdir()) and not force:
+        return [f"--out {out}: folder exists and is not empty; use --force to overwrite it"]
+    return []
+
+
+def cmd_run(args) -> int:
+    import sim
+    from sim.config import ConfigError
+    from sim.policies import get_strategy
+
+    try:
+        overrides = _parse_sets(args.set)
+        if args.years is not None:
+            overrides["meta.years"] = args.years
+        scenario = sim.load_scenario(args.scenario, overrides)
+        get_strategy(args.strategy)
+    except ConfigError as exc:
+        return _fail(exc.problems)
+    out = Path(args.out) if args.out else _default_out(scenario.meta.name, args.strategy, args.seed)
+    problems = _check_out(out, args.force)
+    if problems:
+        return _fail(problems)
+
+    t0 = time.perf_counter()
+    model = sim.PovertyModel(scenario, strategy=args.strategy, seed=args.seed, agents=False)
+    t1 = time.perf_counter()
+    model.run()
+    t2 = time.perf_counter()
+    ts = model.timeseries()
+    if not args.quiet:
+        print(
+            f"{scenario.meta.name}: {model.hh.n:,} households, {model.persons.n:,} people, "
+            f"strategy {args.strategy}, seed {args.seed}, {model.years} years"
+        )
+        print(format_table(ts))
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        ts.to_csv(tmp / "timeseries.csv", index=False)
+        model.households().to_parquet(tmp / "households.parquet", index=False)
+        manifest = {
+            "command": "povsim run",
+            "scenario": str(args.scenario),
+            "scenario_sha256": hashlib.sha256(Path(args.scenario).read_bytes()).hexdigest(),
+            "overrides": {k: v for k, v in overrides.items()},
+            "strategy": args.strategy,
+            "seed": args.seed,
+            "years": model.years,
+            "households": model.hh.n,
+            "people": model.persons.n,
+            "version": sim.__version__,
+            "setup_seconds": round(t1 - t0, 4),
+            "run_seconds": round(t2 - t1, 4),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        (tmp / "run.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    if not args.quiet:
+        print(f"wrote {out}/timeseries.csv, households.parquet, run.json")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from sim.config import ConfigError, load_scenario
+
+    problems: list[str] = []
+    try:
+        overrides = _parse_sets(args.set)
+    except ConfigError as exc:
+        return _fail(exc.problems)
+    for f in args.files:
+        try:
+            load_scenario(f, overrides)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        return _fail(problems)
+    print("ok")
+    return 0
+
+
+def cmd_strategies(args) -> int:
+    from sim.policies import STRATEGIES
+
+    width = max(len(n) for n in STRATEGIES)
+    for name, cls in STRATEGIES.items():
+        print(f"{name:<{width}}  {cls.description}")
+    return 0
+
+
+def cmd_params(args) -> int:
+    from sim.config import ConfigError, load_scenario
+    from sim.params_table import params_frame, to_markdown
+
+    try:
+        overrides = _parse_sets(args.set)
+        scenario = load_scenario(args.scenario, overrides) if args.scenario else None
+    except ConfigError as exc:
+        return _fail(exc.problems)
+    df = params_frame(scenario)
+    if args.format == "csv":
+        df.to_csv(sys.stdout, index=False)
+    else:
+        print(to_markdown(df))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="povsim",
+        description=(
+            "Agent-based simulation of rural households leaving and returning to poverty under "
+            "poverty-alleviation strategies (transfusion vs blood-making)."
+        ),
+        epilog="example:\n  povsim run scenarios/county.toml --strategy status_quo --seed 1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from sim import __version__
+
+    parser.add_argument("--version", action="version", version=f"povsim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run one scenario under one strategy and print the yearly table",
+        description=(
+            "Run SCENARIO for its horizon, print the yearly table and write timeseries.csv, "
+            "households.parquet and run.json to --out (default: a new folder under results/)."
+        ),
+        epilog=RUN_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("scenario", help="scenario TOML file, e.g. scenarios/county.toml")
+    run.add_argument(
+        "--strategy", default="status_quo", help="strategy name (see `povsim strategies`)"
+    )
+    run.add_argument("--seed", type=int, default=1, help="seed of every random stream (default 1)")
+    run.add_argument(
+        "--years", type=int, help="horizon in years (default: the scenario's meta.years)"
+    )
+    run.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="override a parameter by dotted path; repeatable, e.g. --set shocks.illness.incidence=0.05",
+    )
+    run.add_argument("--out", help="output folder (must not exist or be empty, unless --force)")
+    run.add_argument("--force", action="store_true", help="overwrite an existing --out folder")
+    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.set_defaults(func=cmd_run)
+
+    val = sub.add_parser(
+        "validate",
+        help="check scenario files; print ok or every problem",
+        description="Check files without running anything. Prints `ok`, or one line per problem.",
+        epilog="example:\n  povsim validate scenarios/county.toml --set budget.yearly=5e7",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    val.add_argument("files", nargs="+", help="scenario TOML files")
+    val.add_argument("--set", action="append", metavar="PATH=VALUE", help="override, as in run")
+    val.set_defaults(func=cmd_validate)
+
+    st = sub.add_parser(
+        "strategies",
+        help="list the built-in strategies",
+        description="List the built-in strategies with a one-line description each.",
+        epilog="example:\n  povsim strategies",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    st.set_defaults(func=cmd_strategies)
+
+    pa = sub.add_parser(
+        "params",
+        help="print every parameter with its value, unit and source",
+        description=(
+            "Print the parameter table (path, value, unit, description, source): the defaults, or "
+            "a scenario's effective values after its file and --set overrides."
+        ),
+        epilog="example:\n  povsim params --scenario scenarios/county.toml --format csv > params.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    pa.add_argument("--scenario", help="scenario TOML file whose effective values to show")
+    pa.add_argument("--format", choices=["md", "csv"], default="md")
+    pa.add_argument("--set", action="append", metavar="PATH=VALUE", help="override, as in run")
+    pa.set_defaults(func=cmd_params)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,658 @@
+"""Scenario files: load TOML, merge defaults, apply dotted overrides, validate, explain problems.
+
+Overrides are applied *before* validation so that a bad ``--set`` gets the same clear message as a
+bad file. Every problem names the file (or the override), the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from sim.parameters import default_values
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+
+
+class ConfigError(Exception):
+    """Bad input: carries every problem found, each naming its file and field."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+# ---------------------------------------------------------------------------------------------
+# Field types
+
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegFloat = Annotated[float, Field(ge=0.0)]
+PosFloat = Annotated[float, Field(gt=0.0)]
+NonNegInt = Annotated[int, Field(ge=0)]
+PosInt = Annotated[int, Field(gt=0)]
+Range = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+CATEGORIES = ("industry", "relocation", "medical", "education", "dibao")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, frozen=False)
+
+
+def _range_ok(v: list[float], lo: float = -math.inf, hi: float = math.inf) -> list[float]:
+    if v[0] > v[1]:
+        raise ValueError(f"must be [min, max] with min <= max, got {v}")
+    if v[0] < lo or v[1] > hi:
+        raise ValueError(f"values must lie in [{lo}, {hi}], got {v}")
+    return v
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenario schema (values come from sim/parameters/defaults.toml; here only types and bounds)
+
+
+class Meta(Strict):
+    name: str
+    base_year: Annotated[int, Field(ge=1949, le=2100)]
+    years: Annotated[int, Field(ge=1, le=100)]
+
+
+class Category(Strict):
+    households: NonNegInt
+    people: NonNegInt
+    size_weight: PosFloat
+
+
+class Categories(Strict):
+    industry: Category
+    relocation: Category
+    medical: Category
+    education: Category
+    dibao: Category
+
+
+class Registered(Strict):
+    households: NonNegInt
+    people: NonNegInt
+    categories: Categories
+
+
+class Labour(Strict):
+    working_age_min: Annotated[int, Field(ge=10, le=30)]
+    working_age_max: Annotated[int, Field(ge=40, le=80)]
+    elderly_farm_age_max: Annotated[int, Field(ge=40, le=100)]
+    elderly_labour_weight: Prob
+    chronic_labour_weight: Prob
+    no_labour_share_dibao: Prob
+    no_labour_share_medical: Prob
+    no_labour_share_other: Prob
+
+
+class Age(Strict):
+    band_edges: list[Annotated[int, Field(ge=0, le=120)]]
+    shares_registered: list[Prob]
+    shares_other: list[Prob]
+    shares_dibao: list[Prob]
+
+    @model_validator(mode="after")
+    def _bands(self) -> Age:
+        e = self.band_edges
+        if len(e) < 2 or any(b <= a for a, b in zip(e, e[1:], strict=False)):
+            raise ValueError("band_edges must be at least two strictly increasing ages")
+        for name in ("shares_registered", "shares_other", "shares_dibao"):
+            s = getattr(self, name)
+            if len(s) != len(e) - 1:
+                raise ValueError(f"{name} needs {len(e) - 1} shares (one per band), got {len(s)}")
+            if abs(sum(s) - 1.0) > 1e-6:
+                raise ValueError(f"{name} must sum to 1, got {sum(s):.6g}")
+        return self
+
+
+class Health(Strict):
+    chronic_registered: Prob
+    chronic_other: Prob
+    disability_registered: Prob
+    disability_other: Prob
+    illness_secondary_cause: Prob
+
+
+class Schooling(Strict):
+    compulsory_enrolment: Prob
+    high_school_enrolment: Prob
+    university_enrolment: Prob
+    poverty_barrier: Prob
+    dropout_poor: Prob
+    years_primary_skill: NonNegFloat
+    university_skill: NonNegFloat
+
+
+class Population(Strict):
+    households: PosInt
+    people: PosInt
+    max_household_size: Annotated[int, Field(ge=1, le=30)]
+    productivity_sigma: NonNegFloat
+    productivity_registered: PosFloat
+    work_propensity_other: Annotated[float, Field(ge=-5.0, le=5.0)]
+    registered: Registered
+    labour: Labour
+    age: Age
+    health: Health
+    schooling: Schooling
+
+
+class Villages(Strict):
+    count: PosInt
+    poor: NonNegInt
+    resettlement_sites: NonNegInt
+    registered_in_poor_villages: Prob
+    remoteness_poor: Annotated[list[PosFloat], Field(min_length=2, max_length=2)]
+    remoteness_other: Annotated[list[PosFloat], Field(min_length=2, max_length=2)]
+    disaster_risk_poor: Range
+    disaster_risk_other: Range
+    infrastructure_poor: Range
+    infrastructure_other: Range
+    land_productivity: Range
+
+    @field_validator(
+        "disaster_risk_poor", "disaster_risk_other", "infrastructure_poor", "infrastructure_other"
+    )
+    @classmethod
+    def _unit_range(cls, v: list[float]) -> list[float]:
+        return _range_ok(v, 0.0, 1.0)
+
+    @field_validator("land_productivity")
+    @classmethod
+    def _pos_range(cls, v: list[float]) -> list[float]:
+        return _range_ok(v, 0.0)
+
+    @model_validator(mode="after")
+    def _poor_le_count(self) -> Villages:
+        if self.poor > self.count:
+            raise ValueError(
+                f"poor villages ({self.poor}) cannot exceed villages.count ({self.count})"
+            )
+        return self
+
+
+class Assets(Strict):
+    trap: bool
+    threshold: NonNegFloat
+    width: PosFloat
+    return_low: Annotated[float, Field(ge=-1.0, le=2.0)]
+    return_high: Annotated[float, Field(ge=-1.0, le=2.0)]
+    return_flat: Annotated[float, Field(ge=-1.0, le=2.0)]
+    livestock_share: Prob
+    initial_registered: NonNegFloat
+    initial_other: NonNegFloat
+    sigma: NonNegFloat
+    savings_months: NonNegFloat
+
+
+class Skill(Strict):
+    mean_registered: PosFloat
+    mean_other: PosFloat
+    sigma: NonNegFloat
+    migrant_elasticity: NonNegFloat
+
+
+class Economy(Strict):
+    poverty_line: Annotated[list[PosFloat], Field(min_length=1)]
+    line_growth: Annotated[float, Field(ge=-0.5, le=1.0)]
+    wage_growth: Annotated[float, Field(ge=-0.5, le=1.0)]
+    migrant_monthly_wage: NonNegFloat
+    migrant_months: Annotated[float, Field(ge=0, le=12)]
+    migrant_remit_share: Prob
+    migrant_base_prob: Prob
+    migrant_age_max: Annotated[int, Field(ge=16, le=80)]
+    labour_persistence: Prob
+    local_daily_wage: NonNegFloat
+    local_max_days: Annotated[float, Field(ge=0, le=366)]
+    local_job_prob: Prob
+    land_per_person: NonNegFloat
+    farm_gross_per_mu: NonNegFloat
+    farm_cost_per_mu: NonNegFloat
+    labour_per_mu: PosFloat
+    land_rent_per_mu: NonNegFloat
+    ag_subsidy_per_mu: NonNegFloat
+    pension_monthly: NonNegFloat
+    pension_age: Annotated[int, Field(ge=0, le=120)]
+    subsistence_per_person: NonNegFloat
+    saving_rate: Prob
+    investment_share: Prob
+    savings_interest: Annotated[float, Field(ge=0, le=1)]
+    asset_depreciation: Prob
+    distress_sale_discount: Prob
+    house_renovation_cost: NonNegFloat
+    unsafe_house_registered: Prob
+    unsafe_house_other: Prob
+    initial_debt_sick: NonNegFloat
+    debt_interest: Annotated[float, Field(ge=0, le=1)]
+    debt_repay_share: Prob
+    assets: Assets
+    skill: Skill
+
+
+class Illness(Strict):
+    enabled: bool
+    incidence: Prob
+    incidence_registered: Prob
+    age_gradient: NonNegFloat
+    chronic_onset: Prob
+    chronic_recovery: Prob
+    acute_cost_mean: NonNegFloat
+    acute_cost_sigma: NonNegFloat
+    chronic_cost: NonNegFloat
+    acute_work_loss: Prob
+    cost_growth: Annotated[float, Field(ge=-0.5, le=1.0)]
+
+
+class Insurance(Strict):
+    enabled: bool
+    enrolment: Prob
+    reimbursement: Prob
+    outpatient_reimbursement: Prob
+    catastrophic_share: Prob
+
+
+class Disaster(Strict):
+    enabled: bool
+    risk_multiplier: NonNegFloat
+    farm_loss: Prob
+    asset_loss: Prob
+    house_damage: Prob
+
+
+class Market(Strict):
+    volatility: NonNegFloat
+    persistence: Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
+class EnterpriseShocks(Strict):
+    failure_multiplier: NonNegFloat
+    reentry_years: Annotated[int, Field(ge=1, le=100)]
+
+
+class Shocks(Strict):
+    illness: Illness
+    insurance: Insurance
+    disaster: Disaster
+    market: Market
+    enterprise: EnterpriseShocks
+
+
+class Industry(Strict):
+    lag: Annotated[int, Field(ge=0, le=30)]
+    premium: Annotated[float, Field(ge=0.0, le=5.0)]
+    volatility: NonNegFloat
+    income_per_household: NonNegFloat
+    failure_risk: Prob
+
+
+class EnterpriseDefaults(Strict):
+    initial_link_share: Prob
+    job_wage: NonNegFloat
+
+
+class EnterpriseSpec(Strict):
+    """One leading enterprise or cooperative; unset fields inherit from its industry."""
+
+    name: str
+    industry: str
+    capacity: NonNegInt = Field(description="households it can link")
+    jobs: NonNegInt = 0
+    premium: Annotated[float, Field(ge=0.0, le=5.0)] | None = None
+    failure_risk: Prob | None = None
+    lag: Annotated[int, Field(ge=0, le=30)] | None = None
+    village: NonNegInt | None = None
+
+
+class Identification(Strict):
+    exclusion_error: Prob
+    inclusion_error: Prob
+    exit_margin: Annotated[float, Field(ge=0.0, le=5.0)]
+    monitoring_line: Annotated[float, Field(ge=1.0, le=10.0)]
+    spending_spike: NonNegFloat
+    new_registration_cap: NonNegFloat
+    reidentify_years: Annotated[int, Field(ge=1, le=100)]
+
+
+class SocialSecurity(Strict):
+    dibao_standard: Annotated[list[NonNegFloat], Field(min_length=1)]
+    dibao_growth: Annotated[float, Field(ge=-0.5, le=1.0)]
+    dibao_coverage: Prob
+    dibao_coverage_other: Prob
+
+
+class Budget(Strict):
+    yearly: NonNegFloat
+    unspent: Literal["return", "carry_over"]
+
+
+class SchoolingCosts(Strict):
+    compulsory_cost: NonNegFloat
+    high_school_cost: NonNegFloat
+    university_cost: NonNegFloat
+
+
+class Scenario(Strict):
+    meta: Meta
+    population: Population
+    villages: Villages
+    economy: Economy
+    shocks: Shocks
+    industries: dict[str, Industry]
+    enterprise_defaults: EnterpriseDefaults
+    enterprises: list[EnterpriseSpec] = Field(default_factory=list)
+    identification: Identification
+    social_security: SocialSecurity
+    budget: Budget
+    schooling: SchoolingCosts
+
+    _source: str = PrivateAttr("<scenario>")
+    _overrides: dict = PrivateAttr(default_factory=dict)
+    _tree: dict = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistency(self) -> Scenario:
+        p = self.population
+        r = p.registered
+        problems: list[tuple[str, str]] = []
+        if r.households > p.households:
+            problems.append(
+                (
+                    "population.registered.households",
+                    f"registered households ({r.households}) cannot exceed "
+                    f"population.households ({p.households})",
+                )
+            )
+        if r.people > p.people:
+            problems.append(
+                (
+                    "population.registered.people",
+                    f"registered people ({r.people}) cannot exceed population.people ({p.people})",
+                )
+            )
+        if p.people < p.households:
+            problems.append(("population.people", "every household needs at least one person"))
+        if r.people < r.households:
+            problems.append(
+                ("population.registered.people", "every registered household needs a person")
+            )
+        cats = {c: getattr(r.categories, c) for c in CATEGORIES}
+        total = sum(c.households for c in cats.values())
+        if total != r.households:
+            listing = ", ".join(f"{k} {v.households}" for k, v in cats.items())
+            problems.append(
+                (
+                    "population.registered.categories",
+                    f"category households sum to {total} ({listing}) but registered "
+                    f"households are {r.households}; they must be equal (each registered "
+                    "household has exactly one primary-cause category)",
+                )
+            )
+        given = sum(c.people for c in cats.values())
+        derived = [k for k, c in cats.items() if c.people == 0 and c.households > 0]
+        for k, c in cats.items():
+            if 0 < c.people < c.households:
+                problems.append(
+                    (
+                        f"population.registered.categories.{k}.people",
+                        f"{c.people} people cannot fill {c.households} households",
+                    )
+                )
+        if not derived and given != r.people:
+            problems.append(
+                (
+                    "population.registered.categories",
+                    f"category people sum to {given} but registered people are {r.people}",
+                )
+            )
+        elif derived:
+            rest_h = sum(cats[k].households for k in derived)
+            if r.people - given < rest_h:
+                problems.append(
+                    (
+                        "population.registered.categories",
+                        f"category people ({given}) leave {r.people - given} people for "
+                        f"{rest_h} households of {', '.join(derived)}",
+                    )
+                )
+        if p.households - r.households > 0 and p.people - r.people < p.households - r.households:
+            problems.append(
+                ("population.people", "too few non-registered people for non-registered households")
+            )
+        if p.max_household_size * p.households < p.people:
+            problems.append(
+                ("population.max_household_size", "too small to hold population.people")
+            )
+        for e in self.enterprises:
+            if e.industry not in self.industries:
+                problems.append(
+                    (
+                        "enterprises",
+                        f"enterprise {e.name!r} names industry {e.industry!r}; "
+                        f"allowed: {', '.join(sorted(self.industries))}",
+                    )
+                )
+            if e.village is not None and e.village >= self.villages.count:
+                problems.append(
+                    (
+                        "enterprises",
+                        f"enterprise {e.name!r} village {e.village} is outside 0..{self.villages.count - 1}",
+                    )
+                )
+        names = [e.name for e in self.enterprises]
+        if len(set(names)) != len(names):
+            problems.append(("enterprises", "enterprise names must be unique"))
+        if problems:
+            raise _FieldProblems(problems)
+        return self
+
+    # convenience ----------------------------------------------------------------------------
+    def dibao_standard(self, year: int) -> float:
+        """Standing rural dibao standard (yuan/person/year) in model year ``year``."""
+        s = self.social_security
+        if year < len(s.dibao_standard):
+            return float(s.dibao_standard[year])
+        return float(s.dibao_standard[-1]) * (1.0 + s.dibao_growth) ** (
+            year - len(s.dibao_standard) + 1
+        )
+
+    def poverty_line(self, year: int) -> float:
+        """Poverty line (yuan/person/year, current prices) in model year ``year``."""
+        lines = self.economy.poverty_line
+        if year < len(lines):
+            return float(lines[year])
+        return float(lines[-1]) * (1.0 + self.economy.line_growth) ** (year - len(lines) + 1)
+
+
+class _FieldProblems(ValueError):
+    """Raised inside a validator to report problems located at specific fields."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def read_toml(path: str | Path, what: str = "file") -> dict:
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError([f"{p}: {what} not found"])
+    if p.is_dir():
+        raise ConfigError([f"{p}: is a folder, expected a TOML {what}"])
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{p}: malformed TOML: {exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{p}: not UTF-8 text"]) from None
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """``over`` wins; tables merge key by key; lists and scalars replace."""
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``PATH=VALUE`` from the CLI; the value is read as TOML (numbers, booleans, lists, strings)."""
+    if "=" not in text:
+        raise ConfigError(
+            [f"--set {text}: expected PATH=VALUE, e.g. shocks.illness.incidence=0.05"]
+        )
+    path, raw = text.split("=", 1)
+    path, raw = path.strip(), raw.strip()
+    if not path:
+        raise ConfigError([f"--set {text}: the path before '=' is empty"])
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word is a string
+    return path, value
+
+
+def apply_overrides(
+    tree: dict, overrides: dict[str, Any], defaults: dict, problems: list[str] | None = None
+) -> dict:
+    """Set dotted paths. A path that leads nowhere is reported as an unknown field.
+
+    With ``problems`` given, unknown paths are appended to it instead of raised, so that the
+    caller can report them together with the validation problems.
+    """
+    collect = problems is not None
+    problems = problems if problems is not None else []
+    out = copy.deepcopy(tree)
+    for path, value in overrides.items():
+        parts = path.split(".")
+        node, dnode = out, defaults
+        ok = True
+        for i, part in enumerate(parts[:-1]):
+            if isinstance(node, list):
+                ok = False
+                break
+            if part not in node or not isinstance(node[part], dict | list):
+                allowed = sorted(k for k, v in node.items() if isinstance(v, dict))
+                problems.append(
+                    f"--set {path}: unknown field {'.'.join(parts[: i + 1])!r}; "
+                    f"allowed here: {', '.join(allowed) or '(none)'}"
+                )
+                ok = False
+                break
+            node = node[part]
+            dnode = dnode.get(part, {}) if isinstance(dnode, dict) else {}
+        if not ok:
+            continue
+        leaf = parts[-1]
+        if isinstance(node, dict) and leaf not in node and leaf not in (dnode or {}):
+            allowed = sorted(node)
+            problems.append(
+                f"--set {path}: unknown field {path!r}; allowed here: {', '.join(allowed)}"
+            )
+            continue
+        node[leaf] = value
+    if problems and not collect:
+        raise ConfigError(problems)
+    return out
+
+
+def _loc_to_path(loc: tuple) -> str:
+    return ".".join(str(x) for x in loc if x not in ("function-after", "function-before"))
+
+
+def _lookup(tree: Any, loc: tuple) -> Any:
+    node = tree
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def explain(exc: ValidationError, source: str, tree: dict) -> list[str]:
+    """Turn pydantic's errors into one line per problem: file: field: what is allowed."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        ctx = err.get("ctx") or {}
+        inner = ctx.get("error")
+        if isinstance(inner, _FieldProblems):
+            for field, msg in inner.problems:
+                lines.append(f"{source}: {field}: {msg}")
+            continue
+        path = _loc_to_path(loc) or "(top level)"
+        etype = err["type"]
+        if etype == "extra_forbidden":
+            parent = _lookup(default_values(), loc[:-1])
+            allowed = sorted(parent) if isinstance(parent, dict) else []
+            if not loc[:-1]:
+                allowed = sorted(set(allowed) | set(Scenario.model_fields))
+            hint = f"; allowed here: {', '.join(allowed)}" if allowed else ""
+            lines.append(f"{source}: {path}: unknown field{hint}")
+            continue
+        if etype == "missing":
+            lines.append(f"{source}: {path}: required field is missing")
+            continue
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        given = err.get("input")
+        shown = "" if isinstance(given, dict | list) or given is None else f" (got {given!r})"
+        lines.append(f"{source}: {path}: {msg}{shown}")
+    return lines
+
+
+def build_scenario(
+    data: dict, source: str = "<scenario>", overrides: dict[str, Any] | None = None
+) -> Scenario:
+    """Defaults + file data + overrides → validated :class:`Scenario` (or :class:`ConfigError`)."""
+    defaults = default_values()
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source}: expected a TOML table at the top level"])
+    merged = deep_merge(defaults, data)
+    problems: list[str] = []
+    if overrides:
+        merged = apply_overrides(merged, overrides, defaults, problems)
+    try:
+        sc = Scenario.model_validate(merged)
+    except ValidationError as exc:
+        where = source if not overrides else f"{source} (with --set {', '.join(overrides)})"
+        problems.extend(explain(exc, where, merged))
+    if problems:
+        raise ConfigError(problems)
+    sc._source = source
+    sc._overrides = dict(overrides or {})
+    sc._tree = merged
+    return sc
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read a scenario TOML file, merge the defaults, apply dotted overrides and validate."""
+    data = read_toml(path, "scenario file")
+    return build_scenario(data, str(path), overrides)

@@ -1,0 +1,219 @@
+"""Household and person state as a struct of numpy arrays, and the Household agent as a live view.
+
+The yearly phases work on whole arrays (DESIGN.md §7). Mesa users still get agents: a
+``Household`` reads and writes its row, so ``model.agents.select(...)``, ``hh.income`` and
+``hh.skill = 1.2`` work and stay consistent with the arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from mesa import Agent
+
+from sim.codes import CATEGORY_NAMES, STATUS_NAMES, TRIGGER_NAMES, Stage
+
+INCOME_COMPONENTS = ("farm", "livestock", "wage", "migrant", "business", "property", "transfers")
+SPENDING_COMPONENTS = ("medical", "schooling", "debt_service")
+
+# name: (dtype, description). Money is float64 yuan; counts, flags and codes are narrow.
+HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
+    "village": ("int32", "village index (resettlement sites come after the villages)"),
+    "home_village": ("int32", "village at year 0"),
+    "size": ("int16", "persons in the household"),
+    "land": ("float64", "cultivated land, mu"),
+    "assets": ("float64", "productive assets, yuan"),
+    "savings": ("float64", "liquid savings, yuan"),
+    "debt": ("float64", "outstanding debt, yuan"),
+    "productivity": ("float64", "latent farm and business productivity (multiplier)"),
+    "house_safe": ("bool", "house is safe (a 三保障 condition)"),
+    "insured": ("bool", "enrolled in rural medical insurance"),
+    "frail": ("bool", "higher illness incidence (registered at year 0)"),
+    "registered": ("bool", "ever on the register (建档立卡)"),
+    "registered_year": ("int16", "year first registered (-1 never)"),
+    "status": ("int8", "0 never registered, 1 poor, 2 exited, 3 returned"),
+    "causes": ("int16", "causes of poverty, bit flags (sim.codes.Cause)"),
+    "primary_cause": ("int16", "primary cause (one Cause flag, 0 none)"),
+    "category": ("int8", "primary measure, -1 none (sim.codes.Category)"),
+    "enterprise": ("int32", "linked enterprise index, -1 none"),
+    "link_year": ("int16", "year linked to the enterprise, -1 none"),
+    "enterprise_lost_year": ("int16", "year the linked enterprise failed, -1 never"),
+    "relocated_year": ("int16", "year relocated, -1 never"),
+    "exit_year": ("int16", "year of the last exit, -1 never"),
+    "first_exit_year": ("int16", "year of the first exit, -1 never"),
+    "return_year": ("int16", "year of the last return, -1 never"),
+    "returns": ("int16", "number of returns to poverty"),
+    "return_trigger": ("int8", "trigger of the last return (sim.codes.Trigger)"),
+    "dibao": ("bool", "on the standing rural dibao (minimum income guarantee)"),
+    "at_risk": ("bool", "flagged by monitoring this year (防返贫监测)"),
+    "labour_units": ("float64", "able-bodied labour weighted by health, this year"),
+    "inc_farm": ("float64", "gross farm output value, yuan/year"),
+    "inc_livestock": ("float64", "net livestock income, yuan/year"),
+    "inc_wage": ("float64", "local and enterprise wage income, yuan/year"),
+    "inc_migrant": ("float64", "migrant income reaching the household, yuan/year"),
+    "inc_business": ("float64", "diversified business and contract income, yuan/year"),
+    "inc_property": ("float64", "rent and interest, yuan/year"),
+    "inc_transfers": ("float64", "standing and programme transfers, yuan/year"),
+    "inc_transfers_programme": ("float64", "of which programme transfers, yuan/year"),
+    "inc_dibao_standing": (
+        "float64",
+        "of which standing dibao top-up (not programme money), yuan/year",
+    ),
+    "cost_production": ("float64", "farm production costs, yuan/year"),
+    "sp_medical": ("float64", "out-of-pocket medical cost after insurance and aid, yuan/year"),
+    "sp_schooling": ("float64", "schooling cost after aid, yuan/year"),
+    "sp_debt_service": ("float64", "interest paid on debt, yuan/year"),
+    "sp_consumption": ("float64", "consumption, yuan/year"),
+    "medical_cost": ("float64", "medical cost before insurance, yuan/year"),
+    "loss_illness": ("float64", "income lost to illness (cost + work lost), yuan/year"),
+    "loss_disaster": ("float64", "farm output and assets lost to disasters, yuan/year"),
+    "loss_enterprise": ("float64", "contract income lost to enterprise failure, yuan/year"),
+    "loss_market": ("float64", "farm and contract income lost to low prices, yuan/year"),
+    "net_income": ("float64", "net income before rigid spending, yuan/year"),
+    "income": ("float64", "net income after rigid spending, yuan/year"),
+    "income_pc": ("float64", "income per person, yuan/person/year (compared with the line)"),
+    "prev_income_pc": ("float64", "income_pc of the previous year"),
+    "prev_transfers_programme": ("float64", "programme transfers of the previous year"),
+    "waiting": ("bool", "eligible for an instrument this year but not served (budget)"),
+}
+
+PERSON_FIELDS: dict[str, tuple[str, str]] = {
+    "hh": ("int32", "household index"),
+    "age": ("int16", "age in years"),
+    "female": ("bool", "sex"),
+    "health": ("int8", "0 healthy, 1 chronic illness, 2 disability"),
+    "acute": ("bool", "hospital episode this year"),
+    "stage": ("int8", "schooling stage (sim.codes.Stage)"),
+    "edu_years": ("int8", "years of schooling completed"),
+    "base_skill": ("float64", "innate skill before schooling (multiplier)"),
+    "skill": ("float64", "skill of a working person (1 = average rural worker)"),
+    "work": ("int8", "work this year (sim.codes.Work)"),
+    "work_propensity": ("float64", "persistent latent draw (standard normal) behind work choices"),
+    "ent_job": ("bool", "holds a job in the household's linked enterprise"),
+    "dropped_out": ("bool", "left compulsory school early"),
+}
+
+
+class Table:
+    """A struct of arrays with a fixed set of named columns."""
+
+    FIELDS: dict[str, tuple[str, str]] = {}
+
+    def __init__(self, n: int, **columns: np.ndarray):
+        self.n = int(n)
+        for name, (dtype, _) in self.FIELDS.items():
+            if name in columns:
+                arr = np.asarray(columns.pop(name)).astype(dtype, copy=False)
+                if arr.shape != (self.n,):
+                    raise ValueError(f"{name}: expected shape ({self.n},), got {arr.shape}")
+            else:
+                arr = np.zeros(self.n, dtype=dtype)
+            setattr(self, name, arr)
+        if columns:
+            raise ValueError(f"unknown columns: {sorted(columns)}")
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({name: getattr(self, name).copy() for name in self.FIELDS})
+
+    def nbytes(self) -> int:
+        return sum(getattr(self, name).nbytes for name in self.FIELDS)
+
+
+class HouseholdTable(Table):
+    FIELDS = HOUSEHOLD_FIELDS
+
+
+class PersonTable(Table):
+    FIELDS = PERSON_FIELDS
+
+
+class VillageTable(Table):
+    FIELDS = {
+        "remoteness": ("float64", "0 = by a town, 1 = far from markets"),
+        "disaster_risk": ("float64", "yearly disaster probability"),
+        "infrastructure": ("float64", "roads, water, power, index 0-1"),
+        "land_productivity": ("float64", "relative land productivity"),
+        "poor": ("bool", "registered poor village (贫困村)"),
+        "site": ("bool", "resettlement site near a town"),
+        "hit": ("bool", "disaster this year"),
+    }
+
+
+def household_frame(hh: HouseholdTable, persons: PersonTable, year: int) -> pd.DataFrame:
+    """Current state, one row per household, with readable labels for the codes."""
+    df = hh.frame()
+    df.insert(0, "household", np.arange(hh.n))
+    df.insert(1, "year", year)
+    df["status_name"] = pd.Categorical.from_codes(df["status"], list(STATUS_NAMES.values()))
+    df["category_name"] = df["category"].map(CATEGORY_NAMES)
+    df["return_trigger_name"] = df["return_trigger"].map(TRIGGER_NAMES)
+    ages = persons.age
+    working = (ages >= 16) & (ages <= 64)
+    df["members_working_age"] = np.bincount(persons.hh, weights=working, minlength=hh.n).astype(
+        "int16"
+    )
+    df["members_elderly"] = np.bincount(persons.hh, weights=ages >= 65, minlength=hh.n).astype(
+        "int16"
+    )
+    df["students"] = np.bincount(
+        persons.hh, weights=persons.stage >= Stage.COMPULSORY, minlength=hh.n
+    ).astype("int16")
+    return df
+
+
+class Household(Agent):
+    """A live view of one row of the household table.
+
+    Reading an attribute reads the array; assigning writes it. ``skill`` is the mean skill of the
+    household's working-age members; assigning it sets each of them.
+    """
+
+    def __init__(self, model, row: int):
+        super().__init__(model)
+        self.row = int(row)
+
+    # generic row access -----------------------------------------------------------------------
+    def __getattr__(self, name: str):
+        # only called when normal lookup fails: fall through to the household arrays
+        if name in HOUSEHOLD_FIELDS:
+            return getattr(self.model.hh, name)[self.row].item()
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in HOUSEHOLD_FIELDS and name not in ("row",):
+            getattr(self.model.hh, name)[self.row] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    # convenient derived views ----------------------------------------------------------------
+    @property
+    def members(self) -> np.ndarray:
+        """Indices of this household's persons in the person table."""
+        m = self.model
+        start, stop = m.person_start[self.row], m.person_start[self.row + 1]
+        return m.person_order[start:stop]
+
+    @property
+    def poor(self) -> bool:
+        return bool(self.model.hh.income_pc[self.row] < self.model.poverty_line)
+
+    @property
+    def skill(self) -> float:
+        p = self.model.persons
+        idx = self.members
+        lo, hi = self.model.working_age
+        w = idx[(p.age[idx] >= lo) & (p.age[idx] <= hi)]
+        return float(p.skill[w].mean()) if len(w) else 0.0
+
+    @skill.setter
+    def skill(self, value: float) -> None:
+        p = self.model.persons
+        idx = self.members
+        lo, hi = self.model.working_age
+        p.skill[idx[(p.age[idx] >= lo) & (p.age[idx] <= hi)]] = value
+
+    def __repr__(self) -> str:
+        return (
+            f"<Household {self.row}: size {self.size}, income_pc {self.income_pc:.0f}, "
+            f"status {STATUS_NAMES[self.status]}>"
+        )

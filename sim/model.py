@@ -1,0 +1,176 @@
+"""PovertyModel: one step is one year, its phases in the fixed order of DESIGN.md §4.2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from sim import demography, economy, identification, shocks
+from sim.config import Scenario, load_scenario
+from sim.enterprises import Enterprise, build_enterprises
+from sim.households import Household, household_frame
+from sim.metrics import COLUMNS, collect
+from sim.policies import Effects, Ledger, Strategy, get_strategy
+from sim.population import link_initial, synthesize
+from sim.rng import Streams, fresh_seed
+
+DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "county.toml"
+
+
+class PovertyModel(mesa.Model):
+    """Rural households under a poverty-alleviation strategy, one step per year.
+
+    Args:
+        scenario: a :class:`sim.config.Scenario`, or a path to a scenario TOML file.
+        strategy: a strategy name (see ``povsim strategies``) or a Strategy object.
+        seed: the run's seed; every random stream is spawned from it. ``None`` draws one and
+            records it in ``model.seed``.
+        years: horizon; defaults to the scenario's ``meta.years``.
+        overrides: dotted-path overrides applied when ``scenario`` is a path.
+        agents: create a Mesa ``Household`` agent per household (live views); ``False`` skips it
+            for batch runs that never look at agents.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path | None = None,
+        strategy: str | Strategy = "status_quo",
+        seed: int | None = None,
+        years: int | None = None,
+        overrides: dict[str, Any] | None = None,
+        agents: bool = True,
+        **kwargs: Any,
+    ):
+        if seed is None:
+            seed = fresh_seed()
+        super().__init__(seed=seed, **kwargs)
+        if scenario is None:
+            scenario = DEFAULT_SCENARIO
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario, overrides)
+        self.seed = int(seed)
+        self.scenario = scenario
+        self.strategy = get_strategy(strategy)
+        self.years = int(years if years is not None else scenario.meta.years)
+        self.year = 0
+        self.streams = Streams(self.seed)
+
+        self.villages, self.hh, self.persons = synthesize(scenario, self.streams.get("population"))
+        n_v = scenario.villages.count
+        self.ent, self.enterprise_names, self.industry_names = build_enterprises(
+            scenario, n_v, self.streams.get("population", 1)
+        )
+        link_initial(scenario, self.hh, self.ent, self.streams.get("population", 2))
+        self.industry_volatility = np.array(
+            [scenario.industries[i].volatility for i in self.industry_names]
+        )
+        self.log_prices = np.zeros(1 + len(self.industry_names))
+        self.crop_price = 1.0
+        self.industry_price = np.ones(len(self.industry_names))
+        self.illness_norm = None
+
+        lab = scenario.population.labour
+        self.working_age = (lab.working_age_min, lab.working_age_max)
+        self.person_start = np.concatenate([[0], np.cumsum(self.hh.size, dtype=np.int64)])
+        self.person_order = np.arange(self.persons.n)
+
+        self.effects = Effects(self.hh.n)
+        self.ledger = Ledger(scenario.budget.yearly, scenario.budget.unspent == "carry_over")
+        self.yr = SimpleNamespace(
+            contract_income_prev=np.zeros(self.hh.n),
+            ent_wage_prev=np.zeros(self.hh.n),
+            newly_registered=0,
+            med_acute=np.zeros(self.hh.n),
+            med_chronic=np.zeros(self.hh.n),
+        )
+        self.cumulative: dict[str, float] = {}
+        self.initial_registered = int(self.hh.registered.sum())
+        self.rows: list[dict] = []
+
+        if agents:
+            Household.create_agents(self, self.hh.n, list(range(self.hh.n)))
+        for i, name in enumerate(self.enterprise_names):
+            Enterprise(self, i, name)
+
+        self.datacollector = mesa.DataCollector(
+            model_reporters={c: (lambda m, c=c: m.rows[-1][c]) for c in COLUMNS}
+        )
+        self._year_zero()
+
+    # ---- helpers ---------------------------------------------------------------------------------
+    def line(self, year: int) -> float:
+        return self.scenario.poverty_line(max(int(year), 0))
+
+    @property
+    def poverty_line(self) -> float:
+        return self.line(self.year)
+
+    def _record(self, events) -> None:
+        self.rows.append(collect(self, events))
+        self.datacollector.collect(self)
+
+    # ---- the year ----------------------------------------------------------------------------------
+    def _year_zero(self) -> None:
+        """The registration year: state and incomes before any programme; no transitions."""
+        s = self.streams
+        shocks.illness(self, s.get("illness", 0))
+        shocks.markets(self, s.get("market", 0))
+        self.ledger.open_year(0)
+        economy.labour_and_income(self, s.get("labour", 0))
+        identification.flag_monitoring(self, self.line(0))
+        self._record(None)
+
+    def step(self) -> None:
+        hh, s = self.hh, self.streams
+        self.year += 1
+        y = self.year
+        hh.prev_income_pc[:] = hh.income_pc
+        hh.prev_transfers_programme[:] = hh.inc_transfers_programme
+        # 1 demography
+        demography.step(self, s.get("demography", y))
+        # 2 shocks
+        shocks.illness(self, s.get("illness", y))
+        shocks.disasters(self, s.get("disaster", y))
+        shocks.markets(self, s.get("market", y))
+        shocks.enterprises(self, s.get("enterprise", y))
+        # 3 identification
+        identification.identify(self, s.get("targeting", y))
+        # 4 policies
+        self.ledger.open_year(y)
+        self.effects.reset()
+        hh.waiting[:] = False
+        self.strategy.apply(self)
+        # 5 labour and income
+        economy.labour_and_income(self, s.get("labour", y))
+        # 6 assets
+        economy.assets(self, s.get("assets", y))
+        # 7 status
+        events = identification.update_status(self)
+        # 8 metrics
+        self._record(events)
+        if self.year >= self.years:
+            self.running = False
+
+    def run(self, years: int | None = None) -> PovertyModel:
+        """Step through the horizon (or ``years`` more steps)."""
+        n = self.years - self.year if years is None else int(years)
+        for _ in range(max(n, 0)):
+            self.step()
+        return self
+
+    # ---- results ---------------------------------------------------------------------------------
+    def timeseries(self) -> pd.DataFrame:
+        """One row per year 0..current year; columns documented in docs/outputs.md."""
+        return pd.DataFrame(self.rows, columns=list(COLUMNS))
+
+    def households(self) -> pd.DataFrame:
+        """One row per household, current state."""
+        df = household_frame(self.hh, self.persons, self.year)
+        names = np.array(self.enterprise_names + [""], dtype=object)
+        df["enterprise_name"] = names[self.hh.enterprise]
+        return df
