@@ -88,10 +88,10 @@ def cmd_run(args) -> int:
 
     try:
         overrides = _parse_sets(args.set)
-        if args.years is not None:
-            overrides["meta.years"] = args.years
+        if args.years is not None and args.years < 1:
+            return _fail([f"--years {args.years}: must be at least 1"])
         scenario = sim.load_scenario(args.scenario, overrides)
-        get_strategy(args.strategy)
+        get_strategy(args.strategy, scenario)
     except ConfigError as exc:
         return _fail(exc.problems)
     out = Path(args.out) if args.out else _default_out(scenario.meta.name, args.strategy, args.seed)
@@ -100,7 +100,9 @@ def cmd_run(args) -> int:
         return _fail(problems)
 
     t0 = time.perf_counter()
-    model = sim.PovertyModel(scenario, strategy=args.strategy, seed=args.seed, agents=False)
+    model = sim.PovertyModel(
+        scenario, strategy=args.strategy, seed=args.seed, years=args.years, agents=False
+    )
     t1 = time.perf_counter()
     model.run()
     t2 = time.perf_counter()
@@ -164,11 +166,17 @@ def cmd_validate(args) -> int:
 
 
 def cmd_strategies(args) -> int:
-    from sim.policies import STRATEGIES
+    from sim.config import ConfigError, load_scenario
+    from sim.policies import available
 
-    width = max(len(n) for n in STRATEGIES)
-    for name, cls in STRATEGIES.items():
-        print(f"{name:<{width}}  {cls.description}")
+    try:
+        scenario = load_scenario(args.scenario) if args.scenario else None
+    except ConfigError as exc:
+        return _fail(exc.problems)
+    specs = available(scenario)
+    width = max(len(n) for n in specs)
+    for name, spec in specs.items():
+        print(f"{name:<{width}}  {spec.description}")
     return 0
 
 
@@ -251,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  povsim strategies",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    st.add_argument("--scenario", help="also list the strategies defined in this scenario file")
     st.set_defaults(func=cmd_strategies)
 
     pa = sub.add_parser(
@@ -281,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `povsim run ... | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

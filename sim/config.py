@@ -127,6 +127,7 @@ class Health(Strict):
     chronic_other: Prob
     disability_registered: Prob
     disability_other: Prob
+    capacity_secondary_cause: Prob
     illness_secondary_cause: Prob
 
 
@@ -348,6 +349,163 @@ class SchoolingCosts(Strict):
     university_cost: NonNegFloat
 
 
+class Programme(Strict):
+    start_year: Annotated[int, Field(ge=0, le=100)]
+    phase_out_year: Annotated[int, Field(ge=0, le=100)]
+    support_after_exit: Annotated[int, Field(ge=0, le=100)]
+    targeting: Literal["poorest_first", "category_first", "random"]
+
+
+class DibaoParams(Strict):
+    eligibility: Literal["no_labour", "registered"]
+    standing_after_phase_out: bool
+    admin_cost: Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class CashTransferParams(Strict):
+    max_per_person: NonNegFloat
+    per: Literal["person", "household"]
+    admin_cost: Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class IndustryParams(Strict):
+    grant: NonNegFloat
+    enterprise_subsidy: NonNegFloat
+    min_labour: NonNegFloat
+    job_share: Prob
+
+
+class RelocationParams(Strict):
+    cost_per_person: NonNegFloat
+    household_contribution: NonNegFloat
+    household_contribution_cap: NonNegFloat
+    land_kept: Prob
+    employment_support: bool
+    employment_support_cost: NonNegFloat
+    job_access_with_support: NonNegFloat
+    job_access_without_support: NonNegFloat
+    min_remoteness: Prob
+    min_disaster_risk: Prob
+
+
+class TrainingParams(Strict):
+    cost_per_person: NonNegFloat
+    effect_mean: Annotated[float, Field(ge=-1.0, le=5.0)]
+    effect_sd: NonNegFloat
+    max_age: Annotated[int, Field(ge=16, le=80)]
+
+
+class MicrocreditParams(Strict):
+    amount: NonNegFloat
+    max_amount: NonNegFloat
+    term: Annotated[int, Field(ge=1, le=3)]
+    interest_rate: Annotated[float, Field(ge=0.0, le=1.0)]
+    take_up: Prob
+    invest_share: Prob
+    risk_cover: Prob
+    min_labour: NonNegFloat
+
+    @model_validator(mode="after")
+    def _max(self) -> MicrocreditParams:
+        if self.amount > self.max_amount:
+            raise ValueError(
+                f"amount ({self.amount:g}) exceeds max_amount ({self.max_amount:g}); poverty "
+                "microcredit is at most 50,000 yuan"
+            )
+        return self
+
+
+class MedicalAidParams(Strict):
+    extra_reimbursement: Prob
+    outpatient_extra: Prob
+    oop_cap: NonNegFloat
+    premium: NonNegFloat
+
+
+class EducationAidParams(Strict):
+    compulsory: NonNegFloat
+    high_school: NonNegFloat
+    university: NonNegFloat
+    removes_barrier: Prob
+
+
+class HousingParams(Strict):
+    subsidy: NonNegFloat
+
+
+class InfrastructureParams(Strict):
+    cost_per_village: NonNegFloat
+    infrastructure_gain: Prob
+    remoteness_cut: Prob
+    poor_villages_only: bool
+
+
+class MonitoringParams(Strict):
+    assistance: NonNegFloat
+    cost_per_flag: NonNegFloat
+
+
+class DependencyParams(Strict):
+    enabled: bool
+    elasticity: Prob
+
+
+class Instruments(Strict):
+    dibao: DibaoParams
+    cash_transfer: CashTransferParams
+    industry: IndustryParams
+    relocation: RelocationParams
+    training: TrainingParams
+    microcredit: MicrocreditParams
+    medical_aid: MedicalAidParams
+    education_aid: EducationAidParams
+    housing: HousingParams
+    infrastructure: InfrastructureParams
+    monitoring: MonitoringParams
+    dependency: DependencyParams
+
+
+INSTRUMENT_NAMES = tuple(n for n in Instruments.model_fields if n != "dependency")
+
+
+class StrategySpec(Strict):
+    """A declarative strategy: which instruments, how the budget is split, and its schedule."""
+
+    description: str = ""
+    allocation: Literal["shares", "priority"] = "shares"
+    shares: dict[str, Prob] = Field(default_factory=dict)
+    order: list[str] | None = None
+    match_causes: bool = False
+    start_year: Annotated[int, Field(ge=0, le=100)] | None = None
+    phase_out_year: Annotated[int, Field(ge=0, le=100)] | None = None
+    support_after_exit: Annotated[int, Field(ge=0, le=100)] | None = None
+    targeting: Literal["poorest_first", "category_first", "random"] | None = None
+    budget: NonNegFloat | None = None
+    params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> StrategySpec:
+        problems = []
+        for name in list(self.shares) + list(self.order or []) + list(self.params):
+            if name not in INSTRUMENT_NAMES and not (name == "dependency" and name in self.params):
+                problems.append(
+                    f"unknown instrument {name!r}; allowed: {', '.join(INSTRUMENT_NAMES)}"
+                )
+        if self.allocation == "shares" and self.shares:
+            total = sum(self.shares.values())
+            if abs(total - 1.0) > 1e-6:
+                problems.append(
+                    f"shares sum to {total:.6g}; with allocation = 'shares' they must sum to 1"
+                )
+        if self.order is not None:
+            missing = [n for n in self.order if n not in self.shares]
+            if missing:
+                problems.append(f"order names instruments without a share: {', '.join(missing)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 class Scenario(Strict):
     meta: Meta
     population: Population
@@ -361,6 +519,9 @@ class Scenario(Strict):
     social_security: SocialSecurity
     budget: Budget
     schooling: SchoolingCosts
+    programme: Programme
+    instruments: Instruments
+    strategies: dict[str, StrategySpec] = Field(default_factory=dict)
 
     _source: str = PrivateAttr("<scenario>")
     _overrides: dict = PrivateAttr(default_factory=dict)
@@ -453,6 +614,47 @@ class Scenario(Strict):
                     (
                         "enterprises",
                         f"enterprise {e.name!r} village {e.village} is outside 0..{self.villages.count - 1}",
+                    )
+                )
+        for sname, spec in self.strategies.items():
+            for key in ("start_year", "phase_out_year"):
+                val = getattr(spec, key)
+                if val is not None and val > self.meta.years:
+                    problems.append(
+                        (
+                            f"strategies.{sname}.{key}",
+                            f"{val} is outside the horizon 0..{self.meta.years}",
+                        )
+                    )
+            if "industry" in spec.shares and spec.shares["industry"] > 0 and not self.enterprises:
+                problems.append(
+                    (
+                        f"strategies.{sname}.shares.industry",
+                        "the strategy funds industry but the scenario has no enterprises; "
+                        "add [[enterprises]] tables",
+                    )
+                )
+            for inst, over in spec.params.items():
+                base = getattr(self.instruments, inst, None)
+                if base is None:
+                    continue
+                try:
+                    type(base).model_validate({**base.model_dump(), **over})
+                except ValidationError as exc:
+                    for err in exc.errors(include_url=False):
+                        loc = ".".join(str(x) for x in err["loc"]) or "(all)"
+                        msg = err["msg"].removeprefix("Value error, ")
+                        if err["type"] == "extra_forbidden":
+                            allowed = ", ".join(type(base).model_fields)
+                            msg = f"unknown field; allowed here: {allowed}"
+                        problems.append((f"strategies.{sname}.params.{inst}.{loc}", msg))
+        p_ = self.programme
+        for key in ("start_year", "phase_out_year"):
+            if getattr(p_, key) > self.meta.years:
+                problems.append(
+                    (
+                        f"programme.{key}",
+                        f"{getattr(p_, key)} is outside the horizon 0..{self.meta.years}",
                     )
                 )
         names = [e.name for e in self.enterprises]

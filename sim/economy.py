@@ -12,6 +12,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from sim.codes import Health, Stage, Work
+from sim.policies import microcredit
 
 
 def asset_return(assets: np.ndarray, a) -> np.ndarray:
@@ -53,11 +54,19 @@ def labour_and_income(model, rng: np.random.Generator) -> None:
     skill = p.skill
     p_mig = ec.migrant_base_prob * np.power(np.maximum(skill, 1e-6), ec.skill.migrant_elasticity)
     p_mig = np.where(p.health == Health.CHRONIC, 0.3 * p_mig, p_mig)
-    p_mig = np.where(age <= ec.migrant_age_max, np.minimum(p_mig, 0.95), 0.0)
+    work_factor = model.effects.work_factor[p.hh]
+    p_mig = np.where(age <= ec.migrant_age_max, np.minimum(p_mig * work_factor, 0.95), 0.0)
     linked = hh.enterprise[p.hh] >= 0
     ent_job = p.ent_job & linked & able
     migrant = able & ~ent_job & (u_mig < p_mig)
-    p_loc = ec.local_job_prob * (1.0 - 0.6 * rem) * (0.5 + 0.5 * infra) * np.minimum(skill, 1.5)
+    p_loc = (
+        ec.local_job_prob
+        * (1.0 - 0.6 * rem)
+        * (0.5 + 0.5 * infra)
+        * np.minimum(skill, 1.5)
+        * hh.job_access[p.hh]
+        * work_factor
+    )
     local = able & ~ent_job & ~migrant & (u_loc < np.clip(p_loc, 0.0, 0.95))
     farm_wa = able & ~ent_job & ~migrant & ~local
     elderly_farm = (
@@ -167,7 +176,9 @@ def labour_and_income(model, rng: np.random.Generator) -> None:
     )
     schooling = np.bincount(p.hh, weights=stage_cost, minlength=n_h) * price_level
     hh.sp_schooling[:] = np.maximum(schooling - model.effects.schooling_aid, 0.0)
-    hh.sp_debt_service[:] = hh.debt * ec.debt_interest
+    hh.sp_debt_service[:] = hh.debt * ec.debt_interest + microcredit.unpaid_interest(
+        model, model.strategy.params.microcredit.interest_rate
+    )
     hh.loss_illness[:] = hh.sp_medical + np.bincount(p.hh, weights=lost_work, minlength=n_h)
 
     hh.net_income[:] = (
@@ -203,6 +214,7 @@ def assets(model, rng: np.random.Generator) -> None:
     need = ec.subsistence_per_person * hh.size * price_level
     cash = hh.income
     surplus = cash - need
+    surplus = surplus - microcredit.settle(model, surplus, model.strategy.params)
 
     save = np.where(surplus > 0, ec.saving_rate * surplus, 0.0)
     repay = np.minimum(np.minimum(hh.debt, ec.debt_repay_share * hh.debt), save)

@@ -22,6 +22,7 @@ HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
     "home_village": ("int32", "village at year 0"),
     "size": ("int16", "persons in the household"),
     "land": ("float64", "cultivated land, mu"),
+    "land_let": ("float64", "land let out for good (left behind by relocation), mu"),
     "assets": ("float64", "productive assets, yuan"),
     "savings": ("float64", "liquid savings, yuan"),
     "debt": ("float64", "outstanding debt, yuan"),
@@ -75,7 +76,35 @@ HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
     "prev_income_pc": ("float64", "income_pc of the previous year"),
     "prev_transfers_programme": ("float64", "programme transfers of the previous year"),
     "waiting": ("bool", "eligible for an instrument this year but not served (budget)"),
+    "waiting_years": ("int16", "years in which the household waited for an instrument"),
+    "dibao_programme": ("bool", "enrolled on dibao by the programme this year"),
+    "job_access": ("float64", "multiplier on the chance of local work (relocation follow-up)"),
+    "loan": ("float64", "outstanding poverty microcredit principal, yuan"),
+    "loan_years_left": ("int8", "years left on the microcredit loan"),
+    "loan_defaulted": ("bool", "defaulted on a microcredit loan (no new loans)"),
 }
+
+# which programme instruments a household received: first year, last year, total cost (yuan)
+RECEIPT_INSTRUMENTS = (
+    "dibao",
+    "cash_transfer",
+    "industry",
+    "relocation",
+    "training",
+    "microcredit",
+    "medical_aid",
+    "education_aid",
+    "housing",
+    "infrastructure",
+    "monitoring",
+)
+for _inst in RECEIPT_INSTRUMENTS:
+    HOUSEHOLD_FIELDS[f"{_inst}_first"] = ("int16", f"first year {_inst} was received, -1 never")
+    HOUSEHOLD_FIELDS[f"{_inst}_last"] = ("int16", f"last year {_inst} was received, -1 never")
+    HOUSEHOLD_FIELDS[f"{_inst}_cost"] = (
+        "float64",
+        f"programme cost of {_inst} for this household, yuan",
+    )
 
 PERSON_FIELDS: dict[str, tuple[str, str]] = {
     "hh": ("int32", "household index"),

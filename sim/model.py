@@ -55,7 +55,7 @@ class PovertyModel(mesa.Model):
             scenario = load_scenario(scenario, overrides)
         self.seed = int(seed)
         self.scenario = scenario
-        self.strategy = get_strategy(strategy)
+        self.strategy = get_strategy(strategy, scenario)
         self.years = int(years if years is not None else scenario.meta.years)
         self.year = 0
         self.streams = Streams(self.seed)
@@ -80,7 +80,7 @@ class PovertyModel(mesa.Model):
         self.person_order = np.arange(self.persons.n)
 
         self.effects = Effects(self.hh.n)
-        self.ledger = Ledger(scenario.budget.yearly, scenario.budget.unspent == "carry_over")
+        self.ledger = Ledger(self.strategy.budget, scenario.budget.unspent == "carry_over")
         self.yr = SimpleNamespace(
             contract_income_prev=np.zeros(self.hh.n),
             ent_wage_prev=np.zeros(self.hh.n),

@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.codes import CATEGORY_NAMES, Category, Cause, Health, Stage, Status
 from sim.config import CATEGORIES, Scenario
-from sim.households import HouseholdTable, PersonTable, VillageTable
+from sim.households import RECEIPT_INSTRUMENTS, HouseholdTable, PersonTable, VillageTable
 
 
 def _largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
@@ -299,6 +299,10 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
     causes |= np.where(ill_secondary, int(Cause.ILLNESS), 0)
     labour_free = np.bincount(hh_of, weights=working & (health == 0), minlength=H) == 0
     causes |= np.where(registered & labour_free, int(Cause.LACK_LABOUR), 0)
+    capacity = registered & ~labour_free & (rng.random(H) < h.capacity_secondary_cause)
+    causes |= np.where(
+        capacity, np.where(rng.random(H) < 0.5, int(Cause.LACK_CAPITAL), int(Cause.LACK_SKILL)), 0
+    )
     causes |= np.where(
         registered & (villages.disaster_risk[village] > 0.08), int(Cause.DISASTER), 0
     )
@@ -335,7 +339,12 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
         exit_year=np.full(H, -1),
         first_exit_year=np.full(H, -1),
         return_year=np.full(H, -1),
+        enterprise_lost_year=np.full(H, -1),
+        job_access=np.ones(H),
     )
+    for inst in RECEIPT_INSTRUMENTS:
+        getattr(hh, f"{inst}_first")[:] = -1
+        getattr(hh, f"{inst}_last")[:] = -1
     return villages, hh, persons
 
 

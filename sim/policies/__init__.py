@@ -1,8 +1,9 @@
 """Policy phase: strategies allocate the year's budget to instruments and households.
 
-The foundation ships the interface and ``status_quo`` (no programme). A strategy writes this
-year's effects into ``model.effects`` (transfers, extra medical cover, schooling aid, ...) and
-books what it spends in ``model.ledger``; the income phase reads the effects.
+A strategy writes this year's effects into ``model.effects`` (transfers, schooling aid, ...) or
+directly into household state (assets, links, houses, skills), and books what it spends in
+``model.ledger`` and on each household's record. One module per instrument in this package;
+the built-in strategies are data (``strategies.toml``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Effects:
         self.transfers = np.zeros(n)  # programme transfers reaching the household, yuan
         self.schooling_aid = np.zeros(n)  # schooling cost covered, yuan
         self.school_barrier = np.zeros(n)  # share of the poverty barrier to schooling removed
+        self.work_factor = np.ones(n)  # multiplier on off-farm work chances (dependency)
 
 
 @dataclass
@@ -70,36 +72,40 @@ class Ledger:
         return dict(self.spent.get(self.year if year is None else year, {}))
 
 
-class Strategy:
-    """A named bundle of instruments and allocation rules."""
+def builtin_specs() -> dict:
+    """The built-in strategies' specifications, from strategies.toml."""
+    import tomllib
+    from importlib import resources
 
-    name = "base"
-    description = ""
+    from sim.config import StrategySpec
 
-    def apply(self, model) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
-
-
-class StatusQuo(Strategy):
-    name = "status_quo"
-    description = (
-        "No programme: standing pensions and farm subsidies only; shocks run their course."
-    )
-
-    def apply(self, model) -> None:
-        return None
+    text = resources.files(__package__).joinpath("strategies.toml").read_text(encoding="utf-8")
+    return {k: StrategySpec.model_validate(v) for k, v in tomllib.loads(text).items()}
 
 
-STRATEGIES: dict[str, type[Strategy]] = {"status_quo": StatusQuo}
+def available(scenario=None) -> dict:
+    """Built-in strategies, overlaid with the scenario's own [strategies.*] tables."""
+    specs = builtin_specs()
+    if scenario is not None:
+        specs.update(scenario.strategies)
+    return specs
 
 
-def get_strategy(name: str | Strategy) -> Strategy:
+def get_strategy(name, scenario=None):
+    """A strategy by name (built-in or defined in the scenario), bound to the scenario."""
     from sim.config import ConfigError
+    from sim.policies.strategy import Strategy
 
     if isinstance(name, Strategy):
-        return name
-    if name not in STRATEGIES:
+        return name.bind(scenario) if scenario is not None else name
+    specs = available(scenario)
+    if name not in specs:
         raise ConfigError(
-            [f"strategy: unknown strategy {name!r}; allowed: {', '.join(sorted(STRATEGIES))}"]
+            [f"strategy: unknown strategy {name!r}; allowed: {', '.join(sorted(specs))}"]
         )
-    return STRATEGIES[name]()
+    return Strategy(name, specs[name], scenario)
+
+
+from sim.policies.strategy import Strategy  # noqa: E402  (needs the names above)
+
+__all__ = ["INSTRUMENTS", "Effects", "Ledger", "Strategy", "available", "get_strategy"]

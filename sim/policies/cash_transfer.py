@@ -1,0 +1,31 @@
+"""cash_transfer: unconditional transfers to programme households — pure transfusion (输血).
+
+Eligibility: programme households. Cost: the instrument's budget is shared equally per person
+(or per household) among the eligible, up to ``max_per_person``, plus administration. Effect: a
+transfer this year only (what is saved and invested out of it persists through the asset
+phase). Lag: none. Duration: while the programme runs. Failure modes: income falls back when it
+stops; with ``instruments.dependency.enabled`` recipients work less.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.policies.base import serve
+
+
+def allocate(model, ctx, budget: float) -> None:
+    p = ctx.params.cash_transfer
+    hh = model.hh
+    elig = ctx.programme & ctx.match(model, "cash_transfer")
+    queue = ctx.order(model, elig, "cash_transfer")
+    if len(queue) == 0:
+        return
+    mean_size = float(hh.size.mean())
+    units = (
+        hh.size[queue].astype(np.float64) if p.per == "person" else np.full(len(queue), mean_size)
+    )
+    per_unit = min(p.max_per_person, budget / ((1.0 + p.admin_cost) * units.sum()))
+    amount = per_unit * units
+    chosen, _ = serve(model, "cash_transfer", queue, amount * (1.0 + p.admin_cost), budget)
+    model.effects.transfers[chosen] += amount[: len(chosen)]

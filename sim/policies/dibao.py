@@ -1,0 +1,41 @@
+"""dibao (低保兜底): top income up to the dibao standard for households that cannot work.
+
+Eligibility: programme households without labour capacity (or every registered poor household,
+``instruments.dibao.eligibility = "registered"``) not already on the standing dibao. Cost: the
+top-up, assessed on last year's own income (net income without programme transfers or standing
+dibao), plus administration. Effect: a transfer this year. Lag: none. Duration: while the
+programme runs; with ``standing_after_phase_out`` the enrolled move onto the standing scheme
+when the programme ends. Failure modes: exclusion errors in registration; none in delivery.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.policies.base import serve
+
+
+def own_income(hh) -> np.ndarray:
+    """Last year's net income without programme transfers or standing dibao (the means test)."""
+    return hh.net_income - hh.inc_transfers_programme - hh.inc_dibao_standing
+
+
+def allocate(model, ctx, budget: float) -> None:
+    p = ctx.params.dibao
+    hh = model.hh
+    standard = model.scenario.dibao_standard(model.year) * hh.size
+    gap = np.maximum(standard - own_income(hh), 0.0)
+    elig = ctx.programme & ~hh.dibao & (gap > 0) & ctx.match(model, "dibao")
+    if p.eligibility == "no_labour":
+        elig &= hh.labour_units <= 0.0
+    queue = ctx.order(model, elig, "dibao")
+    chosen, _ = serve(model, "dibao", queue, gap[queue] * (1.0 + p.admin_cost), budget)
+    model.effects.transfers[chosen] += gap[chosen]
+    hh.dibao_programme[chosen] = True
+
+
+def end_programme(model, params) -> None:
+    """At phase-out, households the programme enrolled join the standing scheme (if so set)."""
+    if params.dibao.standing_after_phase_out:
+        hh = model.hh
+        hh.dibao |= hh.dibao_first >= 0

@@ -1,0 +1,21 @@
+"""housing (危房改造): make an unsafe house safe — a 三保障 condition of the exit test.
+
+Eligibility: programme households in an unsafe house. Cost: ``subsidy`` per household. Effect:
+the house is safe from now on (a disaster can damage it again). Lag: none. Duration: permanent.
+Failure modes: disasters; households outside the programme renovate only from savings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.policies.base import serve
+
+
+def allocate(model, ctx, budget: float) -> None:
+    h = ctx.params.housing
+    hh = model.hh
+    elig = ctx.programme & ~hh.house_safe & ctx.match(model, "housing")
+    queue = ctx.order(model, elig, "housing")
+    chosen, _ = serve(model, "housing", queue, np.full(len(queue), h.subsidy), budget)
+    hh.house_safe[chosen] = True

@@ -1,0 +1,100 @@
+"""industry (产业扶持 / 龙头企业带动): link labour-capable households to a leading enterprise.
+
+Eligibility: programme households with at least ``min_labour`` labour units, not linked, while a
+living enterprise has spare capacity. Cost: an input / asset grant at linking (it becomes
+productive assets) and a yearly subsidy to the enterprise per linked programme household.
+Effect: contract income at the enterprise's premium once the industry's lag has passed (pigs
+within a year, tea and walnut after years), and an enterprise job for one working-age member
+while jobs are free. Duration: as long as the enterprise lives — past the phase-out. Failure
+modes: finite capacity (the rest wait), price swings in the industry, and enterprise failure,
+which cuts every linked household at once (sim.shocks.enterprises).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.codes import Health, Stage, Work
+from sim.policies.base import book, serve
+
+
+def allocate(model, ctx, budget: float) -> None:
+    p = ctx.params.industry
+    hh, e = model.hh, model.ent
+    if e.n == 0:
+        return
+    # commitments first: the yearly subsidy for programme households already linked
+    linked = ctx.programme & (hh.enterprise >= 0) & (hh.industry_first >= 0)
+    idx = np.flatnonzero(linked)
+    if len(idx) and p.enterprise_subsidy > 0:
+        k = int(min(len(idx), budget // max(p.enterprise_subsidy, 1e-9)))
+        paid = np.full(k, p.enterprise_subsidy)
+        budget -= book(model, "industry", idx[:k], paid)
+
+    # new links, while enterprises have room
+    counts = np.bincount(hh.enterprise[hh.enterprise >= 0], minlength=e.n)
+    spare = np.where(e.alive, np.maximum(e.capacity - counts, 0), 0)
+    if spare.sum() == 0:
+        hh.waiting[ctx.programme & (hh.enterprise < 0) & (hh.labour_units >= p.min_labour)] = True
+        return
+    elig = (
+        ctx.programme
+        & (hh.enterprise < 0)
+        & (hh.labour_units >= p.min_labour)
+        & ctx.match(model, "industry")
+    )
+    queue = ctx.order(model, elig, "industry")
+    slots = np.repeat(np.arange(e.n), spare)
+    slots = slots[np.argsort(ctx.rng.random(len(slots)), kind="stable")]
+    n_fit = min(len(queue), len(slots))
+    hh.waiting[queue[n_fit:]] = True
+    queue = queue[:n_fit]
+    cost = np.full(len(queue), p.grant + p.enterprise_subsidy)
+    chosen, _ = serve(model, "industry", queue, cost, budget)
+    if len(chosen) == 0:
+        return
+    ent = slots[: len(chosen)]
+    hh.enterprise[chosen] = ent
+    hh.link_year[chosen] = model.year
+    hh.assets[chosen] += p.grant
+    _assign_jobs(model, chosen, ent, p.job_share, ctx.rng)
+
+
+def _assign_jobs(model, households, ents, job_share, rng) -> None:
+    """One working-age member of each newly linked household takes a free enterprise job."""
+    p, hh, e = model.persons, model.hh, model.ent
+    lo, hi = model.working_age
+    used = (
+        np.bincount(hh.enterprise[p.hh[p.ent_job]], minlength=e.n)
+        if p.ent_job.any()
+        else np.zeros(e.n, dtype=np.int64)
+    )
+    free = np.maximum(e.jobs - used, 0)
+    wants = rng.random(len(households)) < job_share
+    households, ents = households[wants], ents[wants]
+    if len(households) == 0:
+        return
+    # rank of each household within its enterprise, in queue order
+    order = np.argsort(ents, kind="stable")
+    sorted_e = ents[order]
+    first = np.searchsorted(sorted_e, sorted_e, side="left")
+    rank = np.empty(len(ents), dtype=np.int64)
+    rank[order] = np.arange(len(ents)) - first
+    gets = rank < free[ents]
+    target = np.zeros(hh.n, dtype=bool)
+    target[households[gets]] = True
+    cand = (
+        target[p.hh]
+        & (p.age >= lo)
+        & (p.age <= hi)
+        & (p.stage == Stage.NONE)
+        & (p.health != Health.DISABLED)
+        & ~p.ent_job
+    )
+    ci = np.flatnonzero(cand)
+    if len(ci) == 0:
+        return
+    _, first_of_hh = np.unique(p.hh[ci], return_index=True)
+    worker = ci[first_of_hh]
+    p.ent_job[worker] = True
+    p.work[worker] = Work.ENTERPRISE

@@ -1,0 +1,48 @@
+"""infrastructure (基础设施): roads, water and power for poor villages.
+
+Eligibility: villages (registered poor villages only, unless ``poor_villages_only`` is off) where
+programme households live and the infrastructure index is below 0.95; the villages with the
+most programme households go first. Cost: ``cost_per_village``, spread over the village's
+households in the household frame. Effect: the village's infrastructure index rises (farm
+productivity and local-job chances) and its remoteness falls (market access) for every
+household in it, registered or not. Lag: none. Duration: permanent. Failure modes: it helps the
+non-poor of the village as much as the poor; its money is not spent on households.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.policies.base import book
+
+
+def allocate(model, ctx, budget: float) -> None:
+    q = ctx.params.infrastructure
+    hh, v = model.hh, model.villages
+    served = ctx.programme & ctx.match(model, "infrastructure")
+    prog_count = np.bincount(hh.village[served], minlength=v.n)
+    elig_v = (prog_count > 0) & (v.infrastructure < 0.95) & ~v.site
+    if q.poor_villages_only:
+        elig_v &= v.poor
+    vid = np.flatnonzero(elig_v)
+    vid = vid[np.lexsort((vid, -prog_count[vid]))]
+    k = (
+        int(min(len(vid), budget // max(q.cost_per_village, 1e-9)))
+        if q.cost_per_village > 0
+        else len(vid)
+    )
+    hh.waiting[served & np.isin(hh.village, vid[k:])] = True
+    vid = vid[:k]
+    if len(vid) == 0:
+        return
+    v.infrastructure[vid] = np.minimum(v.infrastructure[vid] + q.infrastructure_gain, 1.0)
+    v.remoteness[vid] *= 1.0 - q.remoteness_cut
+    in_v = np.isin(hh.village, vid)
+    idx = np.flatnonzero(in_v)
+    per_village = np.bincount(hh.village[idx], minlength=v.n)
+    cost = q.cost_per_village / per_village[hh.village[idx]]
+    if len(idx):
+        book(model, "infrastructure", idx, cost)
+    else:  # villages without households still cost money
+        book(model, "infrastructure", idx, cost)
+        model.ledger.spend("infrastructure", q.cost_per_village * len(vid))

@@ -1,0 +1,36 @@
+"""monitoring (防返贫监测): watch households at risk and help them before they fall.
+
+Eligibility: households flagged at risk this year (not on the active register; income under
+``identification.monitoring_line`` times the line, or a rigid-spending spike). Cost: a
+monitoring cost per flagged household, and ``assistance`` for those in the most danger (income
+under 1.1 times the line or a spike), poorest first. Effect: a one-off transfer this year.
+Duration: while the programme runs. Failure modes: flags use last year's income, so a sudden
+fall this year is seen late; households that hide income are not flagged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.policies.base import book, serve
+
+
+def allocate(model, ctx, budget: float) -> None:
+    m = ctx.params.monitoring
+    hh = model.hh
+    flagged = hh.at_risk & ctx.match(model, "monitoring")
+    idx = np.flatnonzero(flagged)
+    k = (
+        int(min(len(idx), budget // max(m.cost_per_flag, 1e-9)))
+        if m.cost_per_flag > 0
+        else len(idx)
+    )
+    budget -= book(model, "monitoring", idx[:k], np.full(k, m.cost_per_flag))
+    line = model.line(model.year - 1)
+    ident = model.scenario.identification
+    rigid = hh.sp_medical + hh.sp_schooling
+    spike = rigid > ident.spending_spike * np.maximum(hh.net_income, 1.0)
+    danger = flagged & ((hh.prev_income_pc < 1.1 * line) | spike)
+    queue = ctx.order(model, danger, "monitoring")
+    chosen, _ = serve(model, "monitoring", queue, np.full(len(queue), m.assistance), budget)
+    model.effects.transfers[chosen] += m.assistance

@@ -1,0 +1,103 @@
+"""A declarative strategy: instruments, budget rule, targeting, schedule (DESIGN.md §4.5)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.config import Instruments, StrategySpec
+from sim.policies import (
+    cash_transfer,
+    dibao,
+    education_aid,
+    housing,
+    industry,
+    infrastructure,
+    medical_aid,
+    microcredit,
+    monitoring,
+    relocation,
+    training,
+)
+from sim.policies.base import Context, programme_households
+from sim.policies.dependency import work_factor
+
+ALLOCATORS = {
+    "dibao": dibao.allocate,
+    "cash_transfer": cash_transfer.allocate,
+    "industry": industry.allocate,
+    "relocation": relocation.allocate,
+    "training": training.allocate,
+    "microcredit": microcredit.allocate,
+    "medical_aid": medical_aid.allocate,
+    "education_aid": education_aid.allocate,
+    "housing": housing.allocate,
+    "infrastructure": infrastructure.allocate,
+    "monitoring": monitoring.allocate,
+}
+
+
+class Strategy:
+    """A named bundle of instruments and allocation rules, built from a :class:`StrategySpec`."""
+
+    def __init__(self, name: str = "custom", spec: StrategySpec | None = None, scenario=None):
+        self.name = name
+        self.spec = spec if spec is not None else StrategySpec()
+        self.description = spec.description
+        self.scenario = None
+        if scenario is not None:
+            self.bind(scenario)
+
+    def bind(self, scenario) -> Strategy:
+        """Resolve defaults against a scenario: schedule, budget, instrument parameters."""
+        self.scenario = scenario
+        prog = scenario.programme
+        s = self.spec
+        self.start_year = prog.start_year if s.start_year is None else s.start_year
+        self.phase_out_year = prog.phase_out_year if s.phase_out_year is None else s.phase_out_year
+        self.support_after_exit = (
+            prog.support_after_exit if s.support_after_exit is None else s.support_after_exit
+        )
+        self.targeting = prog.targeting if s.targeting is None else s.targeting
+        self.budget = scenario.budget.yearly if s.budget is None else s.budget
+        merged = scenario.instruments.model_dump()
+        for inst, over in s.params.items():
+            merged[inst] = {**merged[inst], **over}
+        self.params = Instruments.model_validate(merged)
+        self.order = list(s.order) if s.order else list(s.shares)
+        return self
+
+    @property
+    def instruments(self) -> list[str]:
+        return [i for i in self.order if self.spec.shares.get(i, 0.0) > 0]
+
+    def in_programme(self, year: int) -> bool:
+        return bool(self.instruments) and self.start_year <= year <= self.phase_out_year
+
+    def apply(self, model) -> None:
+        year = model.year
+        model.effects.work_factor = work_factor(model, self.params)
+        model.yr.loan_interest_paid = np.zeros(model.hh.n, dtype=bool)
+        model.hh.dibao_programme[:] = False
+        rng = model.streams.get("allocation", year)
+        random_key = rng.random(model.hh.n)  # drawn every year, whatever the strategy
+        if year == self.phase_out_year + 1:
+            dibao.end_programme(model, self.params)
+        if not self.in_programme(year):
+            return
+        ctx = Context(
+            params=self.params,
+            programme=programme_households(model, self.support_after_exit),
+            targeting=self.targeting,
+            match_causes=self.spec.match_causes,
+            random_key=random_key,
+            rng=model.streams.get("policy", year),
+        )
+        shares = self.spec.shares
+        for inst in self.instruments:
+            cap = shares[inst] * self.budget
+            budget = min(cap, model.ledger.available)
+            if budget <= 0:
+                model.hh.waiting[ctx.programme] = True
+                continue
+            ALLOCATORS[inst](model, ctx, budget)
+        model.hh.waiting_years += model.hh.waiting

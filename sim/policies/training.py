@@ -1,0 +1,45 @@
+"""training (技能培训, menu-style): raise one working-age member's skill.
+
+Eligibility: programme households with an able working-age member out of school and no older
+than ``max_age``; once per household. Cost: ``cost_per_person`` per trainee. Effect: the
+trainee's skill rises by a random share (mean ``effect_mean``, sd ``effect_sd``, negative draws
+count as zero), which raises the chance of migrant and local work and their pay from next
+income phase on. Duration: permanent. Failure modes: small and uncertain effects; households
+without labour gain nothing (they are not eligible).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.codes import Health, Stage
+from sim.policies.base import serve
+
+
+def allocate(model, ctx, budget: float) -> None:
+    t = ctx.params.training
+    hh, p = model.hh, model.persons
+    lo, _ = model.working_age
+    gain_draw = ctx.rng.normal(t.effect_mean, t.effect_sd, size=p.n)  # one per person, always
+    cand = (
+        (p.age >= lo)
+        & (p.age <= t.max_age)
+        & (p.stage == Stage.NONE)
+        & (p.health != Health.DISABLED)
+    )
+    has_cand = np.bincount(p.hh, weights=cand, minlength=hh.n) > 0
+    elig = ctx.programme & has_cand & (hh.training_first < 0) & ctx.match(model, "training")
+    queue = ctx.order(model, elig, "training")
+    chosen, _ = serve(model, "training", queue, np.full(len(queue), t.cost_per_person), budget)
+    if len(chosen) == 0:
+        return
+    picked = np.zeros(hh.n, dtype=bool)
+    picked[chosen] = True
+    ci = np.flatnonzero(cand & picked[p.hh])
+    # the youngest candidate of each household is trained
+    order = np.lexsort((p.age[ci], p.hh[ci]))
+    ci = ci[order]
+    _, first = np.unique(p.hh[ci], return_index=True)
+    trainee = ci[first]
+    p.skill[trainee] *= 1.0 + np.maximum(gain_draw[trainee], 0.0)
+    p.base_skill[trainee] *= 1.0 + np.maximum(gain_draw[trainee], 0.0)
