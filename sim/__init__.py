@@ -2,6 +2,14 @@
 
 from sim.config import ConfigError, Scenario, load_scenario
 from sim.model import PovertyModel
+from sim.results import load_results
 
-__all__ = ["ConfigError", "PovertyModel", "Scenario", "load_scenario", "__version__"]
+__all__ = [
+    "ConfigError",
+    "PovertyModel",
+    "Scenario",
+    "load_results",
+    "load_scenario",
+    "__version__",
+]
 __version__ = "0.1.0"

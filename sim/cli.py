@@ -148,6 +148,7 @@ def cmd_run(args) -> int:
 
 def cmd_validate(args) -> int:
     from sim.config import ConfigError, load_scenario
+    from sim.experiments import is_experiment_file, load_experiment
 
     problems: list[str] = []
     try:
@@ -156,7 +157,10 @@ def cmd_validate(args) -> int:
         return _fail(exc.problems)
     for f in args.files:
         try:
-            load_scenario(f, overrides)
+            if is_experiment_file(f):  # a top-level [experiment] table
+                load_experiment(f, overrides)
+            else:
+                load_scenario(f, overrides)
         except ConfigError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -243,12 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser(
         "validate",
-        help="check scenario files; print ok or every problem",
+        help="check scenario or experiment files; print ok or every problem",
         description="Check files without running anything. Prints `ok`, or one line per problem.",
         epilog="example:\n  povsim validate scenarios/county.toml --set budget.yearly=5e7",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    val.add_argument("files", nargs="+", help="scenario TOML files")
+    val.add_argument("files", nargs="+", help="scenario or experiment TOML files")
     val.add_argument("--set", action="append", metavar="PATH=VALUE", help="override, as in run")
     val.set_defaults(func=cmd_validate)
 
@@ -276,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--format", choices=["md", "csv"], default="md")
     pa.add_argument("--set", action="append", metavar="PATH=VALUE", help="override, as in run")
     pa.set_defaults(func=cmd_params)
+
+    from sim.cli_batch import register as register_batch
+
+    register_batch(sub)
     return parser
 
 

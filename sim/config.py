@@ -50,7 +50,8 @@ CATEGORIES = ("industry", "relocation", "medical", "education", "dibao")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=False, frozen=False)
+    # no inf/nan: they validate as floats but turn incomes into NaN later
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def _range_ok(v: list[float], lo: float = -math.inf, hi: float = math.inf) -> list[float]:
@@ -506,6 +507,157 @@ class StrategySpec(Strict):
         return self
 
 
+def population_problems(tree: dict) -> list[tuple[str, str]]:
+    """Counts that cannot be synthesised, read off the raw tree so that they are reported even
+    when other fields fail validation (pydantic skips model validators then). Values that are
+    not numbers are left to the field validators."""
+    out: list[tuple[str, str]] = []
+
+    def num(*path):
+        node = tree
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                return None
+            node = node[key]
+        return node if isinstance(node, int) and not isinstance(node, bool) else None
+
+    H, P = num("population", "households"), num("population", "people")
+    R, RP = num("population", "registered", "households"), num("population", "registered", "people")
+    M = num("population", "max_household_size")
+    if None in (H, P, R, RP, M) or M < 1:
+        return out
+    if R > H:
+        out.append(
+            (
+                "population.registered.households",
+                f"registered households ({R}) cannot exceed population.households ({H})",
+            )
+        )
+    if RP > P:
+        out.append(
+            (
+                "population.registered.people",
+                f"registered people ({RP}) cannot exceed population.people ({P})",
+            )
+        )
+    cats = {}
+    for c in CATEGORIES:
+        h, p = (
+            num(*("population registered categories".split()), c, "households"),
+            num(*("population registered categories".split()), c, "people"),
+        )
+        if h is None or p is None:
+            return out
+        cats[c] = (h, p)
+    total = sum(h for h, _ in cats.values())
+    if total != R:
+        listing = ", ".join(f"{k} {h}" for k, (h, _) in cats.items())
+        out.append(
+            (
+                "population.registered.categories",
+                f"category households sum to {total} ({listing}) but registered households are "
+                f"{R}; they must be equal (each registered household has exactly one "
+                "primary-cause category)",
+            )
+        )
+    for k, (h, p) in cats.items():
+        field = f"population.registered.categories.{k}.people"
+        if p > 0 and h == 0:
+            out.append((field, f"{p} people but no households in this category"))
+        elif p > 0 and not h <= p <= h * M:
+            out.append(
+                (
+                    field,
+                    f"{p} people cannot fill {h} households of 1..{M} persons (max_household_size)",
+                )
+            )
+    given = sum(p for _, p in cats.values())
+    derived = [k for k, (h, p) in cats.items() if p == 0 and h > 0]
+    rest_h = sum(cats[k][0] for k in derived)
+    if not derived and given != RP and total == R:
+        out.append(
+            (
+                "population.registered.categories",
+                f"category people sum to {given} but registered people are {RP}",
+            )
+        )
+    elif derived and not rest_h <= RP - given <= rest_h * M:
+        out.append(
+            (
+                "population.registered.categories",
+                f"category people ({given}) leave {RP - given} registered people for the "
+                f"{rest_h} households of {', '.join(derived)} (each holds 1..{M} persons)",
+            )
+        )
+    oh, op = H - R, P - RP
+    if oh >= 0 and op >= 0:
+        if oh == 0 and op > 0:
+            out.append(
+                (
+                    "population.people",
+                    f"{op} people are not registered but there are no non-registered households",
+                )
+            )
+        elif oh > 0 and not oh <= op <= oh * M:
+            out.append(
+                (
+                    "population.people",
+                    f"{op} non-registered people cannot fill {oh} non-registered households of "
+                    f"1..{M} persons",
+                )
+            )
+    return out
+
+
+def strategy_problems(tree: dict) -> list[tuple[str, str]]:
+    """Cross-checks of each strategy table against the scenario, on the raw tree (reported
+    whether or not other fields fail)."""
+    out: list[tuple[str, str]] = []
+    years = tree.get("meta", {}).get("years") if isinstance(tree.get("meta"), dict) else None
+    years = years if isinstance(years, int) and not isinstance(years, bool) else None
+    enterprises = tree.get("enterprises")
+    inst_tree = tree.get("instruments") if isinstance(tree.get("instruments"), dict) else {}
+    strategies = tree.get("strategies")
+    if not isinstance(strategies, dict):
+        return out
+    for sname, table in strategies.items():
+        try:
+            spec = StrategySpec.model_validate(table)
+        except ValidationError:
+            continue  # reported by the field validation
+        for key in ("start_year", "phase_out_year"):
+            val = getattr(spec, key)
+            if val is not None and years is not None and val > years:
+                out.append(
+                    (f"strategies.{sname}.{key}", f"{val} is outside the horizon 0..{years}")
+                )
+        if spec.shares.get("industry", 0) > 0 and isinstance(enterprises, list) and not enterprises:
+            out.append(
+                (
+                    f"strategies.{sname}.shares.industry",
+                    "the strategy funds industry but the scenario has no enterprises; add "
+                    "[[enterprises]] tables",
+                )
+            )
+        for inst, over in spec.params.items():
+            model = Instruments.model_fields[inst].annotation
+            base = inst_tree.get(inst, {}) if isinstance(inst_tree.get(inst), dict) else {}
+            try:
+                model.model_validate({**base, **over})
+            except ValidationError as exc:
+                for err in exc.errors(include_url=False):
+                    loc = ".".join(str(x) for x in err["loc"]) or "(all)"
+                    msg = err["msg"].removeprefix("Value error, ")
+                    if err["type"] == "extra_forbidden":
+                        msg = f"unknown field; allowed here: {', '.join(model.model_fields)}"
+                    elif err["type"] != "missing" and err["loc"]:
+                        msg += f" (got {err.get('input')!r})"
+                    else:
+                        continue
+                    out.append((f"strategies.{sname}.params.{inst}.{loc}", msg))
+    return out
+
+
 class Scenario(Strict):
     meta: Meta
     population: Population
@@ -529,77 +681,7 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _consistency(self) -> Scenario:
-        p = self.population
-        r = p.registered
         problems: list[tuple[str, str]] = []
-        if r.households > p.households:
-            problems.append(
-                (
-                    "population.registered.households",
-                    f"registered households ({r.households}) cannot exceed "
-                    f"population.households ({p.households})",
-                )
-            )
-        if r.people > p.people:
-            problems.append(
-                (
-                    "population.registered.people",
-                    f"registered people ({r.people}) cannot exceed population.people ({p.people})",
-                )
-            )
-        if p.people < p.households:
-            problems.append(("population.people", "every household needs at least one person"))
-        if r.people < r.households:
-            problems.append(
-                ("population.registered.people", "every registered household needs a person")
-            )
-        cats = {c: getattr(r.categories, c) for c in CATEGORIES}
-        total = sum(c.households for c in cats.values())
-        if total != r.households:
-            listing = ", ".join(f"{k} {v.households}" for k, v in cats.items())
-            problems.append(
-                (
-                    "population.registered.categories",
-                    f"category households sum to {total} ({listing}) but registered "
-                    f"households are {r.households}; they must be equal (each registered "
-                    "household has exactly one primary-cause category)",
-                )
-            )
-        given = sum(c.people for c in cats.values())
-        derived = [k for k, c in cats.items() if c.people == 0 and c.households > 0]
-        for k, c in cats.items():
-            if 0 < c.people < c.households:
-                problems.append(
-                    (
-                        f"population.registered.categories.{k}.people",
-                        f"{c.people} people cannot fill {c.households} households",
-                    )
-                )
-        if not derived and given != r.people:
-            problems.append(
-                (
-                    "population.registered.categories",
-                    f"category people sum to {given} but registered people are {r.people}",
-                )
-            )
-        elif derived:
-            rest_h = sum(cats[k].households for k in derived)
-            if r.people - given < rest_h:
-                problems.append(
-                    (
-                        "population.registered.categories",
-                        f"category people ({given}) leave {r.people - given} people for "
-                        f"{rest_h} households of {', '.join(derived)}",
-                    )
-                )
-        if p.households - r.households > 0 and p.people - r.people < p.households - r.households:
-            problems.append(
-                ("population.people", "too few non-registered people for non-registered households")
-            )
-        if p.max_household_size * p.households < p.people:
-            problems.append(
-                ("population.max_household_size", "too small to hold population.people")
-            )
         for e in self.enterprises:
             if e.industry not in self.industries:
                 problems.append(
@@ -616,38 +698,6 @@ class Scenario(Strict):
                         f"enterprise {e.name!r} village {e.village} is outside 0..{self.villages.count - 1}",
                     )
                 )
-        for sname, spec in self.strategies.items():
-            for key in ("start_year", "phase_out_year"):
-                val = getattr(spec, key)
-                if val is not None and val > self.meta.years:
-                    problems.append(
-                        (
-                            f"strategies.{sname}.{key}",
-                            f"{val} is outside the horizon 0..{self.meta.years}",
-                        )
-                    )
-            if "industry" in spec.shares and spec.shares["industry"] > 0 and not self.enterprises:
-                problems.append(
-                    (
-                        f"strategies.{sname}.shares.industry",
-                        "the strategy funds industry but the scenario has no enterprises; "
-                        "add [[enterprises]] tables",
-                    )
-                )
-            for inst, over in spec.params.items():
-                base = getattr(self.instruments, inst, None)
-                if base is None:
-                    continue
-                try:
-                    type(base).model_validate({**base.model_dump(), **over})
-                except ValidationError as exc:
-                    for err in exc.errors(include_url=False):
-                        loc = ".".join(str(x) for x in err["loc"]) or "(all)"
-                        msg = err["msg"].removeprefix("Value error, ")
-                        if err["type"] == "extra_forbidden":
-                            allowed = ", ".join(type(base).model_fields)
-                            msg = f"unknown field; allowed here: {allowed}"
-                        problems.append((f"strategies.{sname}.params.{inst}.{loc}", msg))
         p_ = self.programme
         for key in ("start_year", "phase_out_year"):
             if getattr(p_, key) > self.meta.years:
@@ -737,6 +787,19 @@ def parse_override(text: str) -> tuple[str, Any]:
     return path, value
 
 
+def _creatable(parts: list[str], i: int) -> bool:
+    """Optional strategy fields are absent from the tree until set: allow creating them."""
+    if parts[0] != "strategies" or i < 2:
+        return False
+    if i == 2:
+        return parts[2] in StrategySpec.model_fields
+    if parts[2] == "shares" and i == 3:
+        return parts[3] in INSTRUMENT_NAMES
+    if parts[2] == "params":
+        return i == 4 or (i == 3 and parts[3] in Instruments.model_fields)
+    return False
+
+
 def apply_overrides(
     tree: dict, overrides: dict[str, Any], defaults: dict, problems: list[str] | None = None
 ) -> dict:
@@ -750,32 +813,38 @@ def apply_overrides(
     out = copy.deepcopy(tree)
     for path, value in overrides.items():
         parts = path.split(".")
-        node, dnode = out, defaults
-        ok = True
-        for i, part in enumerate(parts[:-1]):
+        node: Any = out
+        problem = None
+        for i, part in enumerate(parts):
+            here = ".".join(parts[: i + 1])
+            last = i == len(parts) - 1
             if isinstance(node, list):
-                ok = False
+                if not part.isdigit() or int(part) >= len(node):
+                    problem = (
+                        f"--set {path}: {here!r} must be an index 0..{len(node) - 1} into a "
+                        f"list of {len(node)}"
+                    )
+                    break
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+                continue
+            if not isinstance(node, dict):
+                problem = f"--set {path}: {'.'.join(parts[:i])!r} is a value, not a table"
                 break
-            if part not in node or not isinstance(node[part], dict | list):
-                allowed = sorted(k for k, v in node.items() if isinstance(v, dict))
-                problems.append(
-                    f"--set {path}: unknown field {'.'.join(parts[: i + 1])!r}; "
-                    f"allowed here: {', '.join(allowed) or '(none)'}"
-                )
-                ok = False
+            if part not in node and _creatable(parts, i):
+                node[part] = value if last else {}
+            if part not in node:
+                allowed = ", ".join(sorted(node)) or "(none)"
+                problem = f"--set {path}: unknown field {here!r}; allowed here: {allowed}"
                 break
-            node = node[part]
-            dnode = dnode.get(part, {}) if isinstance(dnode, dict) else {}
-        if not ok:
-            continue
-        leaf = parts[-1]
-        if isinstance(node, dict) and leaf not in node and leaf not in (dnode or {}):
-            allowed = sorted(node)
-            problems.append(
-                f"--set {path}: unknown field {path!r}; allowed here: {', '.join(allowed)}"
-            )
-            continue
-        node[leaf] = value
+            if last:
+                node[part] = value
+            else:
+                node = node[part]
+        if problem:
+            problems.append(problem)
     if problems and not collect:
         raise ConfigError(problems)
     return out
@@ -830,6 +899,15 @@ def explain(exc: ValidationError, source: str, tree: dict) -> list[str]:
     return lines
 
 
+BUILTIN_STRATEGIES = Path(__file__).resolve().parent / "policies" / "strategies.toml"
+
+
+def builtin_strategy_tables() -> dict:
+    """The built-in strategies as plain tables (sim/policies/strategies.toml)."""
+    with BUILTIN_STRATEGIES.open("rb") as fh:
+        return tomllib.load(fh)
+
+
 def build_scenario(
     data: dict, source: str = "<scenario>", overrides: dict[str, Any] | None = None
 ) -> Scenario:
@@ -837,17 +915,23 @@ def build_scenario(
     defaults = default_values()
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: expected a TOML table at the top level"])
+    # built-in strategies are part of every scenario; a file's [strategies.NAME] table adds a
+    # strategy or changes fields of a built-in one (e.g. its phase_out_year)
+    defaults["strategies"] = builtin_strategy_tables()
+    defaults.setdefault("enterprises", [])
     merged = deep_merge(defaults, data)
     problems: list[str] = []
     if overrides:
         merged = apply_overrides(merged, overrides, defaults, problems)
+    where = source if not overrides else f"{source} (with --set {', '.join(overrides)})"
     try:
         sc = Scenario.model_validate(merged)
     except ValidationError as exc:
-        where = source if not overrides else f"{source} (with --set {', '.join(overrides)})"
         problems.extend(explain(exc, where, merged))
+    cross = population_problems(merged) + strategy_problems(merged)
+    problems.extend(f"{where}: {field}: {msg}" for field, msg in cross)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(list(dict.fromkeys(problems)))
     sc._source = source
     sc._overrides = dict(overrides or {})
     sc._tree = merged

@@ -179,7 +179,14 @@ def labour_and_income(model, rng: np.random.Generator) -> None:
     hh.sp_debt_service[:] = hh.debt * ec.debt_interest + microcredit.unpaid_interest(
         model, model.strategy.params.microcredit.interest_rate
     )
-    hh.loss_illness[:] = hh.sp_medical + np.bincount(p.hh, weights=lost_work, minlength=n_h)
+    # an illness shock is this year's new cost (hospital episodes, new chronic cases), at the
+    # household's out-of-pocket share, plus work lost; a long-standing chronic cost is not news
+    oop_share = np.divide(
+        hh.sp_medical, hh.medical_cost, out=np.zeros(n_h), where=hh.medical_cost > 0
+    )
+    hh.loss_illness[:] = oop_share * model.yr.med_new + np.bincount(
+        p.hh, weights=lost_work, minlength=n_h
+    )
 
     hh.net_income[:] = (
         hh.inc_farm
@@ -213,17 +220,19 @@ def assets(model, rng: np.random.Generator) -> None:
     price_level = model.line(model.year) / model.line(0)
     need = ec.subsistence_per_person * hh.size * price_level
     cash = hh.income
+    used = microcredit.settle(model, cash - need, model.strategy.params)
+    cash = cash - used  # principal repaid at maturity out of this year's surplus
     surplus = cash - need
-    surplus = surplus - microcredit.settle(model, surplus, model.strategy.params)
 
-    save = np.where(surplus > 0, ec.saving_rate * surplus, 0.0)
-    repay = np.minimum(np.minimum(hh.debt, ec.debt_repay_share * hh.debt), save)
+    saving = np.where(surplus > 0, ec.saving_rate * surplus, 0.0)
+    repay = np.minimum(np.minimum(hh.debt, ec.debt_repay_share * hh.debt), saving)
     hh.debt -= repay
-    save -= repay
-    invest = ec.investment_share * save
+    invest = ec.investment_share * (saving - repay)
     hh.assets += invest
-    hh.savings += save - invest
+    hh.savings += saving - repay - invest
 
+    # below the floor (70% of need) the household draws savings, sells assets at a discount,
+    # and borrows the rest; it consumes the floor
     floor = 0.7 * need
     shortfall = np.maximum(floor - cash, 0.0)
     from_savings = np.minimum(hh.savings, shortfall)
@@ -232,13 +241,9 @@ def assets(model, rng: np.random.Generator) -> None:
     keep = 1.0 - ec.distress_sale_discount
     sold = np.minimum(hh.assets, shortfall / max(keep, 1e-9))
     hh.assets -= sold
-    shortfall -= sold * keep
+    shortfall = np.maximum(shortfall - sold * keep, 0.0)
     hh.debt += shortfall
-    hh.sp_consumption[:] = np.where(
-        surplus > 0,
-        cash - save - repay,
-        np.maximum(cash, 0.0) + from_savings + sold * keep + shortfall,
-    )
+    hh.sp_consumption[:] = np.where(surplus > 0, cash - saving, np.maximum(cash, floor))
 
     hh.assets *= 1.0 - ec.asset_depreciation
     np.maximum(hh.assets, 0.0, out=hh.assets)

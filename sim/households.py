@@ -132,7 +132,7 @@ class Table:
         self.n = int(n)
         for name, (dtype, _) in self.FIELDS.items():
             if name in columns:
-                arr = np.asarray(columns.pop(name)).astype(dtype, copy=False)
+                arr = np.array(columns.pop(name), dtype=dtype)  # always a copy: no aliasing
                 if arr.shape != (self.n,):
                     raise ValueError(f"{name}: expected shape ({self.n},), got {arr.shape}")
             else:
@@ -168,7 +168,9 @@ class VillageTable(Table):
     }
 
 
-def household_frame(hh: HouseholdTable, persons: PersonTable, year: int) -> pd.DataFrame:
+def household_frame(
+    hh: HouseholdTable, persons: PersonTable, year: int, working_age: tuple[int, int] = (16, 64)
+) -> pd.DataFrame:
     """Current state, one row per household, with readable labels for the codes."""
     df = hh.frame()
     df.insert(0, "household", np.arange(hh.n))
@@ -177,13 +179,13 @@ def household_frame(hh: HouseholdTable, persons: PersonTable, year: int) -> pd.D
     df["category_name"] = df["category"].map(CATEGORY_NAMES)
     df["return_trigger_name"] = df["return_trigger"].map(TRIGGER_NAMES)
     ages = persons.age
-    working = (ages >= 16) & (ages <= 64)
+    working = (ages >= working_age[0]) & (ages <= working_age[1])
     df["members_working_age"] = np.bincount(persons.hh, weights=working, minlength=hh.n).astype(
         "int16"
     )
-    df["members_elderly"] = np.bincount(persons.hh, weights=ages >= 65, minlength=hh.n).astype(
-        "int16"
-    )
+    df["members_elderly"] = np.bincount(
+        persons.hh, weights=ages > working_age[1], minlength=hh.n
+    ).astype("int16")
     df["students"] = np.bincount(
         persons.hh, weights=persons.stage >= Stage.COMPULSORY, minlength=hh.n
     ).astype("int16")

@@ -55,15 +55,17 @@ def identify(model, rng: np.random.Generator) -> None:
     model.yr.newly_registered = 0
     if year % ident.reidentify_years == 0:
         never = hh.status == Status.NEVER
-        new = never & (
-            (was_poor & (u_ex >= ident.exclusion_error))
-            | (~was_poor & (u_in < ident.inclusion_error))
-        )
-        idx = np.flatnonzero(new)
+        poor_found = np.flatnonzero(never & was_poor & (u_ex >= ident.exclusion_error))
+        mistaken = np.flatnonzero(never & ~was_poor & (u_in < ident.inclusion_error))
         cap = int(round(ident.new_registration_cap * model.initial_registered))
-        if len(idx) > cap:  # scale control: the poorest first
-            order = np.argsort(hh.prev_income_pc[idx], kind="stable")
-            idx = np.sort(idx[order[:cap]])
+        # scale control: wrongly included households take their places first (they are put
+        # forward, not found by the income check), then the poorest of the poor found
+        mistaken = mistaken[:cap]
+        room = cap - len(mistaken)
+        if len(poor_found) > room:
+            order = np.argsort(hh.prev_income_pc[poor_found], kind="stable")
+            poor_found = poor_found[order[:room]]
+        idx = np.sort(np.concatenate([mistaken, poor_found]))
         if len(idx):
             hh.registered[idx] = True
             hh.registered_year[idx] = year
@@ -79,16 +81,26 @@ def flag_monitoring(model, line: float) -> None:
     ident = model.scenario.identification
     hh = model.hh
     active = (hh.status == Status.POOR) | (hh.status == Status.RETURNED)
-    rigid = hh.sp_medical + hh.sp_schooling
-    spike = rigid > ident.spending_spike * np.maximum(hh.net_income, 1.0)
+    spike = rigid_spike(model)
     hh.at_risk[:] = ~active & ((hh.prev_income_pc < ident.monitoring_line * line) | spike)
+
+
+def rigid_spike(model) -> np.ndarray:
+    """This year's medical cost (just observed) and disaster losses, plus schooling cost, above
+    ``spending_spike`` of last year's net income."""
+    hh = model.hh
+    rigid = hh.sp_medical + hh.sp_schooling + hh.loss_disaster
+    return rigid > model.scenario.identification.spending_spike * np.maximum(hh.net_income, 1.0)
 
 
 def three_guarantees(model) -> np.ndarray:
     """三保障: compulsory schooling, basic medical cover and a safe house."""
     hh, p = model.hh, model.persons
     out_of_school = np.bincount(p.hh, weights=p.dropped_out, minlength=hh.n) > 0
-    return hh.house_safe & hh.insured & ~out_of_school
+    # without any insurance scheme (shocks.insurance.enabled = false) the medical condition
+    # cannot be judged by enrolment and is taken as met
+    covered = hh.insured | (not model.scenario.shocks.insurance.enabled)
+    return hh.house_safe & covered & ~out_of_school
 
 
 def update_status(model) -> dict[str, int | np.ndarray]:

@@ -102,16 +102,17 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
-    order = np.argsort(x, kind="stable")
+def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float, order=None) -> float:
+    order = np.argsort(x) if order is None else order
     cw = np.cumsum(w[order])
     return float(x[order][np.searchsorted(cw, q * cw[-1])])
 
 
-def gini(x: np.ndarray, w: np.ndarray) -> float:
-    x = np.maximum(x, 0.0)
-    order = np.argsort(x, kind="stable")
-    x, w = x[order], w[order].astype(np.float64)
+def gini(x: np.ndarray, w: np.ndarray, order=None) -> float:
+    """Gini over persons; ``order`` (an argsort of x) may be shared with other statistics."""
+    order = np.argsort(x) if order is None else order
+    x = np.maximum(x[order], 0.0)  # clipping keeps the order
+    w = w[order].astype(np.float64)
     cw = np.cumsum(w)
     cxw = np.cumsum(x * w)
     total = cxw[-1]
@@ -178,11 +179,12 @@ def collect(model, events: dict | None) -> dict:
     row["ever_exited"] = int((hh.first_exit_year >= 0).sum())
     row["exited_now"] = int((hh.status == Status.EXITED).sum())
     row["mean_income_pc"] = float((hh.income_pc * size).sum() / people)
-    row["median_income_pc"] = weighted_quantile(hh.income_pc, size, 0.5)
+    order = np.argsort(hh.income_pc)  # ties do not change either statistic
+    row["median_income_pc"] = weighted_quantile(hh.income_pc, size, 0.5, order)
     row["mean_income_pc_registered0"] = (
         float(hh.net_income[reg0].sum() / size[reg0].sum()) if reg0.any() else float("nan")
     )
-    row["gini"] = gini(hh.income_pc, size)
+    row["gini"] = gini(hh.income_pc, size, order)
     row["transfer_share"] = (
         float(hh.inc_transfers[poor].sum() / poor_gross) if poor_gross > 0 else 0.0
     )

@@ -122,6 +122,7 @@ class PovertyModel(mesa.Model):
         shocks.markets(self, s.get("market", 0))
         self.ledger.open_year(0)
         economy.labour_and_income(self, s.get("labour", 0))
+        self.hh.prev_income_pc[:] = self.hh.income_pc  # the registration-year observation
         identification.flag_monitoring(self, self.line(0))
         self._record(None)
 
@@ -170,7 +171,7 @@ class PovertyModel(mesa.Model):
 
     def households(self) -> pd.DataFrame:
         """One row per household, current state."""
-        df = household_frame(self.hh, self.persons, self.year)
+        df = household_frame(self.hh, self.persons, self.year, self.working_age)
         names = np.array(self.enterprise_names + [""], dtype=object)
         df["enterprise_name"] = names[self.hh.enterprise]
         return df

@@ -223,7 +223,7 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
     school_mean = np.where(preg, 6.0, 8.0) - np.clip((age - 40) / 10.0, 0, 4)
     adult_edu = np.clip(np.round(rng.normal(school_mean, 2.5)), 0, 16)
     edu[~child] = adult_edu[~child]
-    # out-of-school youths stopped at 9 or 12 years
+    # out-of-school youths stopped after compulsory school (at most 9 years)
     edu[child & (stage == Stage.NONE) & (age >= 15)] = np.minimum(
         edu[child & (stage == Stage.NONE) & (age >= 15)], 9
     )
@@ -260,7 +260,6 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
     unsafe = rng.random(H) < np.where(
         registered, econ.unsafe_house_registered, econ.unsafe_house_other
     )
-    insured = rng.random(H) < sc.shocks.insurance.enrolment
     debt = np.where(needs_sick, econ.initial_debt_sick * rng.lognormal(-0.5, 1.0, size=H), 0.0)
 
     ss = sc.social_security
@@ -269,7 +268,7 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
     dibao = np.where(
         registered,
         no_labour & (u_dibao < ss.dibao_coverage),
-        (no_labour | sick_or_disabled) & (u_dibao < ss.dibao_coverage_other * 3.0),
+        (no_labour | sick_or_disabled) & (u_dibao < ss.dibao_coverage_other),
     )
 
     # ---- causes (bit flags) ------------------------------------------------------------------
@@ -297,7 +296,10 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
     )
     causes = primary.copy()
     causes |= np.where(ill_secondary, int(Cause.ILLNESS), 0)
-    labour_free = np.bincount(hh_of, weights=working & (health == 0), minlength=H) == 0
+    working_now = (
+        (age >= lab.working_age_min) & (age <= lab.working_age_max) & (stage == Stage.NONE)
+    )
+    labour_free = np.bincount(hh_of, weights=working_now & (health == 0), minlength=H) == 0
     causes |= np.where(registered & labour_free, int(Cause.LACK_LABOUR), 0)
     capacity = registered & ~labour_free & (rng.random(H) < h.capacity_secondary_cause)
     causes |= np.where(
@@ -324,7 +326,6 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
         debt=debt,
         productivity=productivity,
         house_safe=~unsafe,
-        insured=insured,
         dibao=dibao,
         frail=registered,
         registered=registered,

@@ -29,6 +29,7 @@ def illness(model, rng: np.random.Generator) -> None:
         p.acute[:] = False
         model.yr.med_acute = np.zeros(hh.n)
         model.yr.med_chronic = np.zeros(hh.n)
+        model.yr.med_new = np.zeros(hh.n)
         hh.medical_cost[:] = 0.0
         hh.sp_medical[:] = 0.0
         return
@@ -36,6 +37,7 @@ def illness(model, rng: np.random.Generator) -> None:
     age = p.age.astype(np.float64)
     age_factor = 1.0 + ill.age_gradient * np.maximum(age - 45.0, 0.0)
     healthy_adult = (p.health == Health.HEALTHY) & (age >= 15)
+    onset = np.zeros(n, dtype=bool)
     if model.year > 0:
         onset = healthy_adult & (u_onset < ill.chronic_onset * age_factor)
         recover = (p.health == Health.CHRONIC) & (u_recover < ill.chronic_recovery)
@@ -71,6 +73,9 @@ def illness(model, rng: np.random.Generator) -> None:
     paid = insured * (ins.reimbursement * med_acute + ins.outpatient_reimbursement * med_chronic)
     model.yr.med_acute = med_acute
     model.yr.med_chronic = med_chronic
+    model.yr.med_new = med_acute + np.bincount(
+        p.hh, weights=np.where(onset, chronic_cost, 0.0), minlength=hh.n
+    )
     hh.medical_cost[:] = med_acute + med_chronic
     hh.sp_medical[:] = hh.medical_cost - paid
 

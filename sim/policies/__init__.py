@@ -74,21 +74,14 @@ class Ledger:
 
 def builtin_specs() -> dict:
     """The built-in strategies' specifications, from strategies.toml."""
-    import tomllib
-    from importlib import resources
+    from sim.config import StrategySpec, builtin_strategy_tables
 
-    from sim.config import StrategySpec
-
-    text = resources.files(__package__).joinpath("strategies.toml").read_text(encoding="utf-8")
-    return {k: StrategySpec.model_validate(v) for k, v in tomllib.loads(text).items()}
+    return {k: StrategySpec.model_validate(v) for k, v in builtin_strategy_tables().items()}
 
 
 def available(scenario=None) -> dict:
-    """Built-in strategies, overlaid with the scenario's own [strategies.*] tables."""
-    specs = builtin_specs()
-    if scenario is not None:
-        specs.update(scenario.strategies)
-    return specs
+    """The built-in strategies, or a scenario's (built-ins merged with its own tables)."""
+    return dict(scenario.strategies) if scenario is not None else builtin_specs()
 
 
 def get_strategy(name, scenario=None):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.identification import rigid_spike
 from sim.policies.base import book, serve
 
 
@@ -27,9 +28,7 @@ def allocate(model, ctx, budget: float) -> None:
     )
     budget -= book(model, "monitoring", idx[:k], np.full(k, m.cost_per_flag))
     line = model.line(model.year - 1)
-    ident = model.scenario.identification
-    rigid = hh.sp_medical + hh.sp_schooling
-    spike = rigid > ident.spending_spike * np.maximum(hh.net_income, 1.0)
+    spike = rigid_spike(model)
     danger = flagged & ((hh.prev_income_pc < 1.1 * line) | spike)
     queue = ctx.order(model, danger, "monitoring")
     chosen, _ = serve(model, "monitoring", queue, np.full(len(queue), m.assistance), budget)

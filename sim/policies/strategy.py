@@ -51,6 +51,8 @@ class Strategy:
         """Resolve defaults against a scenario: schedule, budget, instrument parameters."""
         self.scenario = scenario
         prog = scenario.programme
+        if getattr(self, "spec", None) is None:  # a subclass that skipped __init__
+            self.spec = StrategySpec()
         s = self.spec
         self.start_year = prog.start_year if s.start_year is None else s.start_year
         self.phase_out_year = prog.phase_out_year if s.phase_out_year is None else s.phase_out_year

@@ -1,0 +1,295 @@
+"""The results store of a batch: Parquet parts, a run table and a manifest (DESIGN.md §5).
+
+Layout of ``results/<name>/``::
+
+    manifest.json               experiment text and hash, versions, seeds, status of every run
+    runs.parquet                one row per planned run: levers, uncertainties, seed, status
+    runs/part-00000.parquet     the run rows of one chunk of finished runs (the commit record)
+    timeseries/part-00000.parquet   one row per run × year, with run_id
+    households/part-00000.parquet   final household frames (only with outputs.households)
+
+A chunk is written data first, then its ``runs/`` part; each file goes to a temporary name and
+is renamed into place, so a part exists whole or not at all, and a chunk counts as done only
+once its ``runs/`` part exists. ``runs.parquet`` and ``manifest.json`` are summaries rewritten
+(atomically) after every chunk. :func:`load_results` reads the parts and sorts by run_id (and
+year), so what it returns does not depend on the order in which runs finished, on the chunking,
+or on whether the batch was interrupted and resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+MANIFEST = "manifest.json"
+RUNS = "runs.parquet"
+RUN_PARTS = "runs"
+TIMESERIES = "timeseries"
+HOUSEHOLDS = "households"
+FORMAT = "povsim-batch/1"
+PART_RE = re.compile(r"^part-(\d+)\.parquet$")
+TMP_MARK = ".tmp-"
+STATUS_COLUMNS = ("status", "error", "wall_seconds", "part")
+
+
+# ---------------------------------------------------------------------------------------------
+# Atomic writes
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    tmp = _tmp_name(path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    write_bytes_atomic(path, (json.dumps(obj, indent=1, default=str) + "\n").encode())
+
+
+def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
+    tmp = _tmp_name(path)
+    try:
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def part_name(k: int) -> str:
+    return f"part-{k:05d}.parquet"
+
+
+def part_files(folder: Path) -> dict[int, Path]:
+    """Complete (renamed) part files of a folder, by part number."""
+    if not folder.is_dir():
+        return {}
+    out = {}
+    for p in folder.iterdir():
+        m = PART_RE.match(p.name)
+        if m:
+            out[int(m.group(1))] = p
+    return dict(sorted(out.items()))
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan: one row per run, with typed lever and uncertainty columns
+
+
+def _column(values: list[Any]) -> list[Any]:
+    """Values that Parquet can store in one column; anything mixed or nested becomes JSON."""
+    kinds = {type(v) for v in values}
+    if kinds <= {int, float} or len(kinds) == 1 and kinds <= {bool, str, int, float}:
+        return values
+    return [json.dumps(v, sort_keys=True) for v in values]
+
+
+def plan_frame(runs: Iterable, levers: list[str], uncertainties: list[str]) -> pd.DataFrame:
+    """Every planned run with its levers, uncertainty values and seed, status ``pending``."""
+    runs = list(runs)
+    cols: dict[str, list[Any]] = {
+        "run_id": [r.run_id for r in runs],
+        "index": [r.index for r in runs],
+        "lever_index": [r.lever_index for r in runs],
+        "sample": [r.sample for r in runs],
+        "replication": [r.replication for r in runs],
+        "seed": [r.seed for r in runs],
+        "strategy": [r.strategy for r in runs],
+    }
+    for name in levers:
+        if name != "strategy":
+            cols[name] = _column([r.levers[name] for r in runs])
+    for name in uncertainties:
+        cols[name] = _column([r.uncertainties[name] for r in runs])
+    df = pd.DataFrame(cols)
+    df["seed"] = df["seed"].astype("int64")
+    df["status"] = "pending"
+    df["error"] = ""
+    df["wall_seconds"] = float("nan")
+    df["part"] = -1
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+class ResultStore:
+    """Writes a batch's parts and summaries under one folder."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    def is_batch_folder(self) -> bool:
+        return self.manifest_path.is_file()
+
+    def read_manifest(self) -> dict:
+        return json.loads(self.manifest_path.read_text())
+
+    def create(self, force: bool = False) -> None:
+        """A fresh folder; with ``force`` an earlier batch folder is removed first."""
+        if force and self.root.exists():
+            shutil.rmtree(self.root)
+        for sub in (RUN_PARTS, TIMESERIES):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    def tidy(self) -> int:
+        """Drop leftovers of an interrupted write: temporary files and data parts whose chunk
+        never committed (no ``runs/`` part). Returns the next free part number."""
+        for folder in (self.root, *(self.root / s for s in (RUN_PARTS, TIMESERIES, HOUSEHOLDS))):
+            if folder.is_dir():
+                for p in folder.iterdir():
+                    if TMP_MARK in p.name:
+                        p.unlink(missing_ok=True)
+        committed = part_files(self.root / RUN_PARTS)
+        (self.root / TIMESERIES).mkdir(parents=True, exist_ok=True)
+        for sub in (TIMESERIES, HOUSEHOLDS):
+            for k, p in part_files(self.root / sub).items():
+                if k not in committed:
+                    p.unlink()
+        return max(committed, default=-1) + 1
+
+    def finished_runs(self) -> pd.DataFrame:
+        """Run rows of every committed chunk."""
+        parts = part_files(self.root / RUN_PARTS)
+        if not parts:
+            return pd.DataFrame(columns=["run_id", *STATUS_COLUMNS])
+        return pd.concat([pd.read_parquet(p) for p in parts.values()], ignore_index=True)
+
+    def write_part(
+        self,
+        k: int,
+        runs: pd.DataFrame,
+        timeseries: pd.DataFrame | None,
+        households: pd.DataFrame | None,
+    ) -> None:
+        """Data first, the ``runs/`` part last: the chunk is committed when that file lands."""
+        name = part_name(k)
+        if timeseries is not None and len(timeseries):
+            write_parquet_atomic(timeseries, self.root / TIMESERIES / name)
+        if households is not None and len(households):
+            (self.root / HOUSEHOLDS).mkdir(exist_ok=True)
+            write_parquet_atomic(households, self.root / HOUSEHOLDS / name)
+        write_parquet_atomic(runs, self.root / RUN_PARTS / name)
+
+    def write_runs_table(self, plan: pd.DataFrame, finished: pd.DataFrame) -> None:
+        write_parquet_atomic(_merge_status(plan, finished), self.root / RUNS)
+
+    def write_manifest(self, manifest: dict) -> None:
+        write_json_atomic(self.manifest_path, manifest)
+
+
+def _merge_status(plan: pd.DataFrame, finished: pd.DataFrame | None) -> pd.DataFrame:
+    """The plan with the status columns of finished runs filled in; sorted by run_id."""
+    done_ids = finished["run_id"] if finished is not None else pd.Series([], dtype=object)
+    pending = plan[~plan["run_id"].isin(done_ids)].copy()
+    pending["status"] = "pending"
+    pending["error"] = ""
+    pending["wall_seconds"] = float("nan")
+    pending["part"] = -1
+    frames = [pending] if len(pending) else []
+    if finished is not None and len(finished):
+        frames.insert(0, finished.reindex(columns=plan.columns))
+    if not frames:
+        return plan.iloc[:0].copy()
+    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return out.sort_values("run_id", ignore_index=True).astype(plan.dtypes.to_dict())
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+@dataclass
+class Results:
+    """A batch's results as pandas objects.
+
+    ``runs``: one row per planned run (status ``ok``, ``failed`` or ``pending``) with its levers,
+    uncertainty values and seed. ``timeseries``: one row per run × year, keyed by ``run_id`` —
+    :meth:`joined` adds the run columns. ``households``: final household frames (``None`` unless
+    the experiment kept them; read on first access). ``manifest``: the manifest as a dict.
+    """
+
+    path: Path
+    manifest: dict
+    runs: pd.DataFrame
+    timeseries: pd.DataFrame
+    _households: pd.DataFrame | None = field(default=None, repr=False)
+    _household_parts: list[Path] = field(default_factory=list, repr=False)
+
+    @property
+    def levers(self) -> list[str]:
+        return list(self.manifest.get("levers", []))
+
+    @property
+    def uncertainties(self) -> list[str]:
+        return list(self.manifest.get("uncertainties", []))
+
+    @property
+    def households(self) -> pd.DataFrame | None:
+        if self._households is None and self._household_parts:
+            df = pd.concat([pd.read_parquet(p) for p in self._household_parts], ignore_index=True)
+            self._households = df.sort_values(["run_id", "household"], ignore_index=True)
+        return self._households
+
+    def joined(self) -> pd.DataFrame:
+        """The timeseries with each run's strategy, levers, uncertainty values and seed."""
+        keep = ["run_id", "strategy", "seed", "sample", "replication"]
+        keep += [c for c in self.levers + self.uncertainties if c not in keep]
+        return self.timeseries.merge(self.runs[keep], on="run_id", how="left", validate="m:1")
+
+    def __getitem__(self, key: str):  # dict-style access: res["runs"], res["timeseries"], ...
+        if key not in ("runs", "timeseries", "households", "manifest"):
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def keys(self) -> list[str]:
+        return ["runs", "timeseries", "households", "manifest"]
+
+
+def load_results(path: str | Path) -> Results:
+    """Read a batch folder written by ``povsim batch`` (complete, running or interrupted).
+
+    Only committed chunks are read; rows are sorted by run_id (and year, household), so the
+    data are the same whatever the number of workers, the backend or any resume in between.
+    """
+    root = Path(path)
+    store = ResultStore(root)
+    if not store.is_batch_folder():
+        raise FileNotFoundError(f"{root}: not a povsim batch folder (no {MANIFEST})")
+    manifest = store.read_manifest()
+    committed = part_files(root / RUN_PARTS)
+    finished = store.finished_runs()
+    plan_path = root / RUNS
+    if plan_path.is_file():
+        runs = _merge_status(pd.read_parquet(plan_path), finished)
+    else:
+        runs = finished.sort_values("run_id", ignore_index=True)
+    ts_parts = [p for k, p in part_files(root / TIMESERIES).items() if k in committed]
+    if ts_parts:
+        ts = pd.concat([pd.read_parquet(p) for p in ts_parts], ignore_index=True)
+        ts = ts.sort_values(["run_id", "year"], ignore_index=True)
+    else:
+        ts = pd.DataFrame(columns=["run_id", "year"])
+    hh_parts = [p for k, p in part_files(root / HOUSEHOLDS).items() if k in committed]
+    return Results(
+        path=root, manifest=manifest, runs=runs, timeseries=ts, _household_parts=hh_parts
+    )

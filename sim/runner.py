@@ -1,0 +1,619 @@
+"""Running an experiment's run specs: in-process, on local worker processes, or on Dask.
+
+Each run rebuilds its scenario from the experiment's scenario data (read once, shipped to the
+workers, so a file edited mid-batch cannot change it) plus the run's overrides, builds a
+``PovertyModel(agents=False)``, runs it and sends back its yearly timeseries (and, on request,
+its final household frame). The parent streams finished runs into the results store in chunks;
+nothing holds more than one chunk of results in memory. A run that raises is recorded as failed
+and the batch goes on; Ctrl-C stops cleanly and keeps every committed chunk for ``--resume``.
+
+Results do not depend on the backend or the number of workers: a run's output is a function of
+(scenario data, overrides, strategy, seed) only, and :func:`sim.results.load_results` sorts rows
+by run_id.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from sim.config import ConfigError, build_scenario
+from sim.experiments import Design, RunSpec
+from sim.model import PovertyModel
+from sim.results import FORMAT, ResultStore, plan_frame
+
+FLUSH_SECONDS = 60.0  # a chunk is also written when this long has passed since the last one
+WINDOW_PER_WORKER = 4  # runs queued per worker: keeps workers busy without a big backlog
+DASK_CONNECT_TIMEOUT = "10s"
+
+
+# ---------------------------------------------------------------------------------------------
+# One run
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every run of a batch shares; sent to each worker once."""
+
+    scenario_data: dict
+    scenario_source: str
+    households: bool
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    status: str  # "ok" | "failed"
+    error: str
+    wall_seconds: float
+    timeseries: pd.DataFrame | None = None
+    households: pd.DataFrame | None = None
+
+
+def execute_run(ctx: RunContext, spec: RunSpec) -> RunOutcome:
+    """Build, run and collect one run; an exception becomes a ``failed`` outcome with its text."""
+    t0 = time.perf_counter()
+    try:
+        scenario = build_scenario(ctx.scenario_data, ctx.scenario_source, spec.overrides)
+        model = PovertyModel(scenario, strategy=spec.strategy, seed=spec.seed, agents=False)
+        model.run()
+        ts = model.timeseries()
+        ts.insert(0, "run_id", spec.run_id)
+        hh = None
+        if ctx.households:
+            hh = model.households()
+            hh.insert(0, "run_id", spec.run_id)
+        return RunOutcome(spec.run_id, "ok", "", time.perf_counter() - t0, ts, hh)
+    except Exception as exc:  # recorded, not raised: one bad run must not stop the batch
+        return RunOutcome(spec.run_id, "failed", _error_text(exc), time.perf_counter() - t0)
+
+
+def _error_text(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        f = frames[-1]
+        text += f" (at {Path(f.filename).name}:{f.lineno} in {f.name})"
+    return text
+
+
+# worker-process side of the local backend
+_WORKER_CTX: RunContext | None = None
+
+
+def _init_worker(ctx: RunContext) -> None:
+    """Workers ignore Ctrl-C: the parent handles it, cancels the queue and keeps the results."""
+    global _WORKER_CTX
+    _WORKER_CTX = ctx
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_in_worker(spec: RunSpec) -> RunOutcome:
+    assert _WORKER_CTX is not None
+    return execute_run(_WORKER_CTX, spec)
+
+
+def _worker_version() -> str:
+    import sim
+
+    return sim.__version__
+
+
+# ---------------------------------------------------------------------------------------------
+# Backends: each turns run specs into outcomes, in completion order
+
+
+class InProcess:
+    name = "in-process"
+    workers = 1
+
+    def __init__(self, ctx: RunContext):
+        self.ctx = ctx
+
+    def results(self, specs: Iterable[RunSpec]) -> Iterator[RunOutcome]:
+        for spec in specs:
+            yield execute_run(self.ctx, spec)
+
+    def close(self) -> None:
+        pass
+
+
+class LocalProcesses:
+    """A process pool. ``forkserver`` (with the model preloaded) where available: workers start
+    fast and never inherit the parent's threads; ``spawn`` elsewhere."""
+
+    name = "processes"
+
+    def __init__(self, ctx: RunContext, workers: int):
+        self.workers = workers
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            mp = multiprocessing.get_context("forkserver")
+            mp.set_forkserver_preload(["sim.runner"])
+        else:
+            mp = multiprocessing.get_context("spawn")
+        self.pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=mp, initializer=_init_worker, initargs=(ctx,)
+        )
+
+    def results(self, specs: Iterable[RunSpec]) -> Iterator[RunOutcome]:
+        todo = iter(specs)
+        pending: set = set()
+        try:
+            while True:
+                while len(pending) < WINDOW_PER_WORKER * self.workers:
+                    spec = next(todo, None)
+                    if spec is None:
+                        break
+                    pending.add(self.pool.submit(_run_in_worker, spec))
+                if not pending:
+                    return
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    yield f.result()  # BrokenProcessPool if a worker died: the batch aborts
+        finally:
+            for f in pending:
+                f.cancel()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskBackend:
+    """A dask.distributed cluster: ``local`` starts a LocalCluster on loopback, anything else
+    is a scheduler address (``tcp://host:port``). The scenario data is scattered once."""
+
+    name = "dask"
+
+    def __init__(self, ctx: RunContext, address: str, workers: int, processes: bool = True) -> None:
+        from distributed import Client, LocalCluster
+
+        self.cluster = None
+        if address == "local":
+            self.cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=processes,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            self.client = Client(self.cluster)
+        else:
+            try:
+                self.client = Client(address, timeout=DASK_CONNECT_TIMEOUT)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ConfigError(
+                    [f"--scheduler {address}: cannot reach a Dask scheduler there ({exc})"]
+                ) from None
+        try:
+            self.client.wait_for_workers(1, timeout=DASK_CONNECT_TIMEOUT)
+            versions = set(self.client.run(_worker_version).values())
+        except Exception as exc:
+            self.close()
+            raise ConfigError(
+                [
+                    f"--scheduler {address}: no usable Dask workers (povsim must be installed on "
+                    f"every worker): {exc}"
+                ]
+            ) from None
+        import sim
+
+        if versions - {sim.__version__}:
+            print(
+                f"warning: Dask workers run povsim {', '.join(sorted(versions))}, "
+                f"this process {sim.__version__}",
+                file=sys.stderr,
+            )
+        self.workers = sum(self.client.nthreads().values())
+        self.ctx = self.client.scatter(ctx, broadcast=True, hash=False)
+
+    def results(self, specs: Iterable[RunSpec]) -> Iterator[RunOutcome]:
+        from distributed import wait as dask_wait
+
+        todo = iter(specs)
+        pending: dict = {}
+        try:
+            while True:
+                while len(pending) < WINDOW_PER_WORKER * max(self.workers, 1):
+                    spec = next(todo, None)
+                    if spec is None:
+                        break
+                    fut = self.client.submit(execute_run, self.ctx, spec, pure=False)
+                    pending[fut] = spec
+                if not pending:
+                    return
+                done = dask_wait(list(pending), return_when="FIRST_COMPLETED").done
+                for f in done:
+                    spec = pending.pop(f)
+                    try:
+                        outcome = f.result()
+                    except Exception as exc:  # e.g. KilledWorker: the run is recorded as failed
+                        outcome = RunOutcome(spec.run_id, "failed", _error_text(exc), float("nan"))
+                    yield outcome
+        finally:
+            if pending:
+                self.client.cancel(list(pending))
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def make_backend(
+    ctx: RunContext,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_processes: bool = True,
+):
+    """The backend for ``--workers`` / ``--scheduler`` (see ``povsim batch --help``)."""
+    n = workers or os.cpu_count() or 1
+    if scheduler:
+        return DaskBackend(ctx, scheduler, n, processes=dask_processes)
+    if n == 1:
+        return InProcess(ctx)
+    return LocalProcesses(ctx, n)
+
+
+# ---------------------------------------------------------------------------------------------
+# The batch
+
+
+@dataclass
+class BatchSummary:
+    out: Path
+    total: int
+    ok: int = 0
+    failed: int = 0
+    skipped: int = 0  # already on disk before this session (resume)
+    interrupted: bool = False
+    aborted: str = ""
+    seconds: float = 0.0
+    ran: int = 0  # runs finished in this session
+    first_error: str = ""
+    backend: str = ""
+    workers: int = 0
+
+    @property
+    def pending(self) -> int:
+        return self.total - self.ok - self.failed
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 1 if self.failed or self.aborted else 0
+
+
+def check_out(out: Path, resume: bool, force: bool) -> list[str]:
+    """Problems with the output folder, before anything is written."""
+    if out.exists() and not out.is_dir():
+        return [f"--out {out}: exists and is not a folder"]
+    occupied = out.is_dir() and any(out.iterdir())
+    is_batch = (out / "manifest.json").is_file()
+    if resume and force:
+        return [
+            "--resume and --force: give one (resume keeps the runs on disk, force deletes them)"
+        ]
+    if occupied and not (resume or force):
+        return [
+            f"--out {out}: folder exists and is not empty; use --resume to finish the batch in "
+            "it, or --force to delete it and start over"
+        ]
+    if occupied and not is_batch:
+        return [
+            f"--out {out}: folder is not empty and holds no povsim batch (no manifest.json); "
+            "refusing to resume into it or delete it"
+        ]
+    return []
+
+
+def check_resume(out: Path, design: Design, plan_ids: list[str]) -> list[str]:
+    """A batch may resume only with the experiment, scenario and run plan it started with."""
+    manifest = ResultStore(out).read_manifest()
+    problems = []
+    if manifest.get("format") != FORMAT:
+        problems.append(
+            f"--out {out}: written by another povsim version ({manifest.get('format')})"
+        )
+    elif manifest["experiment"]["sha256"] != design.sha256:
+        problems.append(
+            f"--out {out}: the experiment file changed since this batch started "
+            f"({design.path}); use --force to start over, or another --out"
+        )
+    elif manifest["scenario"]["sha256"] != design.scenario_sha256:
+        problems.append(
+            f"--out {out}: the scenario file changed since this batch started "
+            f"({design.scenario_path}); use --force to start over, or another --out"
+        )
+    elif list(manifest.get("runs", {})) != plan_ids:
+        problems.append(
+            f"--out {out}: the run plan differs from the one on disk (a numpy/scipy upgrade "
+            "can change the samples); use --force to start over"
+        )
+    return problems
+
+
+def provenance() -> dict:
+    """Versions that decide the numbers, recorded in the manifest."""
+    import mesa
+    import numpy
+    import scipy
+
+    import sim
+
+    info = {
+        "povsim": sim.__version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+        "mesa": mesa.__version__,
+        "git": None,
+    }
+    try:
+        git = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        if git.returncode == 0:
+            info["git"] = git.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _manifest(design: Design, previous: dict | None) -> dict:
+    sampling = design.spec.sampling
+    m = {
+        "format": FORMAT,
+        "experiment": {
+            "name": design.name,
+            "path": str(design.path),
+            "sha256": design.sha256,
+            "text": design.text,
+        },
+        "scenario": {"path": str(design.scenario_path), "sha256": design.scenario_sha256},
+        "versions": provenance(),
+        "master_seed": sampling.seed,
+        "sampling": {"method": sampling.method, "samples": len(design.samples)},
+        "seeds": design.seeds,
+        "levers": list(design.levers),
+        "uncertainties": list(design.uncertainties),
+        "total_runs": design.total,
+        "counts": {},
+        "status": "running",
+        "started": _now(),
+        "updated": _now(),
+        "finished": None,
+        "sessions": [],
+        "runs": {},
+    }
+    if previous:
+        for key in ("started", "sessions"):
+            m[key] = previous.get(key, m[key])
+    return m
+
+
+def run_batch(
+    design: Design,
+    out: str | Path | None = None,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    force: bool = False,
+    quiet: bool = False,
+    flush_every: int | None = None,
+    on_run: Callable[[RunOutcome, BatchSummary], None] | None = None,
+    dask_processes: bool = True,
+) -> BatchSummary:
+    """Run every run of ``design`` not yet on disk, streaming results into ``out``.
+
+    Raises :class:`ConfigError` (nothing written) for an unusable output folder or backend.
+    ``on_run`` is called in this process after each finished run (progress hooks, tests).
+    """
+    out = Path(out) if out is not None else Path("results") / design.name
+    problems = check_out(out, resume, force)
+    store = ResultStore(out)
+    runs = design.runs()
+    plan_ids = [r.run_id for r in runs]
+    resuming = resume and store.is_batch_folder()
+    if resuming:
+        problems += check_resume(out, design, plan_ids)
+    if problems:
+        raise ConfigError(problems)
+    if resume and not resuming and not quiet:
+        print(f"nothing to resume in {out}; starting the batch", file=sys.stderr)
+
+    ctx = RunContext(
+        design.scenario_data, str(design.scenario_path), design.spec.outputs.households
+    )
+    backend = make_backend(ctx, workers, scheduler, dask_processes)  # may raise ConfigError
+    try:
+        return _drive(design, store, runs, backend, resuming, force, quiet, flush_every, on_run)
+    finally:
+        backend.close()
+
+
+def _drive(design, store, runs, backend, resuming, force, quiet, flush_every, on_run):
+    from tqdm import tqdm
+
+    t0 = time.perf_counter()
+    previous = store.read_manifest() if resuming else None
+    if resuming:
+        next_part = store.tidy()
+    else:
+        store.create(force=force)
+        next_part = 0
+    plan = plan_frame(runs, list(design.levers), list(design.uncertainties))
+    finished = store.finished_runs()
+    statuses = dict.fromkeys(plan["run_id"], "pending")
+    parts: dict[str, int] = {}
+    for rid, st, part in zip(finished["run_id"], finished["status"], finished["part"], strict=True):
+        statuses[rid] = st
+        parts[rid] = int(part)
+
+    summary = BatchSummary(out=store.root, total=design.total)
+    summary.backend, summary.workers = backend.name, backend.workers
+    summary.ok = sum(s == "ok" for s in statuses.values())
+    summary.failed = sum(s == "failed" for s in statuses.values())
+    summary.skipped = summary.ok + summary.failed
+    if summary.failed:
+        summary.first_error = str(finished.loc[finished["status"] == "failed", "error"].iloc[0])
+
+    manifest = _manifest(design, previous)
+    session = {
+        "started": _now(),
+        "ended": None,
+        "backend": backend.name,
+        "workers": backend.workers,
+        "runs": 0,
+    }
+    manifest["sessions"].append(session)
+    plan_by_id = plan.set_index("run_id", drop=False)
+
+    def save_summaries(status: str) -> None:
+        manifest["status"] = status
+        manifest["updated"] = _now()
+        manifest["counts"] = {
+            "ok": summary.ok,
+            "failed": summary.failed,
+            "pending": summary.pending,
+        }
+        manifest["runs"] = {
+            r.run_id: {"seed": r.seed, "status": statuses[r.run_id], "part": parts.get(r.run_id)}
+            for r in runs
+        }
+        session["runs"] = summary.ran
+        if status != "running":
+            session["ended"] = manifest["updated"]
+        if status == "complete":
+            manifest["finished"] = manifest["updated"]
+        store.write_runs_table(plan, store.finished_runs())
+        store.write_manifest(manifest)
+
+    chunk = flush_every or design.spec.outputs.flush_every
+    buffer: list[RunOutcome] = []
+    last_flush = time.monotonic()
+
+    def flush() -> None:
+        nonlocal next_part, last_flush
+        if not buffer:
+            return
+        k = next_part
+        rows = plan_by_id.loc[[o.run_id for o in buffer]].reset_index(drop=True)
+        rows["status"] = [o.status for o in buffer]
+        rows["error"] = [o.error for o in buffer]
+        rows["wall_seconds"] = [float(o.wall_seconds) for o in buffer]
+        rows["part"] = k
+        ts = [o.timeseries for o in buffer if o.timeseries is not None]
+        hh = [o.households for o in buffer if o.households is not None]
+        store.write_part(
+            k,
+            rows,
+            pd.concat(ts, ignore_index=True) if ts else None,
+            pd.concat(hh, ignore_index=True) if hh else None,
+        )
+        for o in buffer:
+            statuses[o.run_id] = o.status
+            parts[o.run_id] = k
+        buffer.clear()
+        next_part += 1
+        last_flush = time.monotonic()
+        save_summaries("running")
+
+    save_summaries("running")
+    todo = [r for r in runs if statuses[r.run_id] == "pending"]
+    bar = tqdm(
+        total=summary.total,
+        initial=summary.skipped,
+        unit="run",
+        desc=design.name,
+        disable=quiet,
+        dynamic_ncols=True,
+        file=sys.stderr,
+    )
+    final = "complete"
+    stream = backend.results(todo)
+    try:
+        for outcome in stream:
+            buffer.append(outcome)
+            summary.ran += 1
+            if outcome.status == "ok":
+                summary.ok += 1
+            else:
+                summary.failed += 1
+                summary.first_error = summary.first_error or f"{outcome.run_id}: {outcome.error}"
+                bar.set_postfix(failed=summary.failed, refresh=False)
+            bar.update()
+            if len(buffer) >= chunk or time.monotonic() - last_flush > FLUSH_SECONDS:
+                flush()
+            if on_run is not None:
+                on_run(outcome, summary)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        final = "interrupted"
+    except BrokenProcessPool as exc:
+        summary.aborted = f"a worker process died ({exc}); out of memory?"
+        final = "aborted"
+    finally:
+        stream.close()
+        bar.close()
+        flush()
+        if summary.pending and final == "complete":
+            final = "aborted"
+        save_summaries(final)
+        summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def format_summary(s: BatchSummary, design: Design) -> str:
+    rate = s.ran / s.seconds if s.seconds > 0 else 0.0
+    parts = [f"{s.ok} ok", f"{s.failed} failed"]
+    if s.pending:
+        parts.append(f"{s.pending} not run")
+    line = (
+        f"{design.name}: {', '.join(parts)} of {s.total} runs"
+        + (f" ({s.skipped} already on disk)" if s.skipped else "")
+        + f"; {s.ran} ran in {s.seconds:.1f} s ({rate:.2f} runs/s, {s.backend}, "
+        f"{s.workers} worker{'s' if s.workers != 1 else ''}) -> {s.out}"
+    )
+    return line
+
+
+def resume_hint(design: Design, out: Path) -> str:
+    return f"povsim batch {design.path} --out {out} --resume"
+
+
+__all__ = [
+    "BatchSummary",
+    "RunContext",
+    "RunOutcome",
+    "execute_run",
+    "format_summary",
+    "make_backend",
+    "run_batch",
+]
