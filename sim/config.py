@@ -402,6 +402,7 @@ class MicrocreditParams(Strict):
     term: Annotated[int, Field(ge=1, le=3)]
     interest_rate: Annotated[float, Field(ge=0.0, le=1.0)]
     take_up: Prob
+    extensions: Annotated[int, Field(ge=0, le=5)]
     invest_share: Prob
     risk_cover: Prob
     min_labour: NonNegFloat
@@ -698,15 +699,6 @@ class Scenario(Strict):
                         f"enterprise {e.name!r} village {e.village} is outside 0..{self.villages.count - 1}",
                     )
                 )
-        p_ = self.programme
-        for key in ("start_year", "phase_out_year"):
-            if getattr(p_, key) > self.meta.years:
-                problems.append(
-                    (
-                        f"programme.{key}",
-                        f"{getattr(p_, key)} is outside the horizon 0..{self.meta.years}",
-                    )
-                )
         names = [e.name for e in self.enterprises]
         if len(set(names)) != len(names):
             problems.append(("enterprises", "enterprise names must be unique"))
@@ -929,6 +921,15 @@ def build_scenario(
     except ValidationError as exc:
         problems.extend(explain(exc, where, merged))
     cross = population_problems(merged) + strategy_problems(merged)
+    # the default schedule (support in years 1-5) simply ends with a shorter horizon; a year
+    # that the file or an override sets explicitly must lie inside it
+    explicit = set(data.get("programme", {}) if isinstance(data.get("programme"), dict) else {})
+    explicit |= {k.split(".", 1)[1] for k in (overrides or {}) if k.startswith("programme.")}
+    years = merged.get("meta", {}).get("years")
+    for key in ("start_year", "phase_out_year"):
+        val = merged.get("programme", {}).get(key)
+        if key in explicit and isinstance(val, int) and isinstance(years, int) and val > years:
+            cross.append((f"programme.{key}", f"{val} is outside the horizon 0..{years}"))
     problems.extend(f"{where}: {field}: {msg}" for field, msg in cross)
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))

@@ -40,7 +40,7 @@ from sim.config import (
     read_toml,
 )
 from sim.parameters import default_values
-from sim.policies import available
+from sim.policies import builtin_specs
 
 STRATEGY = "strategy"  # the lever that picks the strategy: a special path, not a scenario field
 DISTRIBUTIONS = ("uniform", "triangular", "normal", "lognormal")
@@ -407,6 +407,10 @@ def is_experiment_file(path: str | Path) -> bool:
     return isinstance(data.get("experiment"), dict)
 
 
+def _is_dist(table: dict) -> bool:
+    return "dist" in table or "values" in table
+
+
 def _flatten(tree: dict, leaf, prefix: str = "") -> dict[str, Any]:
     """``{"a": {"b": 1}}`` → ``{"a.b": 1}``, so quoted and bare dotted TOML keys both work."""
     out: dict[str, Any] = {}
@@ -515,7 +519,12 @@ def load_experiment(path: str | Path, constants: dict[str, Any] | None = None) -
     try:
         spec = ExperimentFile.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_schema_problems(exc, exp)) from None
+        problems = _schema_problems(exc, exp)
+        raw = data.get("uncertainties")
+        if isinstance(raw, dict):  # distributions can be checked without the rest
+            for p, d in _flatten(raw, leaf=_is_dist).items():
+                problems.extend(_parse_distribution(d, f"{exp}: uncertainties.{p}")[1])
+        raise ConfigError(problems) from None
 
     scenario_path = (path.parent / spec.experiment.scenario).resolve()
     if not scenario_path.is_file():
@@ -537,7 +546,7 @@ def load_experiment(path: str | Path, constants: dict[str, Any] | None = None) -
         p: (v if isinstance(v, list) else [v])
         for p, v in _flatten(spec.levers, leaf=lambda v: False).items()
     }
-    uncertainties_raw = _flatten(spec.uncertainties, leaf=lambda v: "dist" in v or "values" in v)
+    uncertainties_raw = _flatten(spec.uncertainties, leaf=_is_dist)
     const = _flatten(spec.constants, leaf=lambda v: False)
     const.update(constants or {})
 
@@ -569,14 +578,7 @@ def load_experiment(path: str | Path, constants: dict[str, Any] | None = None) -
         keys = [json.dumps(v, sort_keys=True, default=str) for v in values]
         if len(set(keys)) < len(keys):
             problems.append(f"{where}: a value is listed twice")
-        if p == STRATEGY:
-            known = available(scenario)
-            problems.extend(
-                f"{where}: unknown strategy {v!r}; allowed: {', '.join(sorted(known))}"
-                for v in values
-                if not isinstance(v, str) or v not in known
-            )
-        else:
+        if p != STRATEGY:  # strategy names were checked with the paths
             problems.extend(_check_values(checker, where, p, values))
 
     dists: dict[str, Distribution] = {}
@@ -662,6 +664,13 @@ def _path_problems(
             if p == STRATEGY:
                 if section != "levers":
                     problems.append(f"{where}: the strategy is a lever; put it under [levers]")
+                    continue
+                known = sorted(set(builtin_specs()) | set(scenario_data.get("strategies", {})))
+                problems.extend(
+                    f"{where}: unknown strategy {v!r}; allowed: {', '.join(known)}"
+                    for v in paths[p]
+                    if not isinstance(v, str) or v not in known
+                )
                 continue
             found: list[str] = []
             apply_overrides(tree, {p: None}, defaults, found)

@@ -82,6 +82,7 @@ HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
     "loan": ("float64", "outstanding poverty microcredit principal, yuan"),
     "loan_years_left": ("int8", "years left on the microcredit loan"),
     "loan_defaulted": ("bool", "defaulted on a microcredit loan (no new loans)"),
+    "loan_extensions": ("int8", "times the current microcredit loan was extended (展期)"),
 }
 
 # which programme instruments a household received: first year, last year, total cost (yuan)

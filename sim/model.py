@@ -120,7 +120,7 @@ class PovertyModel(mesa.Model):
         s = self.streams
         shocks.illness(self, s.get("illness", 0))
         shocks.markets(self, s.get("market", 0))
-        self.ledger.open_year(0)
+        self.ledger.open_year(0, funded=False)
         economy.labour_and_income(self, s.get("labour", 0))
         self.hh.prev_income_pc[:] = self.hh.income_pc  # the registration-year observation
         identification.flag_monitoring(self, self.line(0))
@@ -142,7 +142,7 @@ class PovertyModel(mesa.Model):
         # 3 identification
         identification.identify(self, s.get("targeting", y))
         # 4 policies
-        self.ledger.open_year(y)
+        self.ledger.open_year(y, funded=self.strategy.in_programme(y))
         self.effects.reset()
         hh.waiting[:] = False
         self.strategy.apply(self)

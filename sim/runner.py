@@ -188,6 +188,7 @@ class DaskBackend:
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=processes,
+                protocol="tcp://",  # also with threads: results cross a real (loopback) socket
                 host="127.0.0.1",
                 dashboard_address=None,
                 silence_logs=logging.ERROR,

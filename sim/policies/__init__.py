@@ -52,10 +52,11 @@ class Ledger:
     available: float = 0.0
     year: int = 0
 
-    def open_year(self, year: int) -> None:
+    def open_year(self, year: int, funded: bool = True) -> None:
+        """Open a year; only programme years are funded, and only they carry money over."""
         leftover = self.available if self.carry_over else 0.0
         self.year = year
-        self.available = self.budget + leftover
+        self.available = (self.budget if funded else 0.0) + leftover
         self.spent.setdefault(year, {})
 
     def spend(self, instrument: str, amount: float) -> float:

@@ -5,9 +5,10 @@ and no past default; a household takes the offer with probability ``take_up``. C
 programme: the interest on outstanding loans while it runs (the principal is the bank's), and
 ``risk_cover`` of defaulted principal. Effect: ``invest_share`` of the loan becomes productive
 assets (the rest is consumed). Repayment: the principal is due at the end of the term (到期还本,
-the common form), paid out of income above subsistence, then savings, then by selling assets at
-the distress discount (sim.economy.assets calls ``settle``); whatever is still missing is a
-default, of which the programme's risk fund pays ``risk_cover`` out of the year's unspent budget
+the common form), paid out of income above subsistence, then savings; what is still owed is
+extended once (展期, ``extensions``) for another term; at the final maturity the household also
+sells assets at the distress discount (sim.economy.assets calls ``settle``), and whatever is still
+missing is a default, of which the programme's risk fund pays ``risk_cover`` out of the year's unspent budget
 while the programme runs, and the rest becomes the household's debt. After the phase-out the
 household pays the interest itself. Failure modes: partial take-up,
 modest returns below the asset threshold, default after shocks.
@@ -79,6 +80,18 @@ def settle(model, surplus: np.ndarray, params) -> np.ndarray:
     owed -= from_surplus
     from_savings = np.minimum(hh.savings, owed)
     owed -= from_savings
+    # a loan that cannot be repaid from income and savings is extended once (展期) for the rest
+    extend = due & (owed > 1e-6) & (hh.loan_extensions < m.extensions)
+    if extend.any():
+        hh.savings -= np.where(extend, from_savings, 0.0)
+        used += np.where(extend, from_surplus, 0.0)
+        hh.loan[extend] = owed[extend]
+        hh.loan_years_left[extend] = m.term
+        hh.loan_extensions[extend] += 1
+        due &= ~extend
+        owed = np.where(due, owed, 0.0)
+        from_surplus = np.where(due, from_surplus, 0.0)
+        from_savings = np.where(due, from_savings, 0.0)
     keep = 1.0 - model.scenario.economy.distress_sale_discount
     sold = np.minimum(hh.assets, owed / max(keep, 1e-9))
     owed -= sold * keep
@@ -89,6 +102,7 @@ def settle(model, surplus: np.ndarray, params) -> np.ndarray:
     default = due & (owed > 0)
     hh.loan[due] = 0.0
     hh.loan_years_left[due] = 0
+    hh.loan_extensions[due] = 0
     if default.any():
         covered = m.risk_cover * owed[default]
         idx = np.flatnonzero(default)

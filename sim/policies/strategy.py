@@ -73,7 +73,10 @@ class Strategy:
         return [i for i in self.order if self.spec.shares.get(i, 0.0) > 0]
 
     def in_programme(self, year: int) -> bool:
-        return bool(self.instruments) and self.start_year <= year <= self.phase_out_year
+        """Funded years: the schedule, for a strategy that spends (has instruments, or is a
+        subclass with its own ``apply``)."""
+        spends = bool(self.instruments) or type(self).apply is not Strategy.apply
+        return spends and self.start_year <= year <= self.phase_out_year
 
     def apply(self, model) -> None:
         year = model.year
