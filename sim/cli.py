@@ -94,6 +94,8 @@ def cmd_run(args) -> int:
         get_strategy(args.strategy, scenario)
     except ConfigError as exc:
         return _fail(exc.problems)
+    if args.seed < 0:
+        return _fail([f"--seed {args.seed}: must be a non-negative integer"])
     out = Path(args.out) if args.out else _default_out(scenario.meta.name, args.strategy, args.seed)
     problems = _check_out(out, args.force)
     if problems:

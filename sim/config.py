@@ -51,7 +51,8 @@ CATEGORIES = ("industry", "relocation", "medical", "education", "dibao")
 
 class Strict(BaseModel):
     # no inf/nan: they validate as floats but turn incomes into NaN later
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # strict: `years = true` or `enabled = "yes"` are mistakes, not numbers or booleans
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 def _range_ok(v: list[float], lo: float = -math.inf, hi: float = math.inf) -> list[float]:
@@ -610,7 +611,7 @@ def population_problems(tree: dict) -> list[tuple[str, str]]:
     return out
 
 
-def strategy_problems(tree: dict) -> list[tuple[str, str]]:
+def strategy_problems(tree: dict, own: set[str] | None = None) -> list[tuple[str, str]]:
     """Cross-checks of each strategy table against the scenario, on the raw tree (reported
     whether or not other fields fail)."""
     out: list[tuple[str, str]] = []
@@ -632,7 +633,8 @@ def strategy_problems(tree: dict) -> list[tuple[str, str]]:
                 out.append(
                     (f"strategies.{sname}.{key}", f"{val} is outside the horizon 0..{years}")
                 )
-        if spec.shares.get("industry", 0) > 0 and isinstance(enterprises, list) and not enterprises:
+        funds_industry = spec.shares.get("industry", 0) > 0 and (own is None or sname in own)
+        if funds_industry and isinstance(enterprises, list) and not enterprises:
             out.append(
                 (
                     f"strategies.{sname}.shares.industry",
@@ -920,7 +922,9 @@ def build_scenario(
         sc = Scenario.model_validate(merged)
     except ValidationError as exc:
         problems.extend(explain(exc, where, merged))
-    cross = population_problems(merged) + strategy_problems(merged)
+    # built-in strategies are checked against the scenario when chosen (get_strategy)
+    own = set(data["strategies"]) if isinstance(data.get("strategies"), dict) else set()
+    cross = population_problems(merged) + strategy_problems(merged, own)
     # the default schedule (support in years 1-5) simply ends with a shorter horizon; a year
     # that the file or an override sets explicitly must lie inside it
     explicit = set(data.get("programme", {}) if isinstance(data.get("programme"), dict) else {})

@@ -132,7 +132,8 @@ def collect(model, events: dict | None) -> dict:
     size = hh.size.astype(np.float64)
     people = float(size.sum())
     poor = hh.income_pc < line
-    shortfall = np.clip(1.0 - hh.income_pc / line, 0.0, None) * poor
+    # a negative income is a full shortfall (1), so FGT2 <= FGT1 <= FGT0
+    shortfall = np.clip(1.0 - np.maximum(hh.income_pc, 0.0) / line, 0.0, 1.0) * poor
     active = (hh.status == Status.POOR) | (hh.status == Status.RETURNED)
     gross = hh.net_income + hh.cost_production
     poor_gross = gross[poor].sum()

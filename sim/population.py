@@ -35,6 +35,8 @@ def household_sizes(
 ) -> np.ndarray:
     """Sizes >= 1 and <= max_size that sum exactly to ``people``."""
     if households == 0:
+        if people:
+            raise ValueError(f"cannot put {people} people in 0 households")
         return np.zeros(0, dtype=np.int64)
     if people < households or people > households * max_size:
         raise ValueError(f"cannot put {people} people in {households} households")
@@ -213,10 +215,11 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
     stage[(age >= 6) & (age <= 14) & (us < sch.compulsory_enrolment)] = Stage.COMPULSORY
     stage[(age >= 15) & (age <= 17) & (us < sch.high_school_enrolment)] = Stage.HIGH
     stage[(age >= 18) & (age <= 21) & (us < sch.university_enrolment)] = Stage.UNIVERSITY
-    stage[stu] = np.where(age[stu] <= 17, Stage.HIGH, Stage.UNIVERSITY)
     stage[health == Health.DISABLED] = np.where(
         stage[health == Health.DISABLED] == Stage.COMPULSORY, Stage.COMPULSORY, Stage.NONE
     )
+    # after the disability rule: the education household's student stays in school
+    stage[stu] = np.where(age[stu] <= 17, Stage.HIGH, Stage.UNIVERSITY)
     edu = np.zeros(P, dtype=np.int64)
     child = age < 22
     edu[child] = np.clip(age[child] - 6, 0, 16)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import small_data
+from conftest import SMALL_TOML, small_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -356,12 +356,23 @@ def test_bad_strategies_are_reported(strategies, fragment):
     assert "strategies.x" in str(exc.value)
 
 
-def test_industry_without_enterprises_is_reported():
+def test_industry_without_enterprises_is_reported(tmp_path, capsys):
     d = small_data()
     d["enterprises"] = []
+    own = {"x": {"shares": {"industry": 1.0}}}
     with pytest.raises(ConfigError) as exc:
-        build_scenario(d, "small.toml")
-    assert "no enterprises" in str(exc.value)
+        build_scenario({**d, "strategies": own}, "small.toml")
+    assert "strategies.x.shares.industry" in str(exc.value) and "no enterprises" in str(exc.value)
+    # a built-in strategy that funds industry is refused when it is chosen
+    sc = build_scenario(d, "small.toml")
+    with pytest.raises(ConfigError, match="no enterprises"):
+        PovertyModel(sc, strategy="blood_making", seed=1, agents=False)
+    path = tmp_path / "noent.toml"
+    path.write_text(SMALL_TOML.split("[[enterprises]]")[0], encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--strategy", "blood_making", "--out", str(out)]) == 2
+    assert "no enterprises" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_unknown_strategy_on_the_cli_exits_2(small_toml, tmp_path, capsys):

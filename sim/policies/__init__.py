@@ -97,7 +97,15 @@ def get_strategy(name, scenario=None):
         raise ConfigError(
             [f"strategy: unknown strategy {name!r}; allowed: {', '.join(sorted(specs))}"]
         )
-    return Strategy(name, specs[name], scenario)
+    spec = specs[name]
+    if scenario is not None and spec.shares.get("industry", 0) > 0 and not scenario.enterprises:
+        raise ConfigError(
+            [
+                f"strategy: {name!r} funds industry but the scenario has no enterprises; "
+                "add [[enterprises]] tables"
+            ]
+        )
+    return Strategy(name, spec, scenario)
 
 
 from sim.policies.strategy import Strategy  # noqa: E402  (needs the names above)

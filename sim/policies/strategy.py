@@ -42,7 +42,7 @@ class Strategy:
     def __init__(self, name: str = "custom", spec: StrategySpec | None = None, scenario=None):
         self.name = name
         self.spec = spec if spec is not None else StrategySpec()
-        self.description = spec.description
+        self.description = self.spec.description
         self.scenario = None
         if scenario is not None:
             self.bind(scenario)
