@@ -43,6 +43,7 @@ HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
     "exit_year": ("int16", "year of the last exit, -1 never"),
     "first_exit_year": ("int16", "year of the first exit, -1 never"),
     "return_year": ("int16", "year of the last return, -1 never"),
+    "first_return_year": ("int16", "year of the first return after the first exit, -1 never"),
     "returns": ("int16", "number of returns to poverty"),
     "return_trigger": ("int8", "trigger of the last return (sim.codes.Trigger)"),
     "dibao": ("bool", "on the standing rural dibao (minimum income guarantee)"),

@@ -139,6 +139,8 @@ def update_status(model) -> dict[str, int | np.ndarray]:
     hh.first_exit_year[first] = year
     hh.status[returns] = Status.RETURNED
     hh.return_year[returns] = year
+    first_ret = returns & (hh.first_return_year < 0)
+    hh.first_return_year[first_ret] = year
     hh.returns[returns] += 1
     hh.return_trigger[returns] = trig[returns]
     return {"exits": exits, "returns": returns, "new_poor": new_poor, "triggers": trig}

@@ -52,6 +52,35 @@ COLUMNS: dict[str, tuple[str, str]] = {
     },
     "ever_exited": ("households", "households that exited at least once up to this year"),
     "exited_now": ("households", "households whose status is exited at the end of the year"),
+    "sustained_exits": (
+        "households",
+        "households that exited, never returned, and are out of poverty (exited) now",
+    ),
+    "sustained_exit_share": ("share", "sustained_exits / ever_exited (0 when nobody has exited)"),
+    **{
+        f"durability_{k}": (
+            "share",
+            f"of households whose first exit was at least {k} year(s) ago, the share that did not return within {k} year(s) of it (NaN when none)",
+        )
+        for k in range(1, 10)
+    },
+    **{
+        f"income_{c}_pc{suffix}": (
+            "yuan/person/year",
+            f"{desc} per person, {who}",
+        )
+        for c, desc in (
+            ("farm", "farm output less production costs"),
+            ("livestock", "livestock income"),
+            ("wage", "local and enterprise wages"),
+            ("migrant", "migrant income reaching the household"),
+            ("business", "business and contract income"),
+            ("property", "rent and interest"),
+            ("transfers", "all transfers (standing and programme)"),
+            ("transfers_programme", "programme transfers"),
+        )
+        for suffix, who in (("", "all households"), ("_reg0", "households registered at year 0"))
+    },
     "mean_income_pc": (
         "yuan/person/year",
         "person-weighted mean of per-capita income after rigid spending",
@@ -179,6 +208,32 @@ def collect(model, events: dict | None) -> dict:
         row[f"returns_{t.name.lower()}"] = int((returns & (trig == t)).sum())
     row["ever_exited"] = int((hh.first_exit_year >= 0).sum())
     row["exited_now"] = int((hh.status == Status.EXITED).sum())
+    ever = hh.first_exit_year >= 0
+    sustained = ever & (hh.first_return_year < 0) & (hh.status == Status.EXITED)
+    row["sustained_exits"] = int(sustained.sum())
+    row["sustained_exit_share"] = float(sustained.sum() / ever.sum()) if ever.any() else 0.0
+    for k in range(1, 10):
+        at_risk = ever & (hh.first_exit_year <= year - k)
+        kept = at_risk & (
+            (hh.first_return_year < 0) | (hh.first_return_year - hh.first_exit_year > k)
+        )
+        row[f"durability_{k}"] = (
+            float(kept.sum() / at_risk.sum()) if at_risk.any() else float("nan")
+        )
+    components = {
+        "farm": hh.inc_farm - hh.cost_production,
+        "livestock": hh.inc_livestock,
+        "wage": hh.inc_wage,
+        "migrant": hh.inc_migrant,
+        "business": hh.inc_business,
+        "property": hh.inc_property,
+        "transfers": hh.inc_transfers,
+        "transfers_programme": hh.inc_transfers_programme,
+    }
+    people_reg0 = size[reg0].sum()
+    for c, values in components.items():
+        row[f"income_{c}_pc"] = float(values.sum() / people)
+        row[f"income_{c}_pc_reg0"] = float(values[reg0].sum() / people_reg0) if people_reg0 else 0.0
     row["mean_income_pc"] = float((hh.income_pc * size).sum() / people)
     order = np.argsort(hh.income_pc)  # ties do not change either statistic
     row["median_income_pc"] = weighted_quantile(hh.income_pc, size, 0.5, order)

@@ -343,6 +343,7 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
         exit_year=np.full(H, -1),
         first_exit_year=np.full(H, -1),
         return_year=np.full(H, -1),
+        first_return_year=np.full(H, -1),
         enterprise_lost_year=np.full(H, -1),
         job_access=np.ones(H),
     )

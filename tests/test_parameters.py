@@ -146,3 +146,15 @@ def test_params_markdown(capsys):
     assert lines[0] == "| path | value | unit | description | source |"
     assert len(lines) == 2 + len(iter_params())
     assert all(line.startswith("| ") and line.endswith(" |") for line in lines[2:])
+
+
+def test_every_output_column_is_documented():
+    """docs/outputs.md lists every timeseries column and household field (the README links it)."""
+    from pathlib import Path
+
+    from sim.households import HOUSEHOLD_FIELDS
+    from sim.metrics import COLUMNS
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "outputs.md").read_text()
+    missing = [c for c in list(COLUMNS) + list(HOUSEHOLD_FIELDS) if f"`{c}`" not in text]
+    assert not missing, f"undocumented in docs/outputs.md: {missing}"
