@@ -1,0 +1,1 @@
+"""Analysis of batch results: outcomes per run, comparison, targets, discovery, sensitivity."""

@@ -1,0 +1,151 @@
+"""Outcomes per run, read from a batch's yearly timeseries: the shared vocabulary of compare,
+targets, discovery and sensitivity.
+
+An outcome is named ``METRIC@YEAR`` (any timeseries column at a year, e.g. ``poverty_rate@10``)
+or is a derived outcome computed from a run's whole timeseries (``DERIVED``). Paired
+differences between strategies match runs on (sample, replication): the same uncertainty draw
+and the same seed, so the same households and shocks.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from sim.metrics import COLUMNS
+
+PAIR_KEYS = ("sample", "replication")
+
+DERIVED: dict[str, tuple[str, str]] = {
+    "total_spending": (
+        "yuan",
+        "programme spending summed over the run (cumulative_spending at the last year)",
+    ),
+    "sustained_exits": (
+        "households",
+        "households that exited, never returned and are exited at the last year",
+    ),
+    "cost_per_sustained_exit": (
+        "yuan/household",
+        "total_spending / sustained_exits (NaN without sustained exits)",
+    ),
+    "returns_after_phase_out": (
+        "households",
+        "returns summed over the years after the phase-out year",
+    ),
+    "exits_total": ("households", "exits summed over the run (exited_cumulative at the last year)"),
+    "mean_poverty_rate": ("share of persons", "poverty_rate averaged over years 1..last"),
+}
+
+_AT = re.compile(r"^(?P<metric>[A-Za-z_][A-Za-z0-9_]*)@(?P<year>\d+)$")
+
+
+def parse_outcome(name: str) -> tuple[str, int | None]:
+    """``poverty_rate@10`` → ("poverty_rate", 10); a derived outcome → (name, None).
+
+    Raises ValueError with the allowed forms for anything else.
+    """
+    m = _AT.match(name.strip())
+    if m:
+        metric = m["metric"]
+        if metric not in COLUMNS:
+            raise ValueError(
+                f"unknown metric {metric!r} in {name!r}; allowed: a timeseries column "
+                "(docs/outputs.md) at a year, e.g. poverty_rate@10, or one of " + ", ".join(DERIVED)
+            )
+        return metric, int(m["year"])
+    if name in DERIVED:
+        return name, None
+    raise ValueError(
+        f"unknown outcome {name!r}; allowed: METRIC@YEAR with METRIC a timeseries column "
+        f"(e.g. poverty_rate@10), or one of {', '.join(DERIVED)}"
+    )
+
+
+def phase_out_year(results, runs: pd.DataFrame) -> pd.Series:
+    """Each run's phase-out year: the lever if the batch varied it, else the strategy's own or
+    the programme's in the batch's scenario file, else 5 (the default schedule)."""
+    if "programme.phase_out_year" in runs.columns:
+        return runs["programme.phase_out_year"].astype(int)
+    scenario = None
+    path = (getattr(results, "manifest", {}) or {}).get("scenario", {}).get("path")
+    if path:
+        try:
+            from sim.config import load_scenario
+
+            scenario = load_scenario(path)
+        except Exception:  # the file moved or changed: fall back to the default schedule
+            scenario = None
+
+    def year_of(strategy: str) -> int:
+        if scenario is None:
+            return 5
+        spec = scenario.strategies.get(strategy)
+        if spec is not None and spec.phase_out_year is not None:
+            return int(spec.phase_out_year)
+        return int(scenario.programme.phase_out_year)
+
+    return runs["strategy"].map({s: year_of(s) for s in runs["strategy"].unique()})
+
+
+def run_outcomes(results, names: list[str] | None = None) -> pd.DataFrame:
+    """One row per finished run: run columns (strategy, levers, uncertainties, seed, sample,
+    replication) plus one column per outcome. Default outcomes: every DERIVED one and
+    poverty_rate at years 5 and the last year."""
+    ts = results.timeseries
+    runs = (
+        results.runs[results.runs["status"] == "ok"].copy()
+        if "status" in results.runs
+        else results.runs.copy()
+    )
+    if ts.empty or runs.empty:
+        return runs.iloc[:0]
+    last_year = int(ts["year"].max())
+    names = list(names) if names else [*DERIVED, "poverty_rate@5", f"poverty_rate@{last_year}"]
+    wide = ts.set_index(["run_id", "year"]).sort_index()
+    out = runs.set_index("run_id")
+    by_run = ts.groupby("run_id")
+    last = by_run.tail(1).set_index("run_id")
+    pout = phase_out_year(results, runs).set_axis(runs["run_id"])
+    for name in names:
+        metric, year = parse_outcome(name)
+        if year is not None:
+            try:
+                col = wide[metric].xs(year, level="year")
+            except KeyError:
+                col = pd.Series(np.nan, index=out.index)
+            out[name] = col.reindex(out.index)
+            continue
+        if name == "total_spending":
+            out[name] = last["cumulative_spending"].reindex(out.index)
+        elif name == "sustained_exits":
+            out[name] = last["sustained_exits"].reindex(out.index)
+        elif name == "exits_total":
+            out[name] = last["exited_cumulative"].reindex(out.index)
+        elif name == "cost_per_sustained_exit":
+            s = last["sustained_exits"].reindex(out.index).astype(float)
+            spend = last["cumulative_spending"].reindex(out.index)
+            out[name] = np.where(s > 0, spend / s.where(s > 0), np.nan)
+        elif name == "returns_after_phase_out":
+            merged = ts[["run_id", "year", "returns"]].copy()
+            merged["cut"] = merged["run_id"].map(pout)
+            after = merged[merged["year"] > merged["cut"]]
+            out[name] = after.groupby("run_id")["returns"].sum().reindex(out.index).fillna(0)
+        elif name == "mean_poverty_rate":
+            later = ts[ts["year"] >= 1]
+            out[name] = later.groupby("run_id")["poverty_rate"].mean().reindex(out.index)
+    return out.reset_index()
+
+
+def paired_differences(
+    frame: pd.DataFrame, outcome: str, reference: str, by: list[str]
+) -> pd.DataFrame:
+    """Per run: outcome minus the reference strategy's outcome in the same (sample,
+    replication) and the same values of the other levers ``by`` (strategy excluded)."""
+    keys = [k for k in (*PAIR_KEYS, *by) if k in frame.columns and k != "strategy"]
+    ref = frame[frame["strategy"] == reference][[*keys, outcome]].rename(columns={outcome: "_ref"})
+    merged = frame.merge(ref, on=keys, how="left", validate="m:1")
+    merged[f"{outcome}_diff"] = merged[outcome] - merged["_ref"]
+    return merged.drop(columns="_ref")
