@@ -158,3 +158,17 @@ def test_every_output_column_is_documented():
     text = (Path(__file__).resolve().parent.parent / "docs" / "outputs.md").read_text()
     missing = [c for c in list(COLUMNS) + list(HOUSEHOLD_FIELDS) if f"`{c}`" not in text]
     assert not missing, f"undocumented in docs/outputs.md: {missing}"
+
+
+def test_odd_lists_every_instrument_parameter_with_its_default():
+    """docs/ODD.md's instrument table is generated from the defaults; it must not drift."""
+    from pathlib import Path
+
+    from sim.parameters import iter_params
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "ODD.md").read_text()
+    start = text.index("<!-- params:instruments:start -->")
+    table = text[start : text.index("<!-- params:instruments:end -->")]
+    for p in iter_params():
+        if p.path.startswith(("instruments.", "programme.")):
+            assert f"| `{p.path}` | `{p.value}` |" in table, p.path
