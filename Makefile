@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint format bench clean
+.PHONY: install demo test test-fast lint format bench calibration docs clean
 
 install: $(STAMP)
 
@@ -33,6 +33,12 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py --out benchmarks/results/latest.json
+
+calibration: $(STAMP)
+	$(BIN)/python -m sim.calibration --out docs/calibration.md
+
+docs: $(STAMP)
+	$(BIN)/python -m sim.docs_tables
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
