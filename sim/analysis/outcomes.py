@@ -149,3 +149,23 @@ def paired_differences(
     merged = frame.merge(ref, on=keys, how="left", validate="m:1")
     merged[f"{outcome}_diff"] = merged[outcome] - merged["_ref"]
     return merged.drop(columns="_ref")
+
+
+def outcome_unit(name: str) -> str:
+    """The unit of an outcome (``poverty_rate@10`` → "share of persons"), for labels and headers."""
+    metric, year = parse_outcome(name)
+    return COLUMNS[metric][0] if year is not None else DERIVED[metric][0]
+
+
+def return_rate(ts: pd.DataFrame) -> pd.Series:
+    """Yearly return rate per timeseries row: returns / exited_now of the year before.
+
+    The households out of poverty at the start of a year are the ones that can fall back during
+    it (returns are counted among them before the year's exits), so the rate lies in 0..1; it is
+    0 when nobody was out. Year 0 (no previous year) is 0. Aligned with ``ts``'s index.
+    """
+    order = ts.sort_values(["run_id", "year"])
+    before = order.groupby("run_id")["exited_now"].shift(1).astype(float)
+    ret = order["returns"].astype(float)
+    rate = (ret / before.where(before > 0)).where(before > 0, 0.0)
+    return rate.reindex(ts.index)

@@ -1,0 +1,200 @@
+"""`povsim targets` and `povsim discover`: are a plan's targets over-ambitious, and why?"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+EXIT_FAIL_ON = 1
+
+TARGETS_EXAMPLE = """examples:
+  povsim targets results/transfusion_vs_blood_making --targets experiments/county_plan_targets.toml
+  povsim targets results/tvb --targets plan.toml --confidence 0.9 --fail-on over-ambitious
+
+exit codes: 0 done; 1 --fail-on tripped (a target got that verdict, or a worse one);
+2 bad input (targets file, results folder, options). See docs/targets.md.
+"""
+
+DISCOVER_EXAMPLE = """examples:
+  povsim discover results/tvb --targets experiments/county_plan_targets.toml \\
+      --target poverty_rate_below_27pct_y10 --strategy precision
+
+exit codes: 0 done (with or without a box); 2 bad input. See docs/targets.md.
+"""
+
+
+def _fail(problems: list[str]) -> int:
+    for line in problems:
+        print(f"error: {line}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _load(results_dir: str, targets_path: str):
+    """Results and targets validated against them; ConfigError on any problem."""
+    from sim.config import ConfigError
+    from sim.results import load_results
+    from sim.targets import context_for_results, load_targets, ok_runs
+
+    try:
+        results = load_results(results_dir)
+    except FileNotFoundError as exc:
+        raise ConfigError([str(exc)]) from None
+    if ok_runs(results).empty:
+        raise ConfigError([f"{results_dir}: no finished (ok) runs to evaluate"])
+    targets = load_targets(targets_path, context_for_results(results))
+    return results, targets
+
+
+def cmd_targets(args) -> int:
+    from sim.config import ConfigError
+    from sim.targets import (
+        evaluate,
+        fails,
+        format_evaluation,
+        issues_frame,
+        plot_targets,
+        write_csv,
+    )
+
+    if not 0.5 <= args.confidence <= 1.0:
+        return _fail([f"--confidence {args.confidence}: must lie in [0.5, 1]"])
+    out = Path(args.out) if args.out else None
+    if out is not None and out.is_dir():
+        return _fail([f"--out {out}: is a folder; give a CSV file name"])
+    try:
+        results, targets = _load(args.results, args.targets)
+    except ConfigError as exc:
+        return _fail(exc.problems)
+    ev = evaluate(results, targets, args.confidence)
+    out = out or results.path / "targets.csv"
+    issues_out = out.with_name(f"{out.stem}_consistency.csv")
+    figure = results.path / "figures" / "targets.png"
+    write_csv(ev.frame, out)
+    write_csv(issues_frame(ev.issues), issues_out)
+    plot_targets(ev, figure)
+    print(format_evaluation(ev, str(results.path)))
+    print(f"\nwrote {out}, {issues_out.name}, {figure}")
+    tripped = fails(ev, args.fail_on)
+    if len(tripped):
+        by_target = tripped.groupby("target", sort=False)["strategy"].agg(", ".join)
+        pairs = "; ".join(f"{t} ({s})" for t, s in by_target.items())
+        what = "over-ambitious" if args.fail_on == "over-ambitious" else "stretch or worse"
+        print(
+            f"fail-on {args.fail_on}: {len(tripped)} strategy x target pairs {what}: {pairs}",
+            file=sys.stderr,
+        )
+        return EXIT_FAIL_ON
+    return 0
+
+
+def cmd_discover(args) -> int:
+    from sim.analysis.discovery import discover, format_discovery, plot_tradeoffs
+    from sim.config import ConfigError
+    from sim.targets import ok_runs, slug, target_values
+
+    try:
+        results, targets = _load(args.results, args.targets)
+        target = targets.by_name(args.target)
+    except ConfigError as exc:
+        return _fail(exc.problems)
+    runs = ok_runs(results)
+    batch = list(dict.fromkeys(runs["strategy"].astype(str)))
+    if args.strategy:
+        if args.strategy not in batch:
+            return _fail(
+                [f"--strategy {args.strategy}: not in this batch; strategies: {', '.join(batch)}"]
+            )
+        strategies = [args.strategy]
+    else:
+        strategies = [s for s in batch if target.applies_to(s)]
+        if not strategies:
+            return _fail(
+                [
+                    f"--target {target.name}: applies to {', '.join(target.strategies or ())}, "
+                    f"none of which ran in this batch ({', '.join(batch)})"
+                ]
+            )
+    values = target_values(results, target, runs)
+    missed = ~target.met(values.to_numpy())
+    # x: the uncertain parameters, plus any lever other than the strategy that the batch varied
+    xcols = [c for c in results.uncertainties if c in runs.columns]
+    xcols += [
+        c
+        for c in results.levers
+        if c != "strategy" and c in runs.columns and c not in xcols and runs[c].nunique() > 1
+    ]
+    print(f"target {target.name}: {target.label}" + (f" ({target.note})" if target.note else ""))
+    print(
+        f"scenario discovery (PRIM) over {', '.join(xcols) or 'no varied parameter'}; "
+        "outcome of interest: target missed"
+    )
+    found = []
+    for s in strategies:
+        sel = (runs["strategy"].astype(str) == s).to_numpy()
+        d = discover(runs.loc[sel, xcols], missed[sel], label=s)
+        found.append(d)
+        print()
+        print(format_discovery(d))
+    figure = results.path / "figures" / f"discover_{slug(target.name)}.png"
+    print()
+    if plot_tradeoffs(found, figure, f"{target.name}: {target.label}"):
+        print(f"wrote {figure} (peeling trade-off: coverage vs density)")
+    else:
+        print("no figure: PRIM was not run (see above)")
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add the ``targets`` and ``discover`` subcommands to ``povsim``'s parser."""
+    p = subparsers.add_parser(
+        "targets",
+        help="probability that each plan target is met, verdicts, achievable levels",
+        description=(
+            "For every strategy x target of the targets FILE: the probability that the target is "
+            "met across the batch's uncertainty samples and seeds (95% Wilson interval), a "
+            "verdict (realistic / stretch / over-ambitious), the level that is met with the "
+            "chosen confidence and the margin to it; plus the plan's consistency checks. Writes "
+            "RESULTS/targets.csv (or --out), <out>_consistency.csv and "
+            "RESULTS/figures/targets.png."
+        ),
+        epilog=TARGETS_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("results", metavar="RESULTS", help="batch results folder (povsim batch --out)")
+    p.add_argument("--targets", required=True, metavar="FILE", help="targets TOML file")
+    p.add_argument(
+        "--confidence",
+        type=float,
+        default=0.8,
+        help="probability a target needs to be realistic, and of the achievable level "
+        "(default 0.8; 0.5..1)",
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=["over-ambitious", "stretch"],
+        help="exit 1 if any target is over-ambitious (or, with `stretch`, not realistic)",
+    )
+    p.add_argument("--out", metavar="FILE.csv", help="verdict table (default RESULTS/targets.csv)")
+    p.set_defaults(func=cmd_targets)
+
+    d = subparsers.add_parser(
+        "discover",
+        help="scenario discovery (PRIM): the uncertain conditions under which a target fails",
+        description=(
+            "Run PRIM over the batch's uncertain parameters with 'target missed' as the outcome "
+            "of interest, per strategy; print each box found (ranges, coverage, density) in "
+            "plain words, or why there is none; write RESULTS/figures/discover_<target>.png."
+        ),
+        epilog=DISCOVER_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    d.add_argument("results", metavar="RESULTS", help="batch results folder")
+    d.add_argument("--target", required=True, metavar="NAME", help="name of the target")
+    d.add_argument("--targets", required=True, metavar="FILE", help="targets TOML file")
+    d.add_argument(
+        "--strategy",
+        help="only this strategy (default: every strategy of the batch the target applies to)",
+    )
+    d.set_defaults(func=cmd_discover)
