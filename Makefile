@@ -12,10 +12,16 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -c 'import sim.kernels; sim.kernels.compile_all()'  # numba kernels, cached
 	touch $(STAMP)
 
+# The flagship comparison: four strategies at equal budget on the seed county, under uncertain
+# shocks, paired seeds; then the comparison table, figures and report. A batch with failed runs
+# exits 1: the report still runs and says which failed; bad input (2) or Ctrl-C (130) stop here.
 demo: $(STAMP)
-	$(BIN)/povsim run scenarios/county.toml --strategy status_quo --seed 1 --out results/demo --force
+	$(BIN)/povsim batch experiments/transfusion_vs_blood_making.toml --out results/transfusion_vs_blood_making --force || [ $$? -eq 1 ]
+	$(BIN)/povsim report results/transfusion_vs_blood_making
+	@echo "report: $(CURDIR)/results/transfusion_vs_blood_making/report.html"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -157,12 +157,22 @@ def cmd_validate(args) -> int:
         overrides = _parse_sets(args.set)
     except ConfigError as exc:
         return _fail(exc.problems)
+    from sim.targets import context_for_experiments, is_targets_file, load_targets
+
+    designs, targets = [], []
     for f in args.files:
         try:
-            if is_experiment_file(f):  # a top-level [experiment] table
-                load_experiment(f, overrides)
+            if is_targets_file(f):  # a top-level [[target]] array: checked after the experiments
+                targets.append(f)
+            elif is_experiment_file(f):  # a top-level [experiment] table
+                designs.append(load_experiment(f, overrides))
             else:
                 load_scenario(f, overrides)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    for f in targets:  # against the horizon and strategies of the experiments given with them
+        try:
+            load_targets(f, context_for_experiments(designs))
         except ConfigError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -249,12 +259,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser(
         "validate",
-        help="check scenario or experiment files; print ok or every problem",
+        help="check scenario, experiment or targets files; print ok or every problem",
         description="Check files without running anything. Prints `ok`, or one line per problem.",
         epilog="example:\n  povsim validate scenarios/county.toml --set budget.yearly=5e7",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    val.add_argument("files", nargs="+", help="scenario or experiment TOML files")
+    val.add_argument(
+        "files",
+        nargs="+",
+        help="scenario, experiment or targets TOML files (targets are checked against the "
+        "horizon and strategies of experiment files given with them)",
+    )
     val.add_argument("--set", action="append", metavar="PATH=VALUE", help="override, as in run")
     val.set_defaults(func=cmd_validate)
 
@@ -286,6 +301,15 @@ def build_parser() -> argparse.ArgumentParser:
     from sim.cli_batch import register as register_batch
 
     register_batch(sub)
+    from sim.cli_sensitivity import register as register_sensitivity
+
+    register_sensitivity(sub)
+    from sim.cli_targets import register as register_targets
+
+    register_targets(sub)
+    from sim.cli_analysis import register as register_analysis
+
+    register_analysis(sub)
     return parser
 
 

@@ -7,9 +7,15 @@ The yearly phases work on whole arrays (DESIGN.md §7). Mesa users still get age
 
 from __future__ import annotations
 
+import gc
+import itertools
+import weakref
+from collections import deque
+
 import numpy as np
 import pandas as pd
 from mesa import Agent
+from mesa.agent import AgentSet
 
 from sim.codes import CATEGORY_NAMES, STATUS_NAMES, TRIGGER_NAMES, Stage
 
@@ -204,6 +210,51 @@ class Household(Agent):
     def __init__(self, model, row: int):
         super().__init__(model)
         self.row = int(row)
+
+    @classmethod
+    def create_views(cls, model, n: int) -> list[Household]:
+        """One agent per row 0..n-1, registered with ``model`` as ``Agent.__init__`` does.
+
+        Each agent gets the next ``unique_id`` and joins ``model.agents`` and
+        ``model.agents_by_type[Household]``, but in bulk: ``Agent.__init__`` registers agents one
+        at a time (two weak-set inserts and a debug log line each, ~5 µs), which made creating
+        the views most of the county's setup. The agents are the same as ``Household(model, row)``
+        would make (tests/test_model.py checks it); a Mesa without the internals used here gets
+        the one-at-a-time path.
+        """
+        registry = (model.__dict__.get("_agents"), getattr(model, "_all_agents", None))
+        if not isinstance(registry[0], dict) or not hasattr(registry[1], "_agents"):
+            return [cls(model, row) for row in range(n)]
+        first = next(Agent._ids[model])
+        Agent._ids[model] = itertools.count(first + n)  # the ids taken here are not reused
+        collecting = gc.isenabled()
+        gc.disable()  # n new objects would trigger many full collections, all in vain
+        try:
+            # the attributes Agent.__init__ sets, plus the row; built by C-level iteration
+            agents = list(map(object.__new__, itertools.repeat(cls, n)))
+            names = itertools.repeat(("model", "unique_id", "pos", "row"))
+            values = zip(
+                itertools.repeat(model), range(first, first + n), itertools.repeat(None), range(n)
+            )
+            dicts = map(dict, map(zip, names, values))
+            deque(map(object.__setattr__, agents, itertools.repeat("__dict__"), dicts), maxlen=0)
+            model._agents.update(dict.fromkeys(agents))
+            by_type = model.agents_by_type.get(cls)
+            if by_type is None:
+                by_type = model.agents_by_type[cls] = AgentSet([], random=model.random)
+            for agent_set in (by_type, model._all_agents):
+                # what WeakKeyDictionary.__setitem__ does for each key, done in bulk
+                refs = agent_set._agents
+                refs.data.update(
+                    zip(
+                        map(weakref.ref, agents, itertools.repeat(refs._remove)),
+                        itertools.repeat(None),
+                    )
+                )
+        finally:
+            if collecting:
+                gc.enable()
+        return agents
 
     # generic row access -----------------------------------------------------------------------
     def __getattr__(self, name: str):

@@ -11,60 +11,121 @@ from __future__ import annotations
 import numpy as np
 
 from sim.codes import Category, Cause, Health, Stage, Status, Trigger
+from sim.kernels import jit
+from sim.rng import uniform
+
+# slots of the targeting stream, per household: exclusion (poor, missed), inclusion (non-poor,
+# registered); each is computed only for the never-registered households it can apply to
+U_EX, U_IN = range(2)
+NEVER, POOR, EXITED, RETURNED = (int(s) for s in Status)
+HEALTHY, DISABLED, HIGH = int(Health.HEALTHY), int(Health.DISABLED), int(Stage.HIGH)
+CATEGORIES = np.array(
+    [Category.DIBAO, Category.MEDICAL, Category.EDUCATION, Category.RELOCATION, Category.INDUSTRY],
+    dtype=np.int64,
+)
+CAUSES = np.array(
+    [Cause.LACK_LABOUR, Cause.ILLNESS, Cause.SCHOOLING, Cause.REMOTE, Cause.LACK_CAPITAL],
+    dtype=np.int64,
+)
+ILLNESS, DISABILITY, SCHOOLING = int(Cause.ILLNESS), int(Cause.DISABILITY), int(Cause.SCHOOLING)
+LACK_LABOUR, REMOTE = int(Cause.LACK_LABOUR), int(Cause.REMOTE)
+# the order of the losses compared for a return's trigger, and their codes
+TRIGGERS = np.array(
+    [Trigger.ILLNESS, Trigger.DISASTER, Trigger.ENTERPRISE, Trigger.SUPPORT_ENDED, Trigger.MARKET],
+    dtype=np.int8,
+)
+OTHER = int(Trigger.OTHER)
 
 
 def assign_category(model, idx: np.ndarray) -> None:
     """Primary cause and measure for newly registered households, read off their state."""
     hh, p, v = model.hh, model.persons, model.villages
-    n = hh.n
-    sick = np.bincount(p.hh, weights=p.health != Health.HEALTHY, minlength=n) > 0
-    disabled = np.bincount(p.hh, weights=p.health == Health.DISABLED, minlength=n) > 0
-    student = np.bincount(p.hh, weights=p.stage >= Stage.HIGH, minlength=n) > 0
-    net = np.maximum(hh.net_income, 1.0)
-    no_labour = hh.labour_units <= 0.0
-    medical = (hh.sp_medical > 0.3 * net) | sick
-    school = student & (hh.sp_schooling > 0.2 * net)
-    remote = (v.remoteness[hh.village] > 0.8) | (v.disaster_risk[hh.village] > 0.1)
-    conds = [no_labour, medical, school, remote]
-    cats = [Category.DIBAO, Category.MEDICAL, Category.EDUCATION, Category.RELOCATION]
-    causes = [Cause.LACK_LABOUR, Cause.ILLNESS, Cause.SCHOOLING, Cause.REMOTE]
-    cat = np.select(conds, cats, Category.INDUSTRY)[idx]
-    prim = np.select(conds, causes, Cause.LACK_CAPITAL)[idx]
-    flags = (
-        np.where(sick, int(Cause.ILLNESS), 0)
-        | np.where(disabled, int(Cause.DISABILITY), 0)
-        | np.where(school, int(Cause.SCHOOLING), 0)
-        | np.where(no_labour, int(Cause.LACK_LABOUR), 0)
-        | np.where(remote, int(Cause.REMOTE), 0)
-    )[idx]
-    hh.category[idx] = cat
-    hh.primary_cause[idx] = prim
-    hh.causes[idx] = flags | prim
+    _assign_category(
+        np.asarray(idx, dtype=np.int64),
+        model.person_start,
+        p.health,
+        p.stage,
+        hh.net_income,
+        hh.labour_units,
+        hh.sp_medical,
+        hh.sp_schooling,
+        hh.village,
+        v.remoteness,
+        v.disaster_risk,
+        hh.category,
+        hh.primary_cause,
+        hh.causes,
+        CATEGORIES,
+        CAUSES,
+    )
 
 
-def identify(model, rng: np.random.Generator) -> None:
+@jit
+def _assign_category(
+    idx,
+    start,
+    health,
+    stage,
+    net_income,
+    labour_units,
+    sp_medical,
+    sp_schooling,
+    village,
+    remoteness,
+    disaster_risk,
+    category,
+    primary_cause,
+    causes,
+    categories,
+    cause_codes,
+):
+    for h in idx:
+        sick = disabled = student = False
+        for i in range(start[h], start[h + 1]):
+            sick |= health[i] != HEALTHY
+            disabled |= health[i] == DISABLED
+            student |= stage[i] >= HIGH
+        net = max(net_income[h], 1.0)
+        no_labour = labour_units[h] <= 0.0
+        medical = sp_medical[h] > 0.3 * net or sick
+        school = student and sp_schooling[h] > 0.2 * net
+        remote = remoteness[village[h]] > 0.8 or disaster_risk[village[h]] > 0.1
+        # the first condition that holds decides (dibao, medical, education, relocation)
+        k = 0 if no_labour else 1 if medical else 2 if school else 3 if remote else 4
+        flags = (
+            (ILLNESS if sick else 0)
+            | (DISABILITY if disabled else 0)
+            | (SCHOOLING if school else 0)
+            | (LACK_LABOUR if no_labour else 0)
+            | (REMOTE if remote else 0)
+        )
+        category[h] = categories[k]
+        primary_cause[h] = cause_codes[k]
+        causes[h] = flags | cause_codes[k]
+
+
+def identify(model, keys) -> None:
     """Phase 3: this year's registration and the at-risk flags, from last year's observations."""
     sc = model.scenario
     ident = sc.identification
     hh = model.hh
     year = model.year
-    u_ex = rng.random(hh.n)
-    u_in = rng.random(hh.n)
     line_prev = model.line(year - 1)
-    was_poor = hh.prev_income_pc < line_prev
     model.yr.newly_registered = 0
     if year % ident.reidentify_years == 0:
-        never = hh.status == Status.NEVER
-        poor_found = np.flatnonzero(never & was_poor & (u_ex >= ident.exclusion_error))
-        mistaken = np.flatnonzero(never & ~was_poor & (u_in < ident.inclusion_error))
+        poor_found, mistaken = _candidates(
+            hh.status,
+            hh.prev_income_pc,
+            line_prev,
+            keys,
+            ident.exclusion_error,
+            ident.inclusion_error,
+        )
         cap = int(round(ident.new_registration_cap * model.initial_registered))
         # scale control: wrongly included households take their places first (they are put
         # forward, not found by the income check), then the poorest of the poor found
         mistaken = mistaken[:cap]
-        room = cap - len(mistaken)
-        if len(poor_found) > room:
-            order = np.argsort(hh.prev_income_pc[poor_found], kind="stable")
-            poor_found = poor_found[order[:room]]
+        poor_found = _poorest(poor_found, hh.prev_income_pc, cap - len(mistaken))
         idx = np.sort(np.concatenate([mistaken, poor_found]))
         if len(idx):
             hh.registered[idx] = True
@@ -75,14 +136,65 @@ def identify(model, rng: np.random.Generator) -> None:
     flag_monitoring(model, line_prev)
 
 
+def _poorest(found: np.ndarray, income: np.ndarray, room: int) -> np.ndarray:
+    """The ``room`` households of ``found`` (in index order) with the lowest income; among equal
+    incomes the lower index first, as a stable sort would take them."""
+    if len(found) <= room:
+        return found
+    if room <= 0:
+        return found[:0]
+    values = income[found]
+    cut = np.partition(values, room - 1)[room - 1]  # the room-th lowest income
+    below = found[values < cut]
+    return np.concatenate([below, found[values == cut][: room - len(below)]])
+
+
+@jit
+def _candidates(status, prev_income_pc, line_prev, keys, exclusion_error, inclusion_error):
+    """Never-registered households the income check finds (poor, not missed) and those wrongly
+    put forward (not poor), each in index order."""
+    found = np.empty(len(status), dtype=np.int64)
+    mistaken = np.empty(len(status), dtype=np.int64)
+    n_found = n_mistaken = 0
+    k_ex, k_in = keys[U_EX], keys[U_IN]
+    for h in range(len(status)):
+        never = status[h] == NEVER
+        poor = prev_income_pc[h] < line_prev
+        found[n_found] = h
+        n_found += never & poor & (uniform(k_ex, h) >= exclusion_error)
+        mistaken[n_mistaken] = h
+        n_mistaken += never & ~poor & (uniform(k_in, h) < inclusion_error)
+    return found[:n_found], mistaken[:n_mistaken]
+
+
 def flag_monitoring(model, line: float) -> None:
     """At risk (防返贫监测): not on the active register, and income under the monitoring line or a
     rigid-spending spike."""
     ident = model.scenario.identification
     hh = model.hh
-    active = (hh.status == Status.POOR) | (hh.status == Status.RETURNED)
-    spike = rigid_spike(model)
-    hh.at_risk[:] = ~active & ((hh.prev_income_pc < ident.monitoring_line * line) | spike)
+    _flag_monitoring(
+        hh.status,
+        hh.prev_income_pc,
+        hh.sp_medical,
+        hh.sp_schooling,
+        hh.loss_disaster,
+        hh.net_income,
+        hh.at_risk,
+        ident.monitoring_line * line,
+        ident.spending_spike,
+    )
+
+
+@jit
+def _flag_monitoring(
+    status, prev_income_pc, sp_medical, sp_schooling, loss_disaster, net_income, at_risk, low, spike
+):
+    for h in range(len(status)):
+        active = (status[h] == POOR) | (status[h] == RETURNED)
+        rigid = sp_medical[h] + sp_schooling[h] + loss_disaster[h]
+        at_risk[h] = ~active & (
+            (prev_income_pc[h] < low) | (rigid > spike * max(net_income[h], 1.0))
+        )
 
 
 def rigid_spike(model) -> np.ndarray:
@@ -93,54 +205,123 @@ def rigid_spike(model) -> np.ndarray:
     return rigid > model.scenario.identification.spending_spike * np.maximum(hh.net_income, 1.0)
 
 
-def three_guarantees(model) -> np.ndarray:
-    """三保障: compulsory schooling, basic medical cover and a safe house."""
-    hh, p = model.hh, model.persons
-    out_of_school = np.bincount(p.hh, weights=p.dropped_out, minlength=hh.n) > 0
-    # without any insurance scheme (shocks.insurance.enabled = false) the medical condition
-    # cannot be judged by enrolment and is taken as met
-    covered = hh.insured | (not model.scenario.shocks.insurance.enabled)
-    return hh.house_safe & covered & ~out_of_school
-
-
 def update_status(model) -> dict[str, int | np.ndarray]:
     """Phase 7: exits, returns (with their main trigger) and new poverty this year."""
     sc = model.scenario
     hh = model.hh
-    year = model.year
-    line = model.line(year)
-    poor = hh.income_pc < line
-    active = (hh.status == Status.POOR) | (hh.status == Status.RETURNED)
-    passes = (hh.income_pc >= line * (1.0 + sc.identification.exit_margin)) & three_guarantees(
-        model
+    n = hh.n
+    events = {
+        "exits": np.zeros(n, dtype=bool),
+        "returns": np.zeros(n, dtype=bool),
+        "new_poor": np.zeros(n, dtype=bool),
+        "triggers": np.zeros(n, dtype=np.int8),  # for the returns; 0 (none) elsewhere
+    }
+    _update_status(
+        model.person_start,
+        model.persons.dropped_out,
+        hh.income_pc,
+        hh.prev_income_pc,
+        hh.status,
+        hh.house_safe,
+        hh.insured,
+        hh.loss_illness,
+        hh.loss_disaster,
+        hh.loss_enterprise,
+        hh.prev_transfers_programme,
+        hh.inc_transfers_programme,
+        hh.loss_market,
+        hh.exit_year,
+        hh.first_exit_year,
+        hh.return_year,
+        hh.first_return_year,
+        hh.returns,
+        hh.return_trigger,
+        events["exits"],
+        events["returns"],
+        events["new_poor"],
+        events["triggers"],
+        model.year,
+        model.line(model.year),
+        model.line(model.year - 1),
+        sc.identification.exit_margin,
+        not sc.shocks.insurance.enabled,
+        TRIGGERS,
     )
-    exits = active & passes
-    returns = (hh.status == Status.EXITED) & poor
-    new_poor = (hh.status == Status.NEVER) & poor & (hh.prev_income_pc >= model.line(year - 1))
+    return events
 
-    support_ended = np.maximum(hh.prev_transfers_programme - hh.inc_transfers_programme, 0.0)
-    losses = np.stack(
-        [hh.loss_illness, hh.loss_disaster, hh.loss_enterprise, support_ended, hh.loss_market]
-    )
-    codes = np.array(
-        [
-            Trigger.ILLNESS,
-            Trigger.DISASTER,
-            Trigger.ENTERPRISE,
-            Trigger.SUPPORT_ENDED,
-            Trigger.MARKET,
-        ]
-    )
-    trig = np.where(losses.max(axis=0) > 0.0, codes[losses.argmax(axis=0)], Trigger.OTHER)
 
-    hh.status[exits] = Status.EXITED
-    hh.exit_year[exits] = year
-    first = exits & (hh.first_exit_year < 0)
-    hh.first_exit_year[first] = year
-    hh.status[returns] = Status.RETURNED
-    hh.return_year[returns] = year
-    first_ret = returns & (hh.first_return_year < 0)
-    hh.first_return_year[first_ret] = year
-    hh.returns[returns] += 1
-    hh.return_trigger[returns] = trig[returns]
-    return {"exits": exits, "returns": returns, "new_poor": new_poor, "triggers": trig}
+@jit
+def _update_status(
+    start,
+    dropped_out,
+    income_pc,
+    prev_income_pc,
+    status,
+    house_safe,
+    insured,
+    loss_illness,
+    loss_disaster,
+    loss_enterprise,
+    prev_transfers_programme,
+    inc_transfers_programme,
+    loss_market,
+    exit_year,
+    first_exit_year,
+    return_year,
+    first_return_year,
+    returns,
+    return_trigger,
+    exits_out,
+    returns_out,
+    new_poor_out,
+    triggers_out,
+    year,
+    line,
+    line_prev,
+    exit_margin,
+    insurance_off,
+    trigger_codes,
+):
+    exit_line = line * (1.0 + exit_margin)
+    for h in range(len(status)):
+        st = status[h]
+        ipc = income_pc[h]
+        poor = ipc < line
+        active = (st == POOR) | (st == RETURNED)
+        # exit test: income above the line and 三保障 (a safe house, basic medical cover, no
+        # member who dropped out of compulsory school, checked last: it reads the persons)
+        if active & (ipc >= exit_line) & house_safe[h] & (insured[h] | insurance_off):
+            in_school = True
+            for i in range(start[h], start[h + 1]):
+                in_school &= not dropped_out[i]
+            if in_school:
+                exits_out[h] = True
+                status[h] = EXITED
+                exit_year[h] = year
+                if first_exit_year[h] < 0:
+                    first_exit_year[h] = year
+        elif (st == EXITED) & poor:
+            # a return, and its main trigger: the largest loss this year (the first of equals),
+            # other if there was none
+            support_ended = max(prev_transfers_programme[h] - inc_transfers_programme[h], 0.0)
+            losses = (
+                loss_illness[h],
+                loss_disaster[h],
+                loss_enterprise[h],
+                support_ended,
+                loss_market[h],
+            )
+            k = 0
+            for j in range(1, 5):
+                if losses[j] > losses[k]:
+                    k = j
+            trig = trigger_codes[k] if losses[k] > 0.0 else OTHER
+            triggers_out[h] = trig
+            returns_out[h] = True
+            status[h] = RETURNED
+            return_year[h] = year
+            if first_return_year[h] < 0:
+                first_return_year[h] = year
+            returns[h] += 1
+            return_trigger[h] = trig
+        new_poor_out[h] = (st == NEVER) & poor & (prev_income_pc[h] >= line_prev)

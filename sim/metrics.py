@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.codes import Status, Trigger
+from sim.kernels import argsort, jit
 from sim.policies import INSTRUMENTS
 
 TRIGGERS = [t.name.lower() for t in Trigger if t != Trigger.NONE]
@@ -132,13 +133,17 @@ COLUMNS: dict[str, tuple[str, str]] = {
 
 
 def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float, order=None) -> float:
+    """The ``q`` quantile of ``x`` weighted by ``w``: the smallest x whose cumulative weight
+    reaches q of the total. (``collect`` computes the median in ``_median_and_gini``; this is
+    the reference definition it is tested against.)"""
     order = np.argsort(x) if order is None else order
     cw = np.cumsum(w[order])
     return float(x[order][np.searchsorted(cw, q * cw[-1])])
 
 
 def gini(x: np.ndarray, w: np.ndarray, order=None) -> float:
-    """Gini over persons; ``order`` (an argsort of x) may be shared with other statistics."""
+    """Gini over persons (negative incomes as 0), trapezoids under the Lorenz curve; the
+    reference definition ``_median_and_gini`` is tested against."""
     order = np.argsort(x) if order is None else order
     x = np.maximum(x[order], 0.0)  # clipping keeps the order
     w = w[order].astype(np.float64)
@@ -154,39 +159,59 @@ def gini(x: np.ndarray, w: np.ndarray, order=None) -> float:
     return float(1.0 - 2.0 * area)
 
 
+# household totals computed in one pass (``_totals``), by position
+(
+    PEOPLE,
+    POOR_HH,
+    POOR_PEOPLE,
+    GAP,
+    SEVERITY,
+    ACTIVE_HH,
+    ACTIVE_PEOPLE,
+    EXITS,
+    RETURNS,
+    NEW_POOR,
+    EVER_EXITED,
+    EXITED_NOW,
+    SUSTAINED,
+    PEOPLE_REG0,
+    NET_INCOME_REG0,
+    INCOME_PERSONS,
+    POOR_GROSS,
+    POOR_TRANSFERS,
+    AT_RISK,
+    ASSETS,
+    ABOVE_THRESHOLD,
+    OOP,
+    MEDICAL,
+    OOP_REGISTERED,
+    MEDICAL_REGISTERED,
+    CATASTROPHIC,
+    WAITING,
+    N_TOTALS,
+) = range(28)
+COMPONENTS = (
+    "farm",
+    "livestock",
+    "wage",
+    "migrant",
+    "business",
+    "property",
+    "transfers",
+    "transfers_programme",
+)
+DURABILITY_YEARS = 9
+NEVER, POOR, EXITED, RETURNED = (int(s) for s in Status)
+
+
 def collect(model, events: dict | None) -> dict:
     hh = model.hh
     year = model.year
     line = model.line(year)
-    size = hh.size.astype(np.float64)
-    people = float(size.sum())
-    poor = hh.income_pc < line
-    # a negative income is a full shortfall (1), so FGT2 <= FGT1 <= FGT0
-    shortfall = np.clip(1.0 - np.maximum(hh.income_pc, 0.0) / line, 0.0, 1.0) * poor
-    active = (hh.status == Status.POOR) | (hh.status == Status.RETURNED)
-    gross = hh.net_income + hh.cost_production
-    poor_gross = gross[poor].sum()
-    reg0 = hh.registered_year == 0
-    med = hh.medical_cost
-    ever_reg = hh.registered
-    row = {
-        "year": year,
-        "calendar_year": model.scenario.meta.base_year + year,
-        "poverty_line": line,
-        "households": hh.n,
-        "people": int(people),
-        "poor_households": int(poor.sum()),
-        "poor_people": int(size[poor].sum()),
-        "poverty_rate": float(size[poor].sum() / people),
-        "poverty_gap": float((shortfall * size).sum() / people),
-        "poverty_severity": float((shortfall**2 * size).sum() / people),
-        "registered_households": int(active.sum()),
-        "registered_people": int(size[active].sum()),
-        "newly_registered": int(getattr(model.yr, "newly_registered", 0)),
-    }
+    n = hh.n
     if events is None:
-        exits = returns = new_poor = np.zeros(hh.n, dtype=bool)
-        trig = np.zeros(hh.n, dtype=np.int8)
+        exits = returns = new_poor = np.zeros(n, dtype=bool)
+        trig = np.zeros(n, dtype=np.int8)
     else:
         exits, returns, new_poor, trig = (
             events["exits"],
@@ -194,73 +219,96 @@ def collect(model, events: dict | None) -> dict:
             events["new_poor"],
             events["triggers"],
         )
-    row["exits"] = int(exits.sum())
-    row["returns"] = int(returns.sum())
-    row["new_poor"] = int(new_poor.sum())
+    t, comp, by_trigger, durability = _totals(
+        hh.size,
+        hh.income_pc,
+        hh.status,
+        hh.registered,
+        hh.registered_year,
+        hh.first_exit_year,
+        hh.first_return_year,
+        hh.net_income,
+        hh.cost_production,
+        hh.inc_farm,
+        hh.inc_livestock,
+        hh.inc_wage,
+        hh.inc_migrant,
+        hh.inc_business,
+        hh.inc_property,
+        hh.inc_transfers,
+        hh.inc_transfers_programme,
+        hh.at_risk,
+        hh.assets,
+        hh.sp_medical,
+        hh.medical_cost,
+        hh.waiting,
+        exits,
+        returns,
+        new_poor,
+        trig,
+        year,
+        line,
+        model.scenario.economy.assets.threshold,
+        model.scenario.shocks.insurance.catastrophic_share,
+    )
+    people = t[PEOPLE]
+    row = {
+        "year": year,
+        "calendar_year": model.scenario.meta.base_year + year,
+        "poverty_line": line,
+        "households": n,
+        "people": int(people),
+        "poor_households": int(t[POOR_HH]),
+        "poor_people": int(t[POOR_PEOPLE]),
+        "poverty_rate": float(t[POOR_PEOPLE] / people),
+        "poverty_gap": float(t[GAP] / people),
+        "poverty_severity": float(t[SEVERITY] / people),
+        "registered_households": int(t[ACTIVE_HH]),
+        "registered_people": int(t[ACTIVE_PEOPLE]),
+        "newly_registered": int(getattr(model.yr, "newly_registered", 0)),
+    }
+    row["exits"] = int(t[EXITS])
+    row["returns"] = int(t[RETURNS])
+    row["new_poor"] = int(t[NEW_POOR])
     prev = model.cumulative
     row["exited_cumulative"] = prev.get("exits", 0) + row["exits"]
     row["returns_cumulative"] = prev.get("returns", 0) + row["returns"]
     model.cumulative["exits"] = row["exited_cumulative"]
     model.cumulative["returns"] = row["returns_cumulative"]
-    for t in Trigger:
-        if t == Trigger.NONE:
-            continue
-        row[f"returns_{t.name.lower()}"] = int((returns & (trig == t)).sum())
-    row["ever_exited"] = int((hh.first_exit_year >= 0).sum())
-    row["exited_now"] = int((hh.status == Status.EXITED).sum())
-    ever = hh.first_exit_year >= 0
-    sustained = ever & (hh.first_return_year < 0) & (hh.status == Status.EXITED)
-    row["sustained_exits"] = int(sustained.sum())
-    row["sustained_exit_share"] = float(sustained.sum() / ever.sum()) if ever.any() else 0.0
-    for k in range(1, 10):
-        at_risk = ever & (hh.first_exit_year <= year - k)
-        kept = at_risk & (
-            (hh.first_return_year < 0) | (hh.first_return_year - hh.first_exit_year > k)
-        )
-        row[f"durability_{k}"] = (
-            float(kept.sum() / at_risk.sum()) if at_risk.any() else float("nan")
-        )
-    components = {
-        "farm": hh.inc_farm - hh.cost_production,
-        "livestock": hh.inc_livestock,
-        "wage": hh.inc_wage,
-        "migrant": hh.inc_migrant,
-        "business": hh.inc_business,
-        "property": hh.inc_property,
-        "transfers": hh.inc_transfers,
-        "transfers_programme": hh.inc_transfers_programme,
-    }
-    people_reg0 = size[reg0].sum()
-    for c, values in components.items():
-        row[f"income_{c}_pc"] = float(values.sum() / people)
-        row[f"income_{c}_pc_reg0"] = float(values[reg0].sum() / people_reg0) if people_reg0 else 0.0
-    row["mean_income_pc"] = float((hh.income_pc * size).sum() / people)
-    order = np.argsort(hh.income_pc)  # ties do not change either statistic
-    row["median_income_pc"] = weighted_quantile(hh.income_pc, size, 0.5, order)
+    for tr in Trigger:
+        if tr != Trigger.NONE:
+            row[f"returns_{tr.name.lower()}"] = int(by_trigger[tr])
+    ever = t[EVER_EXITED]
+    row["ever_exited"] = int(ever)
+    row["exited_now"] = int(t[EXITED_NOW])
+    row["sustained_exits"] = int(t[SUSTAINED])
+    row["sustained_exit_share"] = float(t[SUSTAINED] / ever) if ever > 0 else 0.0
+    for k in range(1, DURABILITY_YEARS + 1):
+        at_risk, kept = durability[0, k], durability[1, k]
+        row[f"durability_{k}"] = float(kept / at_risk) if at_risk > 0 else float("nan")
+    people_reg0 = t[PEOPLE_REG0]
+    for j, c in enumerate(COMPONENTS):
+        row[f"income_{c}_pc"] = float(comp[0, j] / people)
+        row[f"income_{c}_pc_reg0"] = float(comp[1, j] / people_reg0) if people_reg0 else 0.0
+    row["mean_income_pc"] = float(t[INCOME_PERSONS] / people)
+    median, g = _median_and_gini(hh.income_pc, hh.size)
+    row["median_income_pc"] = median
     row["mean_income_pc_registered0"] = (
-        float(hh.net_income[reg0].sum() / size[reg0].sum()) if reg0.any() else float("nan")
+        float(t[NET_INCOME_REG0] / people_reg0) if people_reg0 > 0 else float("nan")
     )
-    row["gini"] = gini(hh.income_pc, size, order)
-    row["transfer_share"] = (
-        float(hh.inc_transfers[poor].sum() / poor_gross) if poor_gross > 0 else 0.0
-    )
-    row["at_risk_households"] = int(hh.at_risk.sum())
-    row["mean_assets"] = float(hh.assets.mean())
-    row["above_asset_threshold"] = float(
-        (hh.assets > model.scenario.economy.assets.threshold).mean()
-    )
-    row["medical_oop_share"] = float(hh.sp_medical.sum() / med.sum()) if med.sum() > 0 else 0.0
-    med_r = med[ever_reg].sum()
+    row["gini"] = g
+    row["transfer_share"] = float(t[POOR_TRANSFERS] / t[POOR_GROSS]) if t[POOR_GROSS] > 0 else 0.0
+    row["at_risk_households"] = int(t[AT_RISK])
+    row["mean_assets"] = float(t[ASSETS] / n)
+    row["above_asset_threshold"] = float(t[ABOVE_THRESHOLD] / n)
+    row["medical_oop_share"] = float(t[OOP] / t[MEDICAL]) if t[MEDICAL] > 0 else 0.0
     row["medical_oop_share_registered"] = (
-        float(hh.sp_medical[ever_reg].sum() / med_r) if med_r > 0 else 0.0
+        float(t[OOP_REGISTERED] / t[MEDICAL_REGISTERED]) if t[MEDICAL_REGISTERED] > 0 else 0.0
     )
-    cat = model.scenario.shocks.insurance.catastrophic_share
-    row["catastrophic_health_share"] = float(
-        ((hh.sp_medical > cat * np.maximum(hh.net_income, 1.0)) & (hh.sp_medical > 0)).mean()
-    )
+    row["catastrophic_health_share"] = float(t[CATASTROPHIC] / n)
     row["enterprises_alive"] = int(model.ent.alive.sum())
     row["disaster_villages"] = int(model.villages.hit.sum())
-    row["waiting_households"] = int(hh.waiting.sum())
+    row["waiting_households"] = int(t[WAITING])
     spent = model.ledger.year_spending()
     row["spending"] = float(sum(spent.values()))
     for i in INSTRUMENTS:
@@ -268,3 +316,195 @@ def collect(model, events: dict | None) -> dict:
     row["cumulative_spending"] = prev.get("spending", 0.0) + row["spending"]
     model.cumulative["spending"] = row["cumulative_spending"]
     return row
+
+
+@jit
+def _totals(
+    size,
+    income_pc,
+    status,
+    registered,
+    registered_year,
+    first_exit_year,
+    first_return_year,
+    net_income,
+    cost_production,
+    inc_farm,
+    inc_livestock,
+    inc_wage,
+    inc_migrant,
+    inc_business,
+    inc_property,
+    inc_transfers,
+    inc_transfers_programme,
+    at_risk,
+    assets,
+    sp_medical,
+    medical_cost,
+    waiting,
+    exits,
+    returns,
+    new_poor,
+    triggers,
+    year,
+    line,
+    threshold,
+    catastrophic_share,
+):
+    """Every sum and count of the row, in three passes over the households (few arrays each,
+    sums in registers)."""
+    n = len(size)
+    t = np.zeros(N_TOTALS)
+    by_trigger = np.zeros(8, dtype=np.int64)
+    # poverty (FGT over persons), the register and this year's flows
+    people = poor_hh = poor_people = gap = severity = income_persons = 0.0
+    poor_gross = poor_transfers = active_hh = active_people = 0.0
+    n_exits = n_returns = n_new_poor = exited_now = 0
+    for h in range(n):
+        s = np.float64(size[h])
+        ipc = income_pc[h]
+        st = status[h]
+        poor = ipc < line
+        # a negative income is a full shortfall (1), so FGT2 <= FGT1 <= FGT0
+        short = min(max(1.0 - max(ipc, 0.0) / line, 0.0), 1.0) * poor
+        people += s
+        income_persons += ipc * s
+        poor_hh += poor
+        poor_people += s * poor
+        gap += short * s
+        severity += short * short * s
+        poor_gross += (net_income[h] + cost_production[h]) * poor
+        poor_transfers += inc_transfers[h] * poor
+        active = (st == POOR) | (st == RETURNED)
+        active_hh += active
+        active_people += s * active
+        exited_now += st == EXITED
+        n_exits += exits[h]
+        n_new_poor += new_poor[h]
+        if returns[h]:
+            n_returns += 1
+            by_trigger[triggers[h]] += 1
+    t[PEOPLE], t[INCOME_PERSONS], t[POOR_HH], t[POOR_PEOPLE] = (
+        people,
+        income_persons,
+        poor_hh,
+        poor_people,
+    )
+    t[GAP], t[SEVERITY], t[POOR_GROSS], t[POOR_TRANSFERS] = (
+        gap,
+        severity,
+        poor_gross,
+        poor_transfers,
+    )
+    t[ACTIVE_HH], t[ACTIVE_PEOPLE], t[EXITED_NOW] = active_hh, active_people, exited_now
+    t[EXITS], t[RETURNS], t[NEW_POOR] = n_exits, n_returns, n_new_poor
+
+    # income components per person, all households and those registered at year 0
+    comp = np.zeros((2, len(COMPONENTS)))
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0.0
+    r0 = r1 = r2 = r3 = r4 = r5 = r6 = r7 = 0.0
+    people_reg0 = net_reg0 = 0.0
+    for h in range(n):
+        reg0 = registered_year[h] == 0
+        farm = inc_farm[h] - cost_production[h]
+        c0 += farm
+        c1 += inc_livestock[h]
+        c2 += inc_wage[h]
+        c3 += inc_migrant[h]
+        c4 += inc_business[h]
+        c5 += inc_property[h]
+        c6 += inc_transfers[h]
+        c7 += inc_transfers_programme[h]
+        r0 += farm * reg0
+        r1 += inc_livestock[h] * reg0
+        r2 += inc_wage[h] * reg0
+        r3 += inc_migrant[h] * reg0
+        r4 += inc_business[h] * reg0
+        r5 += inc_property[h] * reg0
+        r6 += inc_transfers[h] * reg0
+        r7 += inc_transfers_programme[h] * reg0
+        people_reg0 += size[h] * reg0
+        net_reg0 += net_income[h] * reg0
+    comp[0, 0], comp[0, 1], comp[0, 2], comp[0, 3] = c0, c1, c2, c3
+    comp[0, 4], comp[0, 5], comp[0, 6], comp[0, 7] = c4, c5, c6, c7
+    comp[1, 0], comp[1, 1], comp[1, 2], comp[1, 3] = r0, r1, r2, r3
+    comp[1, 4], comp[1, 5], comp[1, 6], comp[1, 7] = r4, r5, r6, r7
+    t[PEOPLE_REG0], t[NET_INCOME_REG0] = people_reg0, net_reg0
+
+    # exits that last, assets, health spending, monitoring and the queue
+    # households by how many years after their first exit they are observed (at most 9), and by
+    # how many of those years they stayed out; summed from the top afterwards
+    observed = np.zeros(DURABILITY_YEARS + 1, dtype=np.int64)
+    stayed = np.zeros(DURABILITY_YEARS + 1, dtype=np.int64)
+    ever = sustained = n_at_risk = above = catastrophic = n_waiting = 0
+    total_assets = oop = medical = oop_reg = medical_reg = 0.0
+    for h in range(n):
+        fe = first_exit_year[h]
+        if fe >= 0:
+            fr = first_return_year[h]
+            ever += 1
+            sustained += (fr < 0) & (status[h] == EXITED)
+            k = min(year - fe, DURABILITY_YEARS)
+            observed[k] += 1
+            stayed[k if fr < 0 else min(k, max(fr - fe - 1, 0))] += 1
+        a = assets[h]
+        total_assets += a
+        above += a > threshold
+        spent = sp_medical[h]
+        cost = medical_cost[h]
+        reg = registered[h]
+        oop += spent
+        medical += cost
+        oop_reg += spent * reg
+        medical_reg += cost * reg
+        catastrophic += (spent > catastrophic_share * max(net_income[h], 1.0)) & (spent > 0)
+        n_at_risk += at_risk[h]
+        n_waiting += waiting[h]
+    t[EVER_EXITED], t[SUSTAINED], t[AT_RISK], t[WAITING] = ever, sustained, n_at_risk, n_waiting
+    t[ASSETS], t[ABOVE_THRESHOLD], t[CATASTROPHIC] = total_assets, above, catastrophic
+    t[OOP], t[MEDICAL], t[OOP_REGISTERED], t[MEDICAL_REGISTERED] = (
+        oop,
+        medical,
+        oop_reg,
+        medical_reg,
+    )
+    durability = np.zeros((2, DURABILITY_YEARS + 2), dtype=np.int64)
+    for k in range(DURABILITY_YEARS, 0, -1):
+        durability[0, k] = observed[k] + durability[0, k + 1]
+        durability[1, k] = stayed[k] + durability[1, k + 1]
+    return t, comp, by_trigger, durability
+
+
+@jit
+def _median_and_gini(income_pc, size):
+    """Person-weighted median and Gini of per-capita income (negative incomes count as 0 in the
+    Gini), as ``weighted_quantile`` and ``gini`` compute them, from one sort."""
+    order = argsort(income_pc)
+    people = 0.0
+    for h in range(len(size)):
+        people += size[h]
+    half = 0.5 * people
+    median = income_pc[order[-1]]
+    cum = 0.0
+    for j in range(len(order)):
+        cum += size[order[j]]
+        if cum >= half:
+            median = income_pc[order[j]]
+            break
+    # area under the Lorenz curve by trapezoids
+    total = 0.0
+    for h in range(len(size)):
+        total += max(income_pc[h], 0.0) * size[h]
+    if total <= 0:
+        return median, 0.0
+    area = 0.0
+    cum_income = 0.0
+    prev = 0.0
+    for j in range(len(order)):
+        h = order[j]
+        w = np.float64(size[h])
+        cum_income += max(income_pc[h], 0.0) * w
+        lorenz = cum_income / total
+        area += w / people * (lorenz + prev) / 2.0
+        prev = lorenz
+    return median, 1.0 - 2.0 * area

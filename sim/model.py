@@ -76,24 +76,35 @@ class PovertyModel(mesa.Model):
 
         lab = scenario.population.labour
         self.working_age = (lab.working_age_min, lab.working_age_max)
+        # the persons of household h are rows person_start[h]:person_start[h + 1]; the compiled
+        # phases (sim/kernels.py) rely on it
         self.person_start = np.concatenate([[0], np.cumsum(self.hh.size, dtype=np.int64)])
         self.person_order = np.arange(self.persons.n)
+        first = self.persons.hh[self.person_start[:-1]] if self.persons.n else self.persons.hh
+        if not (
+            (np.diff(self.persons.hh) >= 0).all()
+            and np.array_equal(first, np.arange(self.hh.n))
+            and self.person_start[-1] == self.persons.n
+        ):
+            raise ValueError("persons must be stored household by household, in household order")
 
         self.effects = Effects(self.hh.n)
         self.ledger = Ledger(self.strategy.budget, scenario.budget.unspent == "carry_over")
+        n = self.hh.n
         self.yr = SimpleNamespace(
-            contract_income_prev=np.zeros(self.hh.n),
-            ent_wage_prev=np.zeros(self.hh.n),
+            contract_income_prev=np.zeros(n),
+            ent_wage_prev=np.zeros(n),
             newly_registered=0,
-            med_acute=np.zeros(self.hh.n),
-            med_chronic=np.zeros(self.hh.n),
+            med_acute=np.zeros(n),
+            med_chronic=np.zeros(n),
+            med_new=np.zeros(n),
         )
         self.cumulative: dict[str, float] = {}
         self.initial_registered = int(self.hh.registered.sum())
         self.rows: list[dict] = []
 
         if agents:
-            Household.create_agents(self, self.hh.n, list(range(self.hh.n)))
+            Household.create_views(self, self.hh.n)
         for i, name in enumerate(self.enterprise_names):
             Enterprise(self, i, name)
 
@@ -117,39 +128,39 @@ class PovertyModel(mesa.Model):
     # ---- the year ----------------------------------------------------------------------------------
     def _year_zero(self) -> None:
         """The registration year: state and incomes before any programme; no transitions."""
-        s = self.streams
-        shocks.illness(self, s.get("illness", 0))
-        shocks.markets(self, s.get("market", 0))
+        keys = self.streams.keys
+        shocks.illness(self, keys("illness", 0))
+        shocks.markets(self, keys("market", 0))
         self.ledger.open_year(0, funded=False)
-        economy.labour_and_income(self, s.get("labour", 0))
+        economy.labour_and_income(self, keys("labour", 0))
         self.hh.prev_income_pc[:] = self.hh.income_pc  # the registration-year observation
         identification.flag_monitoring(self, self.line(0))
         self._record(None)
 
     def step(self) -> None:
-        hh, s = self.hh, self.streams
+        hh, keys = self.hh, self.streams.keys
         self.year += 1
         y = self.year
         hh.prev_income_pc[:] = hh.income_pc
         hh.prev_transfers_programme[:] = hh.inc_transfers_programme
         # 1 demography
-        demography.step(self, s.get("demography", y))
+        demography.step(self, keys("demography", y))
         # 2 shocks
-        shocks.illness(self, s.get("illness", y))
-        shocks.disasters(self, s.get("disaster", y))
-        shocks.markets(self, s.get("market", y))
-        shocks.enterprises(self, s.get("enterprise", y))
+        shocks.illness(self, keys("illness", y))
+        shocks.disasters(self, keys("disaster", y))
+        shocks.markets(self, keys("market", y))
+        shocks.enterprises(self, keys("enterprise", y))
         # 3 identification
-        identification.identify(self, s.get("targeting", y))
+        identification.identify(self, keys("targeting", y))
         # 4 policies
         self.ledger.open_year(y, funded=self.strategy.in_programme(y))
         self.effects.reset()
         hh.waiting[:] = False
         self.strategy.apply(self)
         # 5 labour and income
-        economy.labour_and_income(self, s.get("labour", y))
+        economy.labour_and_income(self, keys("labour", y))
         # 6 assets
-        economy.assets(self, s.get("assets", y))
+        economy.assets(self, keys("assets", y))
         # 7 status
         events = identification.update_status(self)
         # 8 metrics

@@ -160,7 +160,8 @@ class ResultStore:
                     if TMP_MARK in p.name:
                         p.unlink(missing_ok=True)
         committed = part_files(self.root / RUN_PARTS)
-        (self.root / TIMESERIES).mkdir(parents=True, exist_ok=True)
+        for sub in (RUN_PARTS, TIMESERIES):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
         for sub in (TIMESERIES, HOUSEHOLDS):
             for k, p in part_files(self.root / sub).items():
                 if k not in committed:
@@ -190,14 +191,11 @@ class ResultStore:
             write_parquet_atomic(households, self.root / HOUSEHOLDS / name)
         write_parquet_atomic(runs, self.root / RUN_PARTS / name)
 
-    def write_runs_table(self, plan: pd.DataFrame, finished: pd.DataFrame) -> None:
-        write_parquet_atomic(_merge_status(plan, finished), self.root / RUNS)
-
     def write_manifest(self, manifest: dict) -> None:
         write_json_atomic(self.manifest_path, manifest)
 
 
-def _merge_status(plan: pd.DataFrame, finished: pd.DataFrame | None) -> pd.DataFrame:
+def merge_status(plan: pd.DataFrame, finished: pd.DataFrame | None) -> pd.DataFrame:
     """The plan with the status columns of finished runs filled in; sorted by run_id."""
     done_ids = finished["run_id"] if finished is not None else pd.Series([], dtype=object)
     pending = plan[~plan["run_id"].isin(done_ids)].copy()
@@ -280,7 +278,7 @@ def load_results(path: str | Path) -> Results:
     finished = store.finished_runs()
     plan_path = root / RUNS
     if plan_path.is_file():
-        runs = _merge_status(pd.read_parquet(plan_path), finished)
+        runs = merge_status(pd.read_parquet(plan_path), finished)
     else:
         runs = finished.sort_values("run_id", ignore_index=True)
     ts_parts = [p for k, p in part_files(root / TIMESERIES).items() if k in committed]

@@ -21,11 +21,13 @@ import platform
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,11 +37,24 @@ import pandas as pd
 from sim.config import ConfigError, build_scenario
 from sim.experiments import Design, RunSpec
 from sim.model import PovertyModel
-from sim.results import FORMAT, ResultStore, plan_frame
+from sim.results import (
+    FORMAT,
+    RUNS,
+    STATUS_COLUMNS,
+    ResultStore,
+    merge_status,
+    plan_frame,
+    write_parquet_atomic,
+)
 
 FLUSH_SECONDS = 60.0  # a chunk is also written when this long has passed since the last one
 WINDOW_PER_WORKER = 4  # runs queued per worker: keeps workers busy without a big backlog
 DASK_CONNECT_TIMEOUT = "10s"
+# Dask's nannies set MALLOC_TRIM_THRESHOLD_ in their workers. Setting it at all switches off
+# glibc's dynamic mmap threshold, so every temporary county array (> 128 KiB) is a fresh mmap
+# and a run takes twice as long (0.6 → 1.4 s, mostly page faults). Our LocalCluster drops it;
+# for a remote cluster, see docs/batch.md.
+NO_MALLOC_TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,15 +199,18 @@ class DaskBackend:
 
         self.cluster = None
         if address == "local":
-            self.cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=processes,
-                protocol="tcp://",  # also with threads: results cross a real (loopback) socket
-                host="127.0.0.1",
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
+            import dask
+
+            with _sigint_ignored(), dask.config.set({NO_MALLOC_TRIM: None}):
+                self.cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=processes,
+                    protocol="tcp://",  # also with threads: results cross a real loopback socket
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
             self.client = Client(self.cluster)
         else:
             try:
@@ -229,31 +247,76 @@ class DaskBackend:
         todo = iter(specs)
         pending: dict = {}
         try:
-            while True:
-                while len(pending) < WINDOW_PER_WORKER * max(self.workers, 1):
-                    spec = next(todo, None)
-                    if spec is None:
-                        break
-                    fut = self.client.submit(execute_run, self.ctx, spec, pure=False)
-                    pending[fut] = spec
-                if not pending:
-                    return
-                done = dask_wait(list(pending), return_when="FIRST_COMPLETED").done
-                for f in done:
-                    spec = pending.pop(f)
+            with _CtrlCFlag() as ctrl_c:
+                while True:
+                    while len(pending) < WINDOW_PER_WORKER * max(self.workers, 1):
+                        spec = next(todo, None)
+                        if spec is None:
+                            break
+                        fut = self.client.submit(execute_run, self.ctx, spec, pure=False)
+                        pending[fut] = spec
+                    if not pending:
+                        return
                     try:
-                        outcome = f.result()
-                    except Exception as exc:  # e.g. KilledWorker: the run is recorded as failed
-                        outcome = RunOutcome(spec.run_id, "failed", _error_text(exc), float("nan"))
-                    yield outcome
+                        done = dask_wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED")
+                    except TimeoutError:
+                        done = None
+                    if ctrl_c.hit:
+                        raise KeyboardInterrupt
+                    yield from self._collect(done.done if done else (), pending)
         finally:
             if pending:
                 self.client.cancel(list(pending))
 
+    @staticmethod
+    def _collect(done, pending: dict) -> Iterator[RunOutcome]:
+        for f in done:
+            spec = pending.pop(f)
+            try:
+                outcome = f.result()
+            except Exception as exc:  # e.g. KilledWorker: the run is recorded as failed
+                outcome = RunOutcome(spec.run_id, "failed", _error_text(exc), float("nan"))
+            yield outcome
+
     def close(self) -> None:
+        ctx = getattr(self, "ctx", None)
+        if ctx is not None:
+            ctx.release()  # before the workers go, or the scheduler reports lost scattered data
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+class _CtrlCFlag:
+    """Ctrl-C sets a flag instead of raising inside Dask's blocking calls (interrupting those
+    logs spurious event-loop errors); the batch loop checks the flag and stops cleanly."""
+
+    hit = False
+
+    def __enter__(self) -> _CtrlCFlag:
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame) -> None:
+        self.hit = True
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+@contextmanager
+def _sigint_ignored():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def make_backend(
@@ -439,8 +502,7 @@ def run_batch(
     out = Path(out) if out is not None else Path("results") / design.name
     problems = check_out(out, resume, force)
     store = ResultStore(out)
-    runs = design.runs()
-    plan_ids = [r.run_id for r in runs]
+    plan_ids = [r.run_id for r in design.runs()]
     resuming = resume and store.is_batch_folder()
     if resuming:
         problems += check_resume(out, design, plan_ids)
@@ -454,100 +516,109 @@ def run_batch(
     )
     backend = make_backend(ctx, workers, scheduler, dask_processes)  # may raise ConfigError
     try:
-        return _drive(design, store, runs, backend, resuming, force, quiet, flush_every, on_run)
+        return _drive(design, store, backend, resuming, force, quiet, flush_every, on_run)
     finally:
         backend.close()
 
 
-def _drive(design, store, runs, backend, resuming, force, quiet, flush_every, on_run):
-    from tqdm import tqdm
+class _Session:
+    """One invocation of a batch: prepares the folder, streams outcomes into parts, keeps the
+    run table and the manifest up to date after every part."""
 
-    t0 = time.perf_counter()
-    previous = store.read_manifest() if resuming else None
-    if resuming:
-        next_part = store.tidy()
-    else:
-        store.create(force=force)
-        next_part = 0
-    plan = plan_frame(runs, list(design.levers), list(design.uncertainties))
-    finished = store.finished_runs()
-    statuses = dict.fromkeys(plan["run_id"], "pending")
-    parts: dict[str, int] = {}
-    for rid, st, part in zip(finished["run_id"], finished["status"], finished["part"], strict=True):
-        statuses[rid] = st
-        parts[rid] = int(part)
+    def __init__(self, design: Design, store: ResultStore, backend, resuming: bool, force: bool):
+        self.design, self.store, self.backend = design, store, backend
+        previous = store.read_manifest() if resuming else None
+        self.next_part = store.tidy() if resuming else 0
+        if not resuming:
+            store.create(force=force)
+        self.runs = design.runs()
+        plan = plan_frame(self.runs, list(design.levers), list(design.uncertainties))
+        finished = store.finished_runs()
+        self.table = merge_status(plan, finished).set_index("run_id", drop=False)
+        status = self.table["status"]
+        self.summary = BatchSummary(out=store.root, total=design.total)
+        self.summary.backend, self.summary.workers = backend.name, backend.workers
+        self.summary.ok = int((status == "ok").sum())
+        self.summary.failed = int((status == "failed").sum())
+        self.summary.skipped = self.summary.ok + self.summary.failed
+        if self.summary.failed:
+            self.summary.first_error = str(self.table.loc[status == "failed", "error"].iloc[0])
+        self.manifest = _manifest(design, previous)
+        self.session = {"started": _now(), "ended": None, "backend": backend.name}
+        self.session.update({"workers": backend.workers, "runs": 0})
+        self.manifest["sessions"].append(self.session)
+        self.buffer: list[RunOutcome] = []
+        self.last_flush = time.monotonic()
 
-    summary = BatchSummary(out=store.root, total=design.total)
-    summary.backend, summary.workers = backend.name, backend.workers
-    summary.ok = sum(s == "ok" for s in statuses.values())
-    summary.failed = sum(s == "failed" for s in statuses.values())
-    summary.skipped = summary.ok + summary.failed
-    if summary.failed:
-        summary.first_error = str(finished.loc[finished["status"] == "failed", "error"].iloc[0])
+    def todo(self) -> list[RunSpec]:
+        pending = set(self.table.index[self.table["status"] == "pending"])
+        return [r for r in self.runs if r.run_id in pending]
 
-    manifest = _manifest(design, previous)
-    session = {
-        "started": _now(),
-        "ended": None,
-        "backend": backend.name,
-        "workers": backend.workers,
-        "runs": 0,
-    }
-    manifest["sessions"].append(session)
-    plan_by_id = plan.set_index("run_id", drop=False)
-
-    def save_summaries(status: str) -> None:
-        manifest["status"] = status
-        manifest["updated"] = _now()
-        manifest["counts"] = {
-            "ok": summary.ok,
-            "failed": summary.failed,
-            "pending": summary.pending,
+    def save(self, status: str) -> None:
+        m, s = self.manifest, self.summary
+        m["status"], m["updated"] = status, _now()
+        m["counts"] = {"ok": s.ok, "failed": s.failed, "pending": s.pending}
+        t = self.table
+        m["runs"] = {
+            rid: {"seed": int(seed), "status": st, "part": None if part < 0 else int(part)}
+            for rid, seed, st, part in zip(
+                t["run_id"], t["seed"], t["status"], t["part"], strict=True
+            )
         }
-        manifest["runs"] = {
-            r.run_id: {"seed": r.seed, "status": statuses[r.run_id], "part": parts.get(r.run_id)}
-            for r in runs
-        }
-        session["runs"] = summary.ran
+        self.session["runs"] = s.ran
         if status != "running":
-            session["ended"] = manifest["updated"]
+            self.session["ended"] = m["updated"]
         if status == "complete":
-            manifest["finished"] = manifest["updated"]
-        store.write_runs_table(plan, store.finished_runs())
-        store.write_manifest(manifest)
+            m["finished"] = m["updated"]
+        write_parquet_atomic(t.reset_index(drop=True), self.store.root / RUNS)
+        self.store.write_manifest(m)
 
-    chunk = flush_every or design.spec.outputs.flush_every
-    buffer: list[RunOutcome] = []
-    last_flush = time.monotonic()
+    def add(self, outcome: RunOutcome, flush_every: int) -> None:
+        self.buffer.append(outcome)
+        s = self.summary
+        s.ran += 1
+        if outcome.status == "ok":
+            s.ok += 1
+        else:
+            s.failed += 1
+            s.first_error = s.first_error or f"{outcome.run_id}: {outcome.error}"
+        if len(self.buffer) >= flush_every or time.monotonic() - self.last_flush > FLUSH_SECONDS:
+            self.flush()
 
-    def flush() -> None:
-        nonlocal next_part, last_flush
-        if not buffer:
+    def flush(self) -> None:
+        if not self.buffer:
             return
-        k = next_part
-        rows = plan_by_id.loc[[o.run_id for o in buffer]].reset_index(drop=True)
-        rows["status"] = [o.status for o in buffer]
-        rows["error"] = [o.error for o in buffer]
-        rows["wall_seconds"] = [float(o.wall_seconds) for o in buffer]
+        k, buf = self.next_part, self.buffer
+        ids = [o.run_id for o in buf]
+        rows = self.table.loc[ids].reset_index(drop=True)
+        rows["status"] = [o.status for o in buf]
+        rows["error"] = [o.error for o in buf]
+        rows["wall_seconds"] = [float(o.wall_seconds) for o in buf]
         rows["part"] = k
-        ts = [o.timeseries for o in buffer if o.timeseries is not None]
-        hh = [o.households for o in buffer if o.households is not None]
-        store.write_part(
+        ts = [o.timeseries for o in buf if o.timeseries is not None]
+        hh = [o.households for o in buf if o.households is not None]
+        self.store.write_part(
             k,
             rows,
             pd.concat(ts, ignore_index=True) if ts else None,
             pd.concat(hh, ignore_index=True) if hh else None,
         )
-        for o in buffer:
-            statuses[o.run_id] = o.status
-            parts[o.run_id] = k
-        buffer.clear()
-        next_part += 1
-        last_flush = time.monotonic()
-        save_summaries("running")
+        for col in STATUS_COLUMNS:
+            self.table.loc[ids, col] = rows[col].to_numpy()
+        self.buffer = []
+        self.next_part += 1
+        self.last_flush = time.monotonic()
+        self.save("running")
 
-    save_summaries("running")
-    todo = [r for r in runs if statuses[r.run_id] == "pending"]
+
+def _drive(design, store, backend, resuming, force, quiet, flush_every, on_run):
+    from tqdm import tqdm
+
+    t0 = time.perf_counter()
+    session = _Session(design, store, backend, resuming, force)
+    summary = session.summary
+    session.save("running")
+    chunk = flush_every or design.spec.outputs.flush_every
     bar = tqdm(
         total=summary.total,
         initial=summary.skipped,
@@ -558,20 +629,13 @@ def _drive(design, store, runs, backend, resuming, force, quiet, flush_every, on
         file=sys.stderr,
     )
     final = "complete"
-    stream = backend.results(todo)
+    stream = backend.results(session.todo())
     try:
         for outcome in stream:
-            buffer.append(outcome)
-            summary.ran += 1
-            if outcome.status == "ok":
-                summary.ok += 1
-            else:
-                summary.failed += 1
-                summary.first_error = summary.first_error or f"{outcome.run_id}: {outcome.error}"
+            session.add(outcome, chunk)
+            if outcome.status != "ok":
                 bar.set_postfix(failed=summary.failed, refresh=False)
             bar.update()
-            if len(buffer) >= chunk or time.monotonic() - last_flush > FLUSH_SECONDS:
-                flush()
             if on_run is not None:
                 on_run(outcome, summary)
     except KeyboardInterrupt:
@@ -583,10 +647,10 @@ def _drive(design, store, runs, backend, resuming, force, quiet, flush_every, on
     finally:
         stream.close()
         bar.close()
-        flush()
+        session.flush()
         if summary.pending and final == "complete":
             final = "aborted"
-        save_summaries(final)
+        session.save(final)
         summary.seconds = time.perf_counter() - t0
     return summary
 

@@ -1,122 +1,233 @@
 """Shocks: illness (per person), disasters (per village), prices (per industry), enterprise failure.
 
-Every draw is made for the whole table every year, whatever the strategy, so that the same seed
-gives the same shocks under every strategy (common random numbers).
+Every draw is a function of (seed, mechanism, year, slot, row) (``sim.rng``): the same person,
+household, village or enterprise sees the same number under every strategy (common random
+numbers), and a number is only computed where the rule needs it.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sim.codes import Health, Work
+from sim.kernels import jit, row
+from sim.rng import normal, normals, uniform, uniforms
+
+# slots of the illness stream: per person, the hospital episode, its cost, and chronic onset (for
+# the healthy) or recovery (for the chronically ill, so one uniform serves both); per household,
+# insurance enrolment
+U_ACUTE, Z_COST, U_CHRONIC, U_ENROL = range(4)
+# slots of the disaster stream: per village, per household
+U_VILLAGE, U_HOUSE = range(2)
+HEALTHY, CHRONIC = int(Health.HEALTHY), int(Health.CHRONIC)
 
 
-def illness(model, rng: np.random.Generator) -> None:
+def illness(model, keys) -> None:
     """Onset and recovery, hospital episodes, medical cost and what basic insurance pays."""
-    sc = model.scenario
-    ill = sc.shocks.illness
-    ins = sc.shocks.insurance
-    p, hh = model.persons, model.hh
-    n = p.n
-    u_acute = rng.random(n)
-    z_cost = rng.standard_normal(n)
-    u_onset = rng.random(n)
-    u_recover = rng.random(n)
-    u_enrol = rng.random(hh.n)
-
-    hh.insured[:] = ins.enabled & (u_enrol < ins.enrolment)
-    if not ill.enabled:
-        p.acute[:] = False
-        model.yr.med_acute = np.zeros(hh.n)
-        model.yr.med_chronic = np.zeros(hh.n)
-        model.yr.med_new = np.zeros(hh.n)
-        hh.medical_cost[:] = 0.0
-        hh.sp_medical[:] = 0.0
-        return
-
-    age = p.age.astype(np.float64)
-    age_factor = 1.0 + ill.age_gradient * np.maximum(age - 45.0, 0.0)
-    healthy_adult = (p.health == Health.HEALTHY) & (age >= 15)
-    onset = np.zeros(n, dtype=bool)
-    if model.year > 0:
-        onset = healthy_adult & (u_onset < ill.chronic_onset * age_factor)
-        recover = (p.health == Health.CHRONIC) & (u_recover < ill.chronic_recovery)
-        p.health[onset] = Health.CHRONIC
-        p.health[recover] = Health.HEALTHY
-
-    frail = hh.frail[p.hh]
-    base = np.where(frail, ill.incidence_registered, ill.incidence)
-    sick_factor = np.where(p.health != Health.HEALTHY, 1.5, 1.0)
-    # normalise so that the group means equal the stated admission rates at year 0
-    rel = age_factor * sick_factor
-    norm = model.illness_norm
-    if norm is None:
-        norm = np.array(
-            [
-                rel[~frail].mean() if (~frail).any() else 1.0,
-                rel[frail].mean() if frail.any() else 1.0,
-            ]
+    ill = model.scenario.shocks.illness
+    ins = model.scenario.shocks.insurance
+    p, hh, yr = model.persons, model.hh, model.yr
+    if model.illness_norm is None:
+        # normalise so that the group means equal the stated admission rates at year 0
+        model.illness_norm = np.array(
+            _group_means(p.age, p.health, hh.frail, model.person_start, ill.age_gradient)
         )
-        model.illness_norm = norm
-    prob = np.minimum(base * rel / norm[frail.astype(np.int64)], 0.95)
-    p.acute[:] = u_acute < prob
-
+    norm0, norm1 = model.illness_norm
     growth = (1.0 + ill.cost_growth) ** model.year
-    mu = -0.5 * ill.acute_cost_sigma**2
-    acute_cost = np.where(
-        p.acute, ill.acute_cost_mean * growth * np.exp(mu + ill.acute_cost_sigma * z_cost), 0.0
+    _illness(
+        p.hh,
+        p.age,
+        p.health,
+        p.acute,
+        hh.frail,
+        hh.insured,
+        hh.medical_cost,
+        hh.sp_medical,
+        yr.med_acute,
+        yr.med_chronic,
+        yr.med_new,
+        keys,
+        model.year,
+        ill.enabled,
+        ins.enabled,
+        ins.enrolment,
+        ins.reimbursement,
+        ins.outpatient_reimbursement,
+        ill.age_gradient,
+        ill.chronic_onset,
+        ill.chronic_recovery,
+        ill.incidence,
+        ill.incidence_registered,
+        norm0,
+        norm1,
+        ill.acute_cost_mean * growth,
+        ill.acute_cost_sigma,
+        ill.chronic_cost * growth,
     )
-    chronic_cost = np.where(p.health == Health.CHRONIC, ill.chronic_cost * growth, 0.0)
-    med_acute = np.bincount(p.hh, weights=acute_cost, minlength=hh.n)
-    med_chronic = np.bincount(p.hh, weights=chronic_cost, minlength=hh.n)
-    insured = hh.insured
-    paid = insured * (ins.reimbursement * med_acute + ins.outpatient_reimbursement * med_chronic)
-    model.yr.med_acute = med_acute
-    model.yr.med_chronic = med_chronic
-    model.yr.med_new = med_acute + np.bincount(
-        p.hh, weights=np.where(onset, chronic_cost, 0.0), minlength=hh.n
-    )
-    hh.medical_cost[:] = med_acute + med_chronic
-    hh.sp_medical[:] = hh.medical_cost - paid
 
 
-def disasters(model, rng: np.random.Generator) -> None:
+@jit
+def _group_means(age, health, frail, start, age_gradient):
+    """Mean relative admission risk of the persons of non-frail and of frail households."""
+    total = np.zeros(2)
+    count = np.zeros(2)
+    for h in range(len(start) - 1):
+        g = 1 if frail[h] else 0
+        for i in range(start[h], start[h + 1]):
+            rel = 1.0 + age_gradient * max(age[i] - 45.0, 0.0)
+            if health[i] != HEALTHY:
+                rel *= 1.5
+            total[g] += rel
+            count[g] += 1.0
+    return (
+        total[0] / count[0] if count[0] > 0 else 1.0,
+        total[1] / count[1] if count[1] > 0 else 1.0,
+    )
+
+
+@jit
+def _illness(
+    hh_of,
+    age,
+    health,
+    acute,
+    frail,
+    insured,
+    medical_cost,
+    sp_medical,
+    med_acute,
+    med_chronic,
+    med_new,
+    keys,
+    year,
+    illness_on,
+    insurance_on,
+    enrolment,
+    reimbursement,
+    outpatient_reimbursement,
+    age_gradient,
+    chronic_onset,
+    chronic_recovery,
+    incidence,
+    incidence_registered,
+    norm0,
+    norm1,
+    acute_mean,
+    acute_sigma,
+    chronic_cost,
+):
+    """Health transitions and hospital episodes person by person, summed per household, then
+    each household's cost and what insurance pays (§7.2)."""
+    med_acute[:] = 0.0
+    med_chronic[:] = 0.0
+    med_new[:] = 0.0
+    if illness_on:
+        transitions = year > 0
+        base0 = incidence / norm0
+        base1 = incidence_registered / norm1
+        # hospital episodes are collected first and costed after: only ~13% need a normal draw
+        admitted = np.empty(len(age), dtype=np.int64)
+        n_admitted = 0
+        k_chronic, k_acute = keys[U_CHRONIC], keys[U_ACUTE]
+        for i in range(len(age)):
+            h = row(hh_of[i])
+            a = np.float64(age[i])
+            age_factor = 1.0 + age_gradient * max(a - 45.0, 0.0)
+            state = health[i]
+            u = uniform(k_chronic, i)
+            onset = transitions & (state == HEALTHY) & (a >= 15) & (u < chronic_onset * age_factor)
+            recover = transitions & (state == CHRONIC) & (u < chronic_recovery)
+            # HEALTHY = 0, CHRONIC = 1; onset and recovery exclude each other
+            state = state + onset - recover
+            health[i] = state
+            rel = age_factor * (1.0 + 0.5 * (state != HEALTHY))
+            base = base1 if frail[h] else base0
+            sick = uniform(k_acute, i) < min(base * rel, 0.95)
+            acute[i] = sick
+            admitted[n_admitted] = i
+            n_admitted += sick
+            chronic = state == CHRONIC
+            med_chronic[h] += chronic_cost * chronic
+            med_new[h] += chronic_cost * onset  # a new chronic case is news, like an episode
+        mu = -0.5 * acute_sigma * acute_sigma
+        for j in range(n_admitted):
+            i = admitted[j]
+            z = normal(keys[Z_COST], i)
+            med_acute[hh_of[i]] += acute_mean * math.exp(mu + acute_sigma * z)
+    else:
+        acute[:] = False
+    for h in range(len(frail)):
+        ins = insurance_on & (uniform(keys[U_ENROL], h) < enrolment)
+        insured[h] = ins
+        cost_acute = med_acute[h]
+        cost_chronic = med_chronic[h]
+        med_new[h] = cost_acute + med_new[h]
+        cost = cost_acute + cost_chronic
+        medical_cost[h] = cost
+        paid = (reimbursement * cost_acute + outpatient_reimbursement * cost_chronic) * ins
+        sp_medical[h] = cost - paid
+
+
+def disasters(model, keys) -> None:
     """Village disasters destroy farm output (booked in the income phase), assets and houses."""
-    sc = model.scenario
-    d = sc.shocks.disaster
+    d = model.scenario.shocks.disaster
     v, hh = model.villages, model.hh
-    u_v = rng.random(v.n)
-    u_house = rng.random(hh.n)
-    v.hit[:] = d.enabled & (model.year > 0) & (u_v < v.disaster_risk * d.risk_multiplier)
-    hit = v.hit[hh.village]
-    lost = np.where(hit, hh.assets * d.asset_loss, 0.0)
-    hh.assets -= lost
-    hh.loss_disaster[:] = lost
-    hh.house_safe &= ~(hit & (u_house < d.house_damage))
+    on = d.enabled and model.year > 0
+    _disasters(
+        v.hit,
+        v.disaster_risk,
+        hh.village,
+        hh.assets,
+        hh.loss_disaster,
+        hh.house_safe,
+        keys,
+        on,
+        d.risk_multiplier,
+        d.asset_loss,
+        d.house_damage,
+    )
 
 
-def markets(model, rng: np.random.Generator) -> None:
+@jit
+def _disasters(
+    hit, risk, village, assets, loss_disaster, house_safe, keys, on, multiplier, asset_loss, damage
+):
+    for v in range(len(hit)):
+        hit[v] = on and uniform(keys[U_VILLAGE], v) < risk[v] * multiplier
+    for h in range(len(village)):
+        if hit[village[h]]:
+            lost = assets[h] * asset_loss
+            assets[h] -= lost
+            loss_disaster[h] = lost
+            if uniform(keys[U_HOUSE], h) < damage:
+                house_safe[h] = False
+        else:
+            loss_disaster[h] = 0.0
+
+
+def markets(model, keys) -> None:
     """Log prices follow an AR(1) around 1 for crops and each industry."""
-    sc = model.scenario
-    m = sc.shocks.market
-    eps = rng.standard_normal(1 + len(model.industry_names))
+    m = model.scenario.shocks.market
     if model.year == 0:
-        return
+        return  # prices start at 1
+    eps = normals(keys[0], 1 + len(model.industry_names))
     vol = np.concatenate([[m.volatility], model.industry_volatility])
     model.log_prices = m.persistence * model.log_prices + vol * eps
     model.crop_price = float(np.exp(model.log_prices[0]))
     model.industry_price = np.exp(model.log_prices[1:])
 
 
-def enterprises(model, rng: np.random.Generator) -> None:
+def enterprises(model, keys) -> None:
     """Failures hit every linked household at once; a failed enterprise is replaced later."""
     sc = model.scenario
     e, hh = model.ent, model.hh
-    u = rng.random(e.n)
     year = model.year
     hh.loss_enterprise[:] = 0.0
     if e.n == 0 or year == 0:
         return
+    u = uniforms(keys[0], e.n)
     back = ~e.alive & (year - e.failed_year >= sc.shocks.enterprise.reentry_years)
     e.alive[back] = True  # a new enterprise takes the place; it starts with no links
     fail = e.alive & (u < np.minimum(e.failure_risk * sc.shocks.enterprise.failure_multiplier, 1.0))

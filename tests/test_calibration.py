@@ -83,7 +83,14 @@ def test_runs_cover_every_strategy_seed_and_year(report):
     line = runs[
         (runs.metric == "poverty_line") & (runs.strategy == "status_quo") & (runs.seed == 1)
     ]
-    assert line.sort_values("year")["value"].tolist()[:6] == [2855, 2952, 2952, 2995, 3218, pytest.approx(3218 * 1.03)]
+    assert line.sort_values("year")["value"].tolist()[:6] == [
+        2855,
+        2952,
+        2952,
+        2995,
+        3218,
+        pytest.approx(3218 * 1.03),
+    ]
 
 
 def test_snapshot_measures_what_it_claims(small_overrides):

@@ -286,7 +286,14 @@ def test_timeseries_columns_and_rows(small_run):
     assert ts["year"].tolist() == list(range(years + 1))
     assert ts["calendar_year"].tolist() == [2015 + y for y in range(years + 1)]
     assert (ts["households"] == 2000).all() and (ts["people"] == 6600).all()
-    assert ts["poverty_line"].tolist()[:6] == [2855, 2952, 2952, 2995, 3218, pytest.approx(3218 * 1.03)]
+    assert ts["poverty_line"].tolist()[:6] == [
+        2855,
+        2952,
+        2952,
+        2995,
+        3218,
+        pytest.approx(3218 * 1.03),
+    ]
     assert not small_run.running
 
 

@@ -50,7 +50,7 @@ class Context:
     programme: np.ndarray  # households the programme serves this year
     targeting: str
     match_causes: bool
-    random_key: np.ndarray  # one uniform per household (allocation stream), for random order
+    random_key: np.ndarray | None  # a uniform per household (allocation stream) if random order
     rng: np.random.Generator  # the policy stream for this year (fixed-shape draws only)
     in_programme: bool = True
     served: dict[str, int] = field(default_factory=dict)

@@ -20,6 +20,7 @@ from sim.policies import (
 )
 from sim.policies.base import Context, programme_households
 from sim.policies.dependency import work_factor
+from sim.rng import uniforms
 
 ALLOCATORS = {
     "dibao": dibao.allocate,
@@ -83,12 +84,15 @@ class Strategy:
         model.effects.work_factor = work_factor(model, self.params)
         model.yr.loan_interest_paid = np.zeros(model.hh.n, dtype=bool)
         model.hh.dibao_programme[:] = False
-        rng = model.streams.get("allocation", year)
-        random_key = rng.random(model.hh.n)  # drawn every year, whatever the strategy
         if year == self.phase_out_year + 1:
             dibao.end_programme(model, self.params)
         if not self.in_programme(year):
             return
+        # one uniform per household, the same under every strategy (a function of the seed, the
+        # year and the household: sim.rng); computed only when the queue is random
+        random_key = None
+        if self.targeting == "random":
+            random_key = uniforms(model.streams.keys("allocation", year, 1)[0], model.hh.n)
         ctx = Context(
             params=self.params,
             programme=programme_households(model, self.support_after_exit),
