@@ -222,6 +222,7 @@ class Economy(Strict):
     migrant_base_prob: Prob
     migrant_age_max: Annotated[int, Field(ge=16, le=80)]
     labour_persistence: Prob
+    local_persistence: Prob
     local_daily_wage: NonNegFloat
     local_max_days: Annotated[float, Field(ge=0, le=366)]
     local_job_prob: Prob

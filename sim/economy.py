@@ -18,8 +18,9 @@ from sim.policies import microcredit
 from sim.rng import ndtr, ndtri, open_uniform, uniform
 
 # slots of the labour stream, per person: the yearly part of the migration propensity, the local
-# job draw; each is computed only for persons who could take that work
-Z_YEAR, U_LOC = range(2)
+# job draw (computed only for persons who could take that work), and whether the person's local
+# draw is renewed this year (computed for everybody, so that it never depends on the strategy)
+Z_YEAR, U_LOC, U_RENEW = range(3)
 HEALTHY, CHRONIC, DISABLED = int(Health.HEALTHY), int(Health.CHRONIC), int(Health.DISABLED)
 NONE, COMPULSORY = int(Stage.NONE), int(Stage.COMPULSORY)
 HIGH, UNIVERSITY = int(Stage.HIGH), int(Stage.UNIVERSITY)
@@ -33,6 +34,19 @@ def asset_return(assets: np.ndarray, a) -> np.ndarray:
         return np.full_like(assets, a.return_flat)
     x = np.clip((assets - a.threshold) / a.width, -50.0, 50.0)
     return a.return_low + (a.return_high - a.return_low) / (1.0 + np.exp(-x))
+
+
+def _local_keys(model) -> np.ndarray:
+    """The local-job slot key of every year's labour stream: a person keeps the draw of the year
+    its local draw was last renewed (``persons.local_year``)."""
+    keys = model.__dict__.get("_local_key_cache")
+    if keys is None or len(keys) <= model.year:
+        horizon = max(model.years, model.year) + 1
+        keys = np.array(
+            [model.streams.keys("labour", y)[U_LOC] for y in range(horizon)], dtype=np.uint64
+        )
+        model._local_key_cache = keys
+    return keys
 
 
 def _scratch(model, name: str, n: int) -> np.ndarray:
@@ -116,6 +130,10 @@ def labour_and_income(model, keys) -> None:
         p.work_propensity,
         p.ent_job,
         p.work,
+        p.local_year,
+        _local_keys(model),
+        year,
+        ec.local_persistence,
         *_migration_memo(model),
         hh.enterprise,
         hh.job_access,
@@ -273,6 +291,10 @@ def _labour(
     work_propensity,
     ent_job,
     work,
+    local_year,
+    local_keys,
+    year,
+    local_persistence,
     memo_skill,
     memo_chronic,
     memo_wf,
@@ -325,7 +347,7 @@ def _labour(
         out[:] = 0.0
     pensioners[:] = 0.0
     school[:] = 0.0
-    k_year, k_local = keys[Z_YEAR], keys[U_LOC]
+    k_year, k_renew = keys[Z_YEAR], keys[U_RENEW]
     for i in range(len(age)):
         h = row(hh_of[i])
         a = age[i]
@@ -365,8 +387,12 @@ def _labour(
                 sqrt_1_rho,
             )
         migrant = may_migrate & (open_uniform(k_year, i) > memo_q[i])
+        # a local job is mostly kept: the draw behind it is renewed with chance 1 - persistence
+        renew = (year > 0) & (uniform(k_renew, i) >= local_persistence)
+        ly = year if renew else local_year[i]
+        local_year[i] = ly
         p_loc = min(max(local_hh[h] * min(sk, 1.5) * job_access[h] * wf, 0.0), 0.95)
-        local = seeks & ~migrant & (uniform(k_local, i) < p_loc)
+        local = seeks & ~migrant & (uniform(local_keys[ly], i) < p_loc)
         farm = seeks & ~migrant & ~local
         earned_migrant = weight * sk * migrant_pay * migrant
         earned_local = weight * sk * local_pay * local

@@ -125,6 +125,10 @@ PERSON_FIELDS: dict[str, tuple[str, str]] = {
     "base_skill": ("float64", "innate skill before schooling (multiplier)"),
     "skill": ("float64", "skill of a working person (1 = average rural worker)"),
     "work": ("int8", "work this year (sim.codes.Work)"),
+    "local_year": (
+        "int16",
+        "year of the draw behind the person's local-work chance (renewed at random)",
+    ),
     "work_propensity": ("float64", "persistent latent draw (standard normal) behind work choices"),
     "ent_job": ("bool", "holds a job in the household's linked enterprise"),
     "dropped_out": ("bool", "left compulsory school early"),
