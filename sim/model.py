@@ -34,6 +34,12 @@ class PovertyModel(mesa.Model):
         overrides: dotted-path overrides applied when ``scenario`` is a path.
         agents: create a Mesa ``Household`` agent per household (live views); ``False`` skips it
             for batch runs that never look at agents.
+
+    ``mesa.batch_run`` works (docs/batch.md), with Mesa 3.3's step-count quirk: it steps while
+    ``model.steps <= max_steps`` and reports DataCollector entries ``0 .. steps - 1``, so the
+    last year computed is never reported. Year 0 is collected at construction and entry s is
+    year s: for years 0..H pass ``years=H + 1, max_steps=H`` and read the ``year`` column. Pass
+    seeds explicitly (``"seed": [...]``); ``iterations`` does not give distinct replicates.
     """
 
     def __init__(
@@ -167,6 +173,15 @@ class PovertyModel(mesa.Model):
         self._record(events)
         if self.year >= self.years:
             self.running = False
+
+    def release(self) -> None:
+        """Let the model be garbage-collected.
+
+        Mesa 3.3 keeps a class-level reference to every model that created an agent
+        (``mesa.Agent._ids``; mesa issue 3179, fixed upstream later), so a process that runs
+        many models in turn (a batch worker) grows by the size of each one. Call this when done.
+        """
+        mesa.Agent._ids.pop(self, None)
 
     def run(self, years: int | None = None) -> PovertyModel:
         """Step through the horizon (or ``years`` more steps)."""

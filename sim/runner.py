@@ -83,6 +83,7 @@ class RunOutcome:
 def execute_run(ctx: RunContext, spec: RunSpec) -> RunOutcome:
     """Build, run and collect one run; an exception becomes a ``failed`` outcome with its text."""
     t0 = time.perf_counter()
+    model = None
     try:
         scenario = build_scenario(ctx.scenario_data, ctx.scenario_source, spec.overrides)
         model = PovertyModel(scenario, strategy=spec.strategy, seed=spec.seed, agents=False)
@@ -96,6 +97,9 @@ def execute_run(ctx: RunContext, spec: RunSpec) -> RunOutcome:
         return RunOutcome(spec.run_id, "ok", "", time.perf_counter() - t0, ts, hh)
     except Exception as exc:  # recorded, not raised: one bad run must not stop the batch
         return RunOutcome(spec.run_id, "failed", _error_text(exc), time.perf_counter() - t0)
+    finally:
+        if model is not None:
+            model.release()  # or every run stays alive in the worker (Mesa 3.3's Agent._ids)
 
 
 def _error_text(exc: BaseException) -> str:

@@ -346,3 +346,17 @@ def test_year_zero_monitoring_uses_observed_income():
     spike = hh.sp_medical + hh.sp_schooling > ident.spending_spike * np.maximum(hh.net_income, 1.0)
     expected = ~active & ((hh.income_pc < ident.monitoring_line * line) | spike)
     np.testing.assert_array_equal(hh.at_risk, expected)
+
+
+def test_release_lets_a_finished_model_be_collected():
+    """Batch workers run many models in turn; Mesa 3.3 would keep every one alive (Agent._ids)."""
+    import gc
+    import weakref
+
+    m = small_model(seed=3)
+    m.run(1)
+    ref = weakref.ref(m)
+    m.release()
+    del m
+    gc.collect()
+    assert ref() is None
