@@ -12,7 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-EXIT_BAD_INPUT = 2
+from sim.cli_common import EXIT_BAD_INPUT
+from sim.cli_common import fail as _fail
 
 RUN_EXAMPLE = """example:
   povsim run scenarios/county.toml --strategy status_quo --seed 3 \\
@@ -33,12 +34,6 @@ TABLE_COLUMNS = {
     "mean_income_pc": ("income/person", "{:,.0f}"),
     "spending": ("spending (M)", None),
 }
-
-
-def _fail(problems: list[str]) -> int:
-    for line in problems:
-        print(f"error: {line}", file=sys.stderr)
-    return EXIT_BAD_INPUT
 
 
 def format_table(ts) -> str:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_BAD_INPUT = 2
+from sim.cli_common import fail as _fail
 
 COMPARE_EXAMPLE = """examples:
   povsim compare results/transfusion_vs_blood_making
@@ -30,12 +30,6 @@ REPORT_EXAMPLE = """example:
   povsim batch experiments/transfusion_vs_blood_making.toml
   povsim report results/transfusion_vs_blood_making
 """
-
-
-def _fail(problems: list[str]) -> int:
-    for line in problems:
-        print(f"error: {line}", file=sys.stderr)
-    return EXIT_BAD_INPUT
 
 
 def _load(path: str):

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_BAD_INPUT = 2
+from sim.cli_common import fail as _fail
 
 BATCH_EXAMPLE = """examples:
   povsim batch experiments/transfusion_vs_blood_making.toml
@@ -18,12 +18,6 @@ exit codes: 0 all runs ok; 1 some runs failed (recorded in runs.parquet) or the 
 2 bad input (nothing written); 130 interrupted (completed chunks kept; resume with --resume).
 See docs/batch.md.
 """
-
-
-def _fail(problems: list[str]) -> int:
-    for line in problems:
-        print(f"error: {line}", file=sys.stderr)
-    return EXIT_BAD_INPUT
 
 
 def cmd_batch(args) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-EXIT_BAD_INPUT = 2
+from sim.cli_common import fail as _fail
 
 EXAMPLE = """examples:
   povsim sensitivity experiments/sensitivity_county.toml --method morris
@@ -23,12 +23,6 @@ cost_per_sustained_exit; with several strategies an outcome is analysed per stra
 exit codes: 0 ok; 1 some runs failed or an outcome could not be analysed; 2 bad input (nothing
 written); 130 interrupted (finished runs kept; resume with --resume).
 """
-
-
-def _fail(problems: list[str]) -> int:
-    for line in problems:
-        print(f"error: {line}", file=sys.stderr)
-    return EXIT_BAD_INPUT
 
 
 def cmd_sensitivity(args) -> int:

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_BAD_INPUT = 2
+from sim.cli_common import fail as _fail
+
 EXIT_FAIL_ON = 1
 
 TARGETS_EXAMPLE = """examples:
@@ -23,12 +24,6 @@ DISCOVER_EXAMPLE = """examples:
 
 exit codes: 0 done (with or without a box); 2 bad input. See docs/targets.md.
 """
-
-
-def _fail(problems: list[str]) -> int:
-    for line in problems:
-        print(f"error: {line}", file=sys.stderr)
-    return EXIT_BAD_INPUT
 
 
 def _load(results_dir: str, targets_path: str):

@@ -73,6 +73,21 @@ class Trigger(IntEnum):
     OTHER = 6
 
 
+# programme instruments, in the order spending columns and receipt records list them
+INSTRUMENTS = (
+    "dibao",
+    "cash_transfer",
+    "industry",
+    "relocation",
+    "training",
+    "microcredit",
+    "medical_aid",
+    "education_aid",
+    "housing",
+    "infrastructure",
+    "monitoring",
+)
+
 CATEGORY_NAMES = {c.value: c.name.lower() for c in Category}
 STATUS_NAMES = {s.value: s.name.lower() for s in Status}
 TRIGGER_NAMES = {t.value: t.name.lower() for t in Trigger}

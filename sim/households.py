@@ -17,7 +17,7 @@ import pandas as pd
 from mesa import Agent
 from mesa.agent import AgentSet
 
-from sim.codes import CATEGORY_NAMES, STATUS_NAMES, TRIGGER_NAMES, Stage
+from sim.codes import CATEGORY_NAMES, INSTRUMENTS, STATUS_NAMES, TRIGGER_NAMES, Stage
 
 INCOME_COMPONENTS = ("farm", "livestock", "wage", "migrant", "business", "property", "transfers")
 SPENDING_COMPONENTS = ("medical", "schooling", "debt_service")
@@ -93,19 +93,7 @@ HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
 }
 
 # which programme instruments a household received: first year, last year, total cost (yuan)
-RECEIPT_INSTRUMENTS = (
-    "dibao",
-    "cash_transfer",
-    "industry",
-    "relocation",
-    "training",
-    "microcredit",
-    "medical_aid",
-    "education_aid",
-    "housing",
-    "infrastructure",
-    "monitoring",
-)
+RECEIPT_INSTRUMENTS = INSTRUMENTS
 for _inst in RECEIPT_INSTRUMENTS:
     HOUSEHOLD_FIELDS[f"{_inst}_first"] = ("int16", f"first year {_inst} was received, -1 never")
     HOUSEHOLD_FIELDS[f"{_inst}_last"] = ("int16", f"last year {_inst} was received, -1 never")

@@ -12,19 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-INSTRUMENTS = (
-    "dibao",
-    "cash_transfer",
-    "industry",
-    "relocation",
-    "training",
-    "microcredit",
-    "medical_aid",
-    "education_aid",
-    "housing",
-    "infrastructure",
-    "monitoring",
-)
+from sim.codes import INSTRUMENTS  # re-exported: sim.policies.INSTRUMENTS
 
 
 class Effects:
