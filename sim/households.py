@@ -93,8 +93,7 @@ HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
 }
 
 # which programme instruments a household received: first year, last year, total cost (yuan)
-RECEIPT_INSTRUMENTS = INSTRUMENTS
-for _inst in RECEIPT_INSTRUMENTS:
+for _inst in INSTRUMENTS:
     HOUSEHOLD_FIELDS[f"{_inst}_first"] = ("int16", f"first year {_inst} was received, -1 never")
     HOUSEHOLD_FIELDS[f"{_inst}_last"] = ("int16", f"last year {_inst} was received, -1 never")
     HOUSEHOLD_FIELDS[f"{_inst}_cost"] = (
@@ -267,7 +266,7 @@ class Household(Agent):
         """Indices of this household's persons in the person table."""
         m = self.model
         start, stop = m.person_start[self.row], m.person_start[self.row + 1]
-        return m.person_order[start:stop]
+        return np.arange(start, stop)  # persons are stored household by household
 
     @property
     def poor(self) -> bool:

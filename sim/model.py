@@ -85,7 +85,6 @@ class PovertyModel(mesa.Model):
         # the persons of household h are rows person_start[h]:person_start[h + 1]; the compiled
         # phases (sim/kernels.py) rely on it
         self.person_start = np.concatenate([[0], np.cumsum(self.hh.size, dtype=np.int64)])
-        self.person_order = np.arange(self.persons.n)
         first = self.persons.hh[self.person_start[:-1]] if self.persons.n else self.persons.hh
         if not (
             (np.diff(self.persons.hh) >= 0).all()

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.codes import CATEGORY_NAMES, Category, Cause, Health, Stage, Status
+from sim.codes import CATEGORY_NAMES, INSTRUMENTS, Category, Cause, Health, Stage, Status
 from sim.config import CATEGORIES, Scenario
-from sim.households import RECEIPT_INSTRUMENTS, HouseholdTable, PersonTable, VillageTable
+from sim.households import HouseholdTable, PersonTable, VillageTable
 
 
 def _largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
@@ -347,7 +347,7 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
         enterprise_lost_year=np.full(H, -1),
         job_access=np.ones(H),
     )
-    for inst in RECEIPT_INSTRUMENTS:
+    for inst in INSTRUMENTS:
         getattr(hh, f"{inst}_first")[:] = -1
         getattr(hh, f"{inst}_last")[:] = -1
     return villages, hh, persons
