@@ -714,7 +714,8 @@ def _gap_text(row: dict, fact: Fact, levers: pd.DataFrame, lever_seeds: str) -> 
             f"{lever_seeds})."
         )
         base = float(r["base"])
-        slope = (after - before) / (float(r["value"]) - base)
+        step = float(r["value"]) - base
+        slope = (after - before) / step if step != 0 else math.nan
         if math.isnan(slope) or abs(slope) < 1e-12 or math.isnan(value):
             lines.append("  Expected: this parameter alone does not move it here.")
         else:

@@ -27,6 +27,8 @@ def cmd_batch(args) -> int:
 
     if args.workers is not None and args.workers < 1:
         return _fail([f"--workers {args.workers}: must be at least 1"])
+    if args.threads is not None and args.threads < 1:
+        return _fail([f"--threads {args.threads}: must be at least 1"])
     try:
         design = load_experiment(args.experiment)
         summary = run_batch(
@@ -37,6 +39,7 @@ def cmd_batch(args) -> int:
             resume=args.resume,
             force=args.force,
             quiet=args.quiet,
+            threads=args.threads,
         )
     except ConfigError as exc:
         return _fail(exc.problems)
@@ -90,6 +93,12 @@ def register(subparsers) -> None:
         metavar="ADDRESS|local",
         help="run on Dask: a scheduler address such as tcp://host:8786, or `local` for a "
         "LocalCluster of worker processes on this machine",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="threads for each run's compiled kernels (default: the cores divided among the "
+        "workers; 1 on Dask); results do not depend on it",
     )
     p.add_argument("--out", help="output folder (default: results/<experiment name>)")
     p.add_argument(

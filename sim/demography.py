@@ -7,7 +7,7 @@ check); ageing alone moves people into and out of the labour force. See docs/ODD
 from __future__ import annotations
 
 from sim.codes import Stage
-from sim.kernels import jit, row
+from sim.kernels import jit, parallel, row
 from sim.rng import uniform
 
 # slots of the demography stream: one uniform per person for enrolment and progression, one for
@@ -21,7 +21,9 @@ def step(model, keys) -> None:
     """Phase 1: everyone ages a year; pupils move on, drop out, or leave school with a skill."""
     sch = model.scenario.population.schooling
     p, hh = model.persons, model.hh
-    _step(
+    parallel(
+        _step,
+        p.n,
         p.hh,
         p.age,
         p.stage,
@@ -45,6 +47,8 @@ def step(model, keys) -> None:
 
 @jit
 def _step(
+    lo,
+    hi,
     hh_of,
     age,
     stage,
@@ -67,7 +71,7 @@ def _step(
     """One flat loop over the persons (§7.1); the transitions are rare, so their branches are
     predictable."""
     k_u, k_drop = keys[U], keys[U_DROP]
-    for i in range(len(age)):
+    for i in range(lo, hi):
         h = row(hh_of[i])
         # a household poor last year holds its children back (the poverty barrier), unless aid
         # removed part of it

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from sim.codes import Health, Stage, Work
-from sim.kernels import jit, row
+from sim.kernels import jit, parallel
 from sim.policies import microcredit
 from sim.rng import ndtr, ndtri, open_uniform, uniform
 
@@ -120,8 +120,10 @@ def labour_and_income(model, keys) -> None:
     school = _scratch(model, "school", n)
     local_hh = _scratch(model, "local_hh", n)
     _local_chance(hh.village, v.remoteness, v.infrastructure, ec.local_job_prob, local_hh)
-    _labour(
-        p.hh,
+    parallel(
+        _labour,
+        n,
+        model.person_start,
         p.age,
         p.stage,
         p.health,
@@ -178,7 +180,9 @@ def labour_and_income(model, keys) -> None:
             ]
         ),
     )
-    _farm_assets_contracts(
+    parallel(
+        _farm_assets_contracts,
+        n,
         hh.village,
         hh.land,
         hh.productivity,
@@ -226,7 +230,9 @@ def labour_and_income(model, keys) -> None:
     paid = getattr(yr, "loan_interest_paid", None)
     if paid is None:
         paid = np.zeros(n, dtype=bool)
-    _transfers_spending_income(
+    parallel(
+        _transfers_spending_income,
+        n,
         hh.size,
         hh.land,
         hh.dibao,
@@ -282,7 +288,9 @@ def _local_chance(village, remoteness, infrastructure, local_job_prob, out):
 
 @jit
 def _labour(
-    hh_of,
+    lo,
+    hi,
+    start,
     age,
     stage,
     health,
@@ -316,11 +324,10 @@ def _labour(
     ages,
     par,
 ):
-    """Labour allocation and earnings (§7.9, §7.10), person by person, summed per household.
+    """Labour allocation and earnings (§7.9, §7.10), household by household over its persons.
 
-    The persons of a household are consecutive. Who works where is random, so the rules are
-    written with & and arithmetic on flags, not branches: a mispredicted branch costs more than
-    computing both sides.
+    Who works where is random, so the rules are written with & and arithmetic on flags, not
+    branches: a mispredicted branch costs more than computing both sides.
     """
     wa_min, wa_max, elderly_max, migrant_age_max, pension_age = ages
     (
@@ -343,77 +350,93 @@ def _labour(
     stage_cost[COMPULSORY] = compulsory_cost
     stage_cost[HIGH] = high_school_cost
     stage_cost[UNIVERSITY] = university_cost
-    for out in (labour_units, farm_labour, earn_migrant, earn_local, earn_enterprise, lost_work):
-        out[:] = 0.0
-    pensioners[:] = 0.0
-    school[:] = 0.0
     k_year, k_renew = keys[Z_YEAR], keys[U_RENEW]
-    for i in range(len(age)):
-        h = row(hh_of[i])
-        a = age[i]
-        st = stage[i]
-        state = health[i]
-        sick = acute[i]
-        sk = skill[i]
+    for h in range(lo, hi):
         wf = work_factor[h]
-        pensioners[h] += a >= pension_age
-        school[h] += stage_cost[st]
-        keep = acute_keep if sick else 1.0
-        out_of_school = st == NONE
-        able = out_of_school & (a >= wa_min) & (a <= wa_max) & (state != DISABLED)
-        elderly = out_of_school & (a > wa_max) & (a <= elderly_max) & (state == HEALTHY)
-        chronic = state == CHRONIC
-        weight = (chronic_weight if chronic else 1.0) * keep * able
-        enterprise_job = able & ent_job[i] & (enterprise[h] >= 0)
-        seeks = able & ~enterprise_job
-        # migration: the threshold changes only with skill, health or the dependency response
-        # (work_propensity is constant), so it is kept from year to year until one of them does
-        may_migrate = seeks & (a <= migrant_age_max)
-        changed = (memo_skill[i] != sk) | (memo_chronic[i] != chronic)
-        if dependency:
-            changed |= memo_wf[i] != wf
-        if may_migrate & changed:
-            memo_skill[i] = sk
-            memo_chronic[i] = chronic
-            memo_wf[i] = wf
-            memo_q[i] = _migration_threshold(
-                sk,
-                chronic,
-                wf,
-                work_propensity[i],
-                migrant_base_prob,
-                migrant_elasticity,
-                sqrt_rho,
-                sqrt_1_rho,
+        has_enterprise = enterprise[h] >= 0
+        n_pension = 0.0
+        cost_school = 0.0
+        units = 0.0
+        farm_units = 0.0
+        e_migrant = 0.0
+        e_local = 0.0
+        e_enterprise = 0.0
+        lost = 0.0
+        for i in range(start[h], start[h + 1]):
+            a = age[i]
+            st = stage[i]
+            state = health[i]
+            sick = acute[i]
+            sk = skill[i]
+            n_pension += a >= pension_age
+            cost_school += stage_cost[st]
+            keep = acute_keep if sick else 1.0
+            out_of_school = st == NONE
+            able = out_of_school & (a >= wa_min) & (a <= wa_max) & (state != DISABLED)
+            elderly = out_of_school & (a > wa_max) & (a <= elderly_max) & (state == HEALTHY)
+            chronic = state == CHRONIC
+            weight = (chronic_weight if chronic else 1.0) * keep * able
+            enterprise_job = able & ent_job[i] & has_enterprise
+            seeks = able & ~enterprise_job
+            # migration: the threshold changes only with skill, health or the dependency
+            # response (work_propensity is constant), so it is kept until one of them does
+            may_migrate = seeks & (a <= migrant_age_max)
+            changed = (memo_skill[i] != sk) | (memo_chronic[i] != chronic)
+            if dependency:
+                changed |= memo_wf[i] != wf
+            if may_migrate & changed:
+                memo_skill[i] = sk
+                memo_chronic[i] = chronic
+                memo_wf[i] = wf
+                memo_q[i] = _migration_threshold(
+                    sk,
+                    chronic,
+                    wf,
+                    work_propensity[i],
+                    migrant_base_prob,
+                    migrant_elasticity,
+                    sqrt_rho,
+                    sqrt_1_rho,
+                )
+            migrant = may_migrate & (open_uniform(k_year, i) > memo_q[i])
+            # a local job is mostly kept: the draw behind it is renewed with chance
+            # 1 - persistence
+            renew = (year > 0) & (uniform(k_renew, i) >= local_persistence)
+            ly = year if renew else local_year[i]
+            local_year[i] = ly
+            p_loc = min(max(local_hh[h] * min(sk, 1.5) * job_access[h] * wf, 0.0), 0.95)
+            local = seeks & ~migrant & (uniform(local_keys[ly], i) < p_loc)
+            farm = seeks & ~migrant & ~local
+            earned_migrant = weight * sk * migrant_pay * migrant
+            earned_local = weight * sk * local_pay * local
+            earned_enterprise = weight * enterprise_pay * enterprise_job
+            e_migrant += earned_migrant
+            e_local += earned_local
+            e_enterprise += earned_enterprise
+            lost += (earned_migrant + earned_local + earned_enterprise) * lost_per_earned * sick
+            # weight and elderly are never both non-zero, nor are the three farm terms
+            units += weight + elderly_weight * elderly
+            farm_units += weight * farm + 0.5 * weight * local + elderly_weight * keep * elderly
+            work[i] = (
+                W_MIGRANT * migrant
+                + W_LOCAL * local
+                + W_ENTERPRISE * enterprise_job
+                + W_FARM * (farm | elderly)
             )
-        migrant = may_migrate & (open_uniform(k_year, i) > memo_q[i])
-        # a local job is mostly kept: the draw behind it is renewed with chance 1 - persistence
-        renew = (year > 0) & (uniform(k_renew, i) >= local_persistence)
-        ly = year if renew else local_year[i]
-        local_year[i] = ly
-        p_loc = min(max(local_hh[h] * min(sk, 1.5) * job_access[h] * wf, 0.0), 0.95)
-        local = seeks & ~migrant & (uniform(local_keys[ly], i) < p_loc)
-        farm = seeks & ~migrant & ~local
-        earned_migrant = weight * sk * migrant_pay * migrant
-        earned_local = weight * sk * local_pay * local
-        earned_enterprise = weight * enterprise_pay * enterprise_job
-        earn_migrant[h] += earned_migrant
-        earn_local[h] += earned_local
-        earn_enterprise[h] += earned_enterprise
-        lost_work[h] += (earned_migrant + earned_local + earned_enterprise) * lost_per_earned * sick
-        # weight and elderly are never both non-zero, nor are the three farm terms
-        labour_units[h] += weight + elderly_weight * elderly
-        farm_labour[h] += weight * farm + 0.5 * weight * local + elderly_weight * keep * elderly
-        work[i] = (
-            W_MIGRANT * migrant
-            + W_LOCAL * local
-            + W_ENTERPRISE * enterprise_job
-            + W_FARM * (farm | elderly)
-        )
+        pensioners[h] = n_pension
+        school[h] = cost_school
+        labour_units[h] = units
+        farm_labour[h] = farm_units
+        earn_migrant[h] = e_migrant
+        earn_local[h] = e_local
+        earn_enterprise[h] = e_enterprise
+        lost_work[h] = lost
 
 
 @jit
 def _farm_assets_contracts(
+    lo,
+    hi,
     village,
     land,
     productivity,
@@ -458,7 +481,7 @@ def _farm_assets_contracts(
         land_rent_per_mu,
         savings_interest,
     ) = par
-    for h in range(len(village)):
+    for h in range(lo, hi):
         vil = village[h]
         ld = land[h]
         needed = ld * labour_per_mu
@@ -499,6 +522,8 @@ def _farm_assets_contracts(
 
 @jit
 def _transfers_spending_income(
+    lo,
+    hi,
     size,
     land,
     dibao,
@@ -536,7 +561,7 @@ def _transfers_spending_income(
     """Transfers (三算), rigid spending (五算, 六算), the standing dibao top-up and income
     per person (§7.10, §7.11)."""
     pension_year, ag_subsidy_per_mu, price_level, debt_interest, loan_rate, dibao_standard = par
-    for h in range(len(size)):
+    for h in range(lo, hi):
         wage = earn_local[h] + earn_enterprise[h]
         inc_wage[h] = wage
         inc_transfers_programme[h] = transfers[h]

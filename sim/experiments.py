@@ -27,8 +27,6 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError, model_validator
-from scipy import stats
-from scipy.stats import qmc
 
 from sim.config import (
     ConfigError,
@@ -146,6 +144,8 @@ class Triangular(Strict):
         return self.low, self.high
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
+        from scipy import stats  # lazily: batch workers never sample, and it costs 0.3 s
+
         width = self.high - self.low
         return stats.triang(c=(self.mode - self.low) / width, loc=self.low, scale=width).ppf(u)
 
@@ -195,6 +195,8 @@ class Normal(_Truncated):
         return self
 
     def _frozen(self):
+        from scipy import stats
+
         return stats.norm(loc=self.mean, scale=self.sd)
 
     def _default_bounds(self) -> tuple[float, float]:
@@ -224,6 +226,8 @@ class LogNormal(_Truncated):
         return math.log(self.mean) - self.sigma**2 / 2.0
 
     def _frozen(self):
+        from scipy import stats
+
         return stats.lognorm(s=self.sigma, scale=math.exp(self.mu))
 
     def _default_bounds(self) -> tuple[float, float]:
@@ -369,6 +373,8 @@ def sample_uncertainties(
         axes = [d.values if isinstance(d, Values) else list(d.ppf(mid)) for d in dists]
         columns = [list(col) for col in zip(*itertools.product(*axes), strict=True)]
     else:
+        from scipy.stats import qmc
+
         rng = np.random.default_rng(np.random.SeedSequence(master_seed, spawn_key=(0,)))
         if method == "lhs":
             engine = qmc.LatinHypercube(d=len(names), scramble=True, rng=rng)

@@ -1,13 +1,25 @@
 """Compiled kernels: the numba settings every yearly phase uses, and keeping numba's cache honest.
 
 Each yearly phase keeps its mechanism in its own module (``sim.demography``, ``sim.shocks``, ...)
-as loops compiled with :data:`jit`: one loop over the persons, which adds each person's part into
-the sums of its household (the persons of a household are consecutive rows, ``persons.hh`` is
-sorted; see ``PovertyModel.person_start``), and loops over the households. Each loop reads and
-writes at most a few dozen arrays: the memory system follows only so many streams at once, and a
-loop over more arrays runs slower per array. Where an outcome is random, the rules are written with
-``&`` and arithmetic on flags rather than ``if``: a mispredicted branch costs more than computing
-both sides. A phase draws only the random numbers it uses (``sim.rng``).
+as loops compiled with :data:`jit`. The persons of a household are consecutive rows
+(``persons.hh`` is sorted; see ``PovertyModel.person_start``), so a phase that sums over persons
+loops over the households and, inside, over the household's persons, keeping the sums in
+registers and writing each household's results once. Each loop reads and writes at most a few
+dozen arrays: the memory system follows only so many streams at once, and a loop over more arrays
+runs slower per array. Where an outcome is random, the rules are written with ``&`` and
+arithmetic on flags rather than ``if``: a mispredicted branch costs more than computing both
+sides. A phase draws only the random numbers it uses (``sim.rng``).
+
+Threads. The heaviest kernels take a row range ``lo, hi`` and :func:`parallel` runs them on
+contiguous chunks of the households (or persons), one chunk per thread; the kernels release the
+GIL (``nogil``), so the chunks run at once on a plain thread pool. A household's results depend
+only on its own rows, and its sums run over its persons in order, so the results are
+bit-identical whatever the number of threads; sums over all households (``sim.metrics``) stay
+serial for the same reason. Numba's own ``parallel=True`` would do the same but doubles the
+compile time of every kernel it touches (the Ankang run's cold start went from 17 to 26 s) and
+brings OpenMP's fork and thread-safety rules with it. A single run uses every core; batch workers
+get their share of the cores (:func:`use_threads`, set by ``sim.runner``), so that two workers on
+two cores do not run four threads.
 
 ``cache=True`` compiles the kernels once per machine (10-20 s in all: ``make install`` does it with
 :func:`compile_all`, or else the first run) and loads them from ``sim/__pycache__`` afterwards.
@@ -22,6 +34,9 @@ the numpy code they replace. No fastmath: results are bit-identical from run to 
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numba
@@ -54,6 +69,51 @@ def check_cache(folder: Path = _HERE / "__pycache__") -> None:
 
 
 check_cache()
+
+
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+MIN_CHUNK = 16_384  # rows per thread below which handing out a chunk costs more than it saves
+_threads = CORES
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = -1
+_pool_lock = threading.Lock()
+
+
+def use_threads(n: int) -> None:
+    """Run the kernels of this process on ``n`` threads (0 or less: one per core)."""
+    global _threads
+    _threads = CORES if n <= 0 else int(n)
+
+
+def threads() -> int:
+    return _threads
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    """The process's thread pool, made again after a fork (a child inherits no threads)."""
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid() or _pool._max_workers < workers:
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="povsim-kernel")
+            _pool_pid = os.getpid()
+        return _pool
+
+
+def parallel(kernel, n: int, *args) -> None:
+    """``kernel(lo, hi, *args)`` over the rows ``[0, n)``, in contiguous chunks: one in this
+    thread, the others on the pool; returns when all are done (and re-raises their errors)."""
+    k = max(1, min(_threads, n // MIN_CHUNK))
+    if k == 1:
+        kernel(0, n, *args)
+        return
+    bounds = [n * j // k for j in range(k + 1)]
+    pool = _executor(k - 1)
+    futures = [pool.submit(kernel, bounds[j], bounds[j + 1], *args) for j in range(1, k)]
+    try:
+        kernel(bounds[0], bounds[1], *args)
+    finally:
+        for f in futures:
+            f.result()
 
 
 @jit

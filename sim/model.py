@@ -194,9 +194,15 @@ class PovertyModel(mesa.Model):
         """One row per year 0..current year; columns documented in docs/outputs.md."""
         return pd.DataFrame(self.rows, columns=list(COLUMNS))
 
-    def households(self) -> pd.DataFrame:
-        """One row per household, current state."""
-        df = household_frame(self.hh, self.persons, self.year, self.working_age)
+    def households(self, first: dict[str, object] | None = None) -> pd.DataFrame:
+        """One row per household, current state; ``first``: columns to put in front (a value or
+        an array each), e.g. ``{"run_id": ...}``."""
         names = np.array(self.enterprise_names + [""], dtype=object)
-        df["enterprise_name"] = names[self.hh.enterprise]
-        return df
+        return household_frame(
+            self.hh,
+            self.persons,
+            self.year,
+            self.working_age,
+            extra={"enterprise_name": names[self.hh.enterprise]},
+            first=first,
+        )

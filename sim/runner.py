@@ -28,12 +28,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
+from sim import kernels
 from sim.config import ConfigError, build_scenario
 from sim.experiments import Design, RunSpec
 from sim.model import PovertyModel
@@ -68,6 +69,9 @@ class RunContext:
     scenario_data: dict
     scenario_source: str
     households: bool
+    # threads for each run's compiled kernels (0: every core); the backend sets it so that
+    # workers x threads does not exceed the cores
+    kernel_threads: int = 0
 
 
 @dataclass
@@ -86,14 +90,14 @@ def execute_run(ctx: RunContext, spec: RunSpec) -> RunOutcome:
     model = None
     try:
         scenario = build_scenario(ctx.scenario_data, ctx.scenario_source, spec.overrides)
+        kernels.use_threads(ctx.kernel_threads)
         model = PovertyModel(scenario, strategy=spec.strategy, seed=spec.seed, agents=False)
         model.run()
         ts = model.timeseries()
         ts.insert(0, "run_id", spec.run_id)
         hh = None
         if ctx.households:
-            hh = model.households()
-            hh.insert(0, "run_id", spec.run_id)
+            hh = model.households(first={"run_id": spec.run_id})
         return RunOutcome(spec.run_id, "ok", "", time.perf_counter() - t0, ts, hh)
     except Exception as exc:  # recorded, not raised: one bad run must not stop the batch
         return RunOutcome(spec.run_id, "failed", _error_text(exc), time.perf_counter() - t0)
@@ -159,6 +163,7 @@ class LocalProcesses:
     name = "processes"
 
     def __init__(self, ctx: RunContext, workers: int):
+        self.ctx = ctx
         self.workers = workers
         if "forkserver" in multiprocessing.get_all_start_methods():
             mp = multiprocessing.get_context("forkserver")
@@ -328,14 +333,20 @@ def make_backend(
     workers: int | None = None,
     scheduler: str | None = None,
     dask_processes: bool = True,
+    threads: int | None = None,
 ):
-    """The backend for ``--workers`` / ``--scheduler`` (see ``povsim batch --help``)."""
+    """The backend for ``--workers`` / ``--scheduler`` / ``--threads`` (see ``povsim batch
+    --help``). Without ``threads``, a run's kernels get the cores divided among the local
+    workers (all of them in-process), and one thread on Dask, where every worker thread runs a
+    model."""
     n = workers or os.cpu_count() or 1
     if scheduler:
+        ctx = replace(ctx, kernel_threads=threads or 1)
         return DaskBackend(ctx, scheduler, n, processes=dask_processes)
     if n == 1:
-        return InProcess(ctx)
-    return LocalProcesses(ctx, n)
+        return InProcess(replace(ctx, kernel_threads=threads or 0))
+    cores = os.cpu_count() or 1
+    return LocalProcesses(replace(ctx, kernel_threads=threads or max(1, cores // n)), n)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,6 +508,7 @@ def run_batch(
     flush_every: int | None = None,
     on_run: Callable[[RunOutcome, BatchSummary], None] | None = None,
     dask_processes: bool = True,
+    threads: int | None = None,
 ) -> BatchSummary:
     """Run every run of ``design`` not yet on disk, streaming results into ``out``.
 
@@ -518,7 +530,7 @@ def run_batch(
     ctx = RunContext(
         design.scenario_data, str(design.scenario_path), design.spec.outputs.households
     )
-    backend = make_backend(ctx, workers, scheduler, dask_processes)  # may raise ConfigError
+    backend = make_backend(ctx, workers, scheduler, dask_processes, threads)  # may raise
     try:
         return _drive(design, store, backend, resuming, force, quiet, flush_every, on_run)
     finally:

@@ -379,3 +379,38 @@ def test_mesa_batch_run_runs_the_model():
     direct = sim.PovertyModel(str(TINY), strategy="precision", seed=2, agents=False).run(3)
     mine = df[(df.strategy == "precision") & (df.seed == 2)].set_index("year")["poverty_rate"]
     assert mine.tolist() == direct.timeseries()["poverty_rate"].iloc[:3].tolist()
+
+
+def test_workers_share_the_cores_between_their_kernel_threads(monkeypatch):
+    """Two workers on two cores run their kernels on one thread each, not two: four busy
+    threads on two cores would slow every run."""
+    monkeypatch.setattr(sim.runner.os, "cpu_count", lambda: 4)
+    ctx = sim.runner.RunContext({}, "x.toml", households=False)
+    for workers, threads in [(2, 2), (4, 1), (8, 1)]:
+        backend = sim.runner.make_backend(ctx, workers=workers)
+        try:
+            assert backend.ctx.kernel_threads == threads
+        finally:
+            backend.close()
+    assert sim.runner.make_backend(ctx, workers=1).ctx.kernel_threads == 0  # every core
+
+
+@pytest.mark.parametrize("option", ["--workers", "--threads"])
+def test_batch_refuses_fewer_than_one_worker_or_thread(tmp_path, capsys, option):
+    out = tmp_path / "out"
+    assert main(["batch", str(SMALL), option, "0", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{option} 0: must be at least 1" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_threads_do_not_change_a_batch(tmp_path):
+    """One kernel thread or two per run: the same results."""
+    design = load_experiment(SMALL)
+    a = run_batch(design, tmp_path / "a", workers=1, threads=1, quiet=True)
+    b = run_batch(design, tmp_path / "b", workers=1, threads=2, quiet=True)
+    assert a.ok == b.ok == design.total
+    ta, tb = load_results(a.out).timeseries, load_results(b.out).timeseries
+    assert ta.drop(columns=[c for c in ta if "wall" in c]).equals(
+        tb.drop(columns=[c for c in tb if "wall" in c])
+    )

@@ -1,12 +1,15 @@
 """The compiled kernels against the plain numpy statements of the same rules (docs/ODD.md):
 sorting, the median and Gini, the migration rule behind the per-person threshold memo, scale
-control's choice of the poorest, and the bulk creation of the Household agents."""
+control's choice of the poorest, the bulk creation of the Household agents, and results that do
+not depend on the number of threads."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from conftest import small_model
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import ndtr
 
 from sim import kernels, metrics, rng
@@ -24,6 +27,21 @@ def test_argsort_sorts(n):
     order = kernels.argsort(x)
     assert sorted(order.tolist()) == list(range(n))
     assert (np.diff(x[order]) >= 0).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(0, 70_000),
+    seed=st.integers(0, 2**32 - 1),
+    distinct=st.integers(1, 5000),
+)
+def test_argsort_is_the_stable_sort(n, seed, distinct):
+    """Up to 70,000 values: the parallel passes (several blocks from 16,384 values on) must give
+    exactly numpy's stable order, ties in index order, whatever the number of blocks."""
+    r = np.random.default_rng(seed)
+    x = r.integers(-distinct, distinct, n) * 0.37 + 1e-9 * r.integers(0, 3, n)
+    x[x == 0] = 0.0  # -0.0 sorts below 0.0 here and equal to it in numpy
+    assert np.array_equal(kernels.argsort(x), np.argsort(x, kind="stable"))
 
 
 def test_argsort_handles_extremes():
@@ -99,3 +117,53 @@ def test_bulk_created_agents_are_ordinary_agents():
     assert [a.row for a in agents] == list(range(m.hh.n))
     agents[5].remove()
     assert agents[5] not in m.agents and len(m.agents_by_type[Household]) == m.hh.n
+
+
+@pytest.mark.parametrize("strategy", ["status_quo", "precision"])
+def test_results_do_not_depend_on_the_number_of_threads(strategy, monkeypatch):
+    """Every household's sums run over its persons in order on whichever thread: one thread and
+    several (small chunks, so that the small county is split too) must give the same bytes."""
+    monkeypatch.setattr(kernels, "MIN_CHUNK", 16)
+    out = []
+    for threads in (1, 3):
+        kernels.use_threads(threads)
+        try:
+            m = small_model(seed=5, strategy=strategy).run()
+            out.append((m.timeseries(), m.households()))
+        finally:
+            kernels.use_threads(0)
+    (ts1, hh1), (ts2, hh2) = out
+    assert ts1.equals(ts2)
+    assert hh1.equals(hh2)
+
+
+def test_use_threads_sets_the_kernel_threads():
+    kernels.use_threads(1)
+    assert kernels.threads() == 1
+    kernels.use_threads(0)
+    assert kernels.threads() == kernels.CORES
+
+
+def test_parallel_covers_every_row_once_and_reraises():
+    """The chunks tile [0, n): each row is handled by exactly one call, whatever the threads."""
+    seen = np.zeros(100_000, dtype=np.int64)
+
+    def mark(lo, hi, out):
+        out[lo:hi] += 1
+
+    for t in (1, 2, 3, 7):
+        kernels.use_threads(t)
+        seen[:] = 0
+        kernels.parallel(mark, len(seen), seen)
+        assert (seen == 1).all()
+    kernels.use_threads(3)
+
+    def fail(lo, hi):
+        if lo > 0:
+            raise ValueError("chunk failed")
+
+    try:
+        with pytest.raises(ValueError, match="chunk failed"):
+            kernels.parallel(fail, 100_000)
+    finally:
+        kernels.use_threads(0)
