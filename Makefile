@@ -38,6 +38,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -m "not slow"
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/batch_bench.py --out benchmarks/results/batch.json
 	$(BIN)/python benchmarks/bench.py --out benchmarks/results/latest.json
 
 calibration: $(STAMP)

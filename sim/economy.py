@@ -612,7 +612,9 @@ def assets(model, keys) -> None:
         used = microcredit.settle(model, hh.income - need_pp * hh.size, model.strategy.params)
     else:
         used = np.zeros(hh.n)
-    _assets(
+    parallel(
+        _assets,
+        hh.n,
         hh.size,
         hh.income,
         used,
@@ -633,6 +635,8 @@ def assets(model, keys) -> None:
 
 @jit
 def _assets(
+    lo,
+    hi,
     size,
     income,
     used,
@@ -650,7 +654,7 @@ def _assets(
     renovation_cost,
 ):
     """Saving, repayment, investment, coping and depreciation, household by household (§7.12)."""
-    for h in range(len(size)):
+    for h in range(lo, hi):
         need = need_pp * size[h]
         cash = income[h] - used[h]
         surplus = cash - need

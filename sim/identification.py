@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.codes import Category, Cause, Health, Stage, Status, Trigger
-from sim.kernels import jit
+from sim.kernels import jit, parallel
 from sim.rng import uniform
 
 # slots of the targeting stream, per household: exclusion (poor, missed), inclusion (non-poor,
@@ -172,7 +172,9 @@ def flag_monitoring(model, line: float) -> None:
     rigid-spending spike."""
     ident = model.scenario.identification
     hh = model.hh
-    _flag_monitoring(
+    parallel(
+        _flag_monitoring,
+        hh.n,
         hh.status,
         hh.prev_income_pc,
         hh.sp_medical,
@@ -187,9 +189,19 @@ def flag_monitoring(model, line: float) -> None:
 
 @jit
 def _flag_monitoring(
-    status, prev_income_pc, sp_medical, sp_schooling, loss_disaster, net_income, at_risk, low, spike
+    lo,
+    hi,
+    status,
+    prev_income_pc,
+    sp_medical,
+    sp_schooling,
+    loss_disaster,
+    net_income,
+    at_risk,
+    low,
+    spike,
 ):
-    for h in range(len(status)):
+    for h in range(lo, hi):
         active = (status[h] == POOR) | (status[h] == RETURNED)
         rigid = sp_medical[h] + sp_schooling[h] + loss_disaster[h]
         at_risk[h] = ~active & (
@@ -216,7 +228,9 @@ def update_status(model) -> dict[str, int | np.ndarray]:
         "new_poor": np.zeros(n, dtype=bool),
         "triggers": np.zeros(n, dtype=np.int8),  # for the returns; 0 (none) elsewhere
     }
-    _update_status(
+    parallel(
+        _update_status,
+        n,
         model.person_start,
         model.persons.dropped_out,
         hh.income_pc,
@@ -252,6 +266,8 @@ def update_status(model) -> dict[str, int | np.ndarray]:
 
 @jit
 def _update_status(
+    lo,
+    hi,
     start,
     dropped_out,
     income_pc,
@@ -283,7 +299,7 @@ def _update_status(
     trigger_codes,
 ):
     exit_line = line * (1.0 + exit_margin)
-    for h in range(len(status)):
+    for h in range(lo, hi):
         st = status[h]
         ipc = income_pc[h]
         poor = ipc < line

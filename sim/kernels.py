@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numba
@@ -114,6 +114,16 @@ def parallel(kernel, n: int, *args) -> None:
     finally:
         for f in futures:
             f.result()
+
+
+def start(kernel, n: int, *args) -> Future:
+    """``kernel(*args)`` on the pool while this thread does other work (``n``: the rows it
+    reads, to decide whether that is worth a hand-over); ``.result()`` waits for it."""
+    if _threads > 1 and n >= MIN_CHUNK:
+        return _executor(1).submit(kernel, *args)
+    done: Future = Future()
+    done.set_result(kernel(*args))
+    return done
 
 
 @jit
