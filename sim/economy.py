@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from sim.codes import Health, Stage, Work
-from sim.kernels import jit, parallel
+from sim.kernels import jit, parallel, row
 from sim.policies import microcredit
 from sim.rng import ndtr, ndtri, open_uniform, uniform
 
@@ -124,6 +124,7 @@ def labour_and_income(model, keys) -> None:
         _labour,
         n,
         model.person_start,
+        p.hh,
         p.age,
         p.stage,
         p.health,
@@ -291,6 +292,7 @@ def _labour(
     lo,
     hi,
     start,
+    hh_of,
     age,
     stage,
     health,
@@ -324,7 +326,9 @@ def _labour(
     ages,
     par,
 ):
-    """Labour allocation and earnings (§7.9, §7.10), household by household over its persons.
+    """Labour allocation and earnings (§7.9, §7.10) of the persons of households ``lo:hi``,
+    person by person, added into the sums of their household (one flat loop over the persons
+    runs faster than a loop over households with one over their persons inside).
 
     Who works where is random, so the rules are written with & and arithmetic on flags, not
     branches: a mispredicted branch costs more than computing both sides.
@@ -350,87 +354,73 @@ def _labour(
     stage_cost[COMPULSORY] = compulsory_cost
     stage_cost[HIGH] = high_school_cost
     stage_cost[UNIVERSITY] = university_cost
+    for out in (labour_units, farm_labour, earn_migrant, earn_local, earn_enterprise, lost_work):
+        out[lo:hi] = 0.0
+    pensioners[lo:hi] = 0.0
+    school[lo:hi] = 0.0
     k_year, k_renew = keys[Z_YEAR], keys[U_RENEW]
-    for h in range(lo, hi):
+    for i in range(start[lo], start[hi]):
+        h = row(hh_of[i])
+        a = age[i]
+        st = stage[i]
+        state = health[i]
+        sick = acute[i]
+        sk = skill[i]
         wf = work_factor[h]
-        has_enterprise = enterprise[h] >= 0
-        n_pension = 0.0
-        cost_school = 0.0
-        units = 0.0
-        farm_units = 0.0
-        e_migrant = 0.0
-        e_local = 0.0
-        e_enterprise = 0.0
-        lost = 0.0
-        for i in range(start[h], start[h + 1]):
-            a = age[i]
-            st = stage[i]
-            state = health[i]
-            sick = acute[i]
-            sk = skill[i]
-            n_pension += a >= pension_age
-            cost_school += stage_cost[st]
-            keep = acute_keep if sick else 1.0
-            out_of_school = st == NONE
-            able = out_of_school & (a >= wa_min) & (a <= wa_max) & (state != DISABLED)
-            elderly = out_of_school & (a > wa_max) & (a <= elderly_max) & (state == HEALTHY)
-            chronic = state == CHRONIC
-            weight = (chronic_weight if chronic else 1.0) * keep * able
-            enterprise_job = able & ent_job[i] & has_enterprise
-            seeks = able & ~enterprise_job
-            # migration: the threshold changes only with skill, health or the dependency
-            # response (work_propensity is constant), so it is kept until one of them does
-            may_migrate = seeks & (a <= migrant_age_max)
-            changed = (memo_skill[i] != sk) | (memo_chronic[i] != chronic)
-            if dependency:
-                changed |= memo_wf[i] != wf
-            if may_migrate & changed:
-                memo_skill[i] = sk
-                memo_chronic[i] = chronic
-                memo_wf[i] = wf
-                memo_q[i] = _migration_threshold(
-                    sk,
-                    chronic,
-                    wf,
-                    work_propensity[i],
-                    migrant_base_prob,
-                    migrant_elasticity,
-                    sqrt_rho,
-                    sqrt_1_rho,
-                )
-            migrant = may_migrate & (open_uniform(k_year, i) > memo_q[i])
-            # a local job is mostly kept: the draw behind it is renewed with chance
-            # 1 - persistence
-            renew = (year > 0) & (uniform(k_renew, i) >= local_persistence)
-            ly = year if renew else local_year[i]
-            local_year[i] = ly
-            p_loc = min(max(local_hh[h] * min(sk, 1.5) * job_access[h] * wf, 0.0), 0.95)
-            local = seeks & ~migrant & (uniform(local_keys[ly], i) < p_loc)
-            farm = seeks & ~migrant & ~local
-            earned_migrant = weight * sk * migrant_pay * migrant
-            earned_local = weight * sk * local_pay * local
-            earned_enterprise = weight * enterprise_pay * enterprise_job
-            e_migrant += earned_migrant
-            e_local += earned_local
-            e_enterprise += earned_enterprise
-            lost += (earned_migrant + earned_local + earned_enterprise) * lost_per_earned * sick
-            # weight and elderly are never both non-zero, nor are the three farm terms
-            units += weight + elderly_weight * elderly
-            farm_units += weight * farm + 0.5 * weight * local + elderly_weight * keep * elderly
-            work[i] = (
-                W_MIGRANT * migrant
-                + W_LOCAL * local
-                + W_ENTERPRISE * enterprise_job
-                + W_FARM * (farm | elderly)
+        pensioners[h] += a >= pension_age
+        school[h] += stage_cost[st]
+        keep = acute_keep if sick else 1.0
+        out_of_school = st == NONE
+        able = out_of_school & (a >= wa_min) & (a <= wa_max) & (state != DISABLED)
+        elderly = out_of_school & (a > wa_max) & (a <= elderly_max) & (state == HEALTHY)
+        chronic = state == CHRONIC
+        weight = (chronic_weight if chronic else 1.0) * keep * able
+        enterprise_job = able & ent_job[i] & (enterprise[h] >= 0)
+        seeks = able & ~enterprise_job
+        # migration: the threshold changes only with skill, health or the dependency response
+        # (work_propensity is constant), so it is kept from year to year until one of them does
+        may_migrate = seeks & (a <= migrant_age_max)
+        changed = (memo_skill[i] != sk) | (memo_chronic[i] != chronic)
+        if dependency:
+            changed |= memo_wf[i] != wf
+        if may_migrate & changed:
+            memo_skill[i] = sk
+            memo_chronic[i] = chronic
+            memo_wf[i] = wf
+            memo_q[i] = _migration_threshold(
+                sk,
+                chronic,
+                wf,
+                work_propensity[i],
+                migrant_base_prob,
+                migrant_elasticity,
+                sqrt_rho,
+                sqrt_1_rho,
             )
-        pensioners[h] = n_pension
-        school[h] = cost_school
-        labour_units[h] = units
-        farm_labour[h] = farm_units
-        earn_migrant[h] = e_migrant
-        earn_local[h] = e_local
-        earn_enterprise[h] = e_enterprise
-        lost_work[h] = lost
+        migrant = may_migrate & (open_uniform(k_year, i) > memo_q[i])
+        # a local job is mostly kept: the draw behind it is renewed with chance 1 - persistence
+        renew = (year > 0) & (uniform(k_renew, i) >= local_persistence)
+        ly = year if renew else local_year[i]
+        local_year[i] = ly
+        p_loc = min(max(local_hh[h] * min(sk, 1.5) * job_access[h] * wf, 0.0), 0.95)
+        local = seeks & ~migrant & (uniform(local_keys[ly], i) < p_loc)
+        farm = seeks & ~migrant & ~local
+        earned_migrant = weight * sk * migrant_pay * migrant
+        earned_local = weight * sk * local_pay * local
+        earned_enterprise = weight * enterprise_pay * enterprise_job
+        earn_migrant[h] += earned_migrant
+        earn_local[h] += earned_local
+        earn_enterprise[h] += earned_enterprise
+        lost_work[h] += (earned_migrant + earned_local + earned_enterprise) * lost_per_earned * sick
+        # weight and elderly are never both non-zero, nor are the three farm terms
+        labour_units[h] += weight + elderly_weight * elderly
+        farm_labour[h] += weight * farm + 0.5 * weight * local + elderly_weight * keep * elderly
+        work[i] = (
+            W_MIGRANT * migrant
+            + W_LOCAL * local
+            + W_ENTERPRISE * enterprise_job
+            + W_FARM * (farm | elderly)
+        )
 
 
 @jit
