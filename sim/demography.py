@@ -71,7 +71,7 @@ def _step(
     """One flat loop over the persons (§7.1); the transitions are rare, so their branches are
     predictable."""
     k_u, k_drop = keys[U], keys[U_DROP]
-    for i in range(lo, hi):
+    for i in range(row(lo), row(hi)):
         h = row(hh_of[i])
         # a household poor last year holds its children back (the poverty barrier), unless aid
         # removed part of it

@@ -359,7 +359,7 @@ def _labour(
     pensioners[lo:hi] = 0.0
     school[lo:hi] = 0.0
     k_year, k_renew = keys[Z_YEAR], keys[U_RENEW]
-    for i in range(start[lo], start[hi]):
+    for i in range(row(start[lo]), row(start[hi])):
         h = row(hh_of[i])
         a = age[i]
         st = stage[i]
@@ -471,7 +471,7 @@ def _farm_assets_contracts(
         land_rent_per_mu,
         savings_interest,
     ) = par
-    for h in range(lo, hi):
+    for h in range(row(lo), row(hi)):
         vil = village[h]
         ld = land[h]
         needed = ld * labour_per_mu
@@ -551,7 +551,7 @@ def _transfers_spending_income(
     """Transfers (三算), rigid spending (五算, 六算), the standing dibao top-up and income
     per person (§7.10, §7.11)."""
     pension_year, ag_subsidy_per_mu, price_level, debt_interest, loan_rate, dibao_standard = par
-    for h in range(lo, hi):
+    for h in range(row(lo), row(hi)):
         wage = earn_local[h] + earn_enterprise[h]
         inc_wage[h] = wage
         inc_transfers_programme[h] = transfers[h]
@@ -644,7 +644,7 @@ def _assets(
     renovation_cost,
 ):
     """Saving, repayment, investment, coping and depreciation, household by household (§7.12)."""
-    for h in range(lo, hi):
+    for h in range(row(lo), row(hi)):
         need = need_pp * size[h]
         cash = income[h] - used[h]
         surplus = cash - need

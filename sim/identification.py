@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.codes import Category, Cause, Health, Stage, Status, Trigger
-from sim.kernels import jit, parallel
+from sim.kernels import jit, parallel, row
 from sim.rng import uniform
 
 # slots of the targeting stream, per household: exclusion (poor, missed), inclusion (non-poor,
@@ -201,7 +201,7 @@ def _flag_monitoring(
     low,
     spike,
 ):
-    for h in range(lo, hi):
+    for h in range(row(lo), row(hi)):
         active = (status[h] == POOR) | (status[h] == RETURNED)
         rigid = sp_medical[h] + sp_schooling[h] + loss_disaster[h]
         at_risk[h] = ~active & (
@@ -299,7 +299,7 @@ def _update_status(
     trigger_codes,
 ):
     exit_line = line * (1.0 + exit_margin)
-    for h in range(lo, hi):
+    for h in range(row(lo), row(hi)):
         st = status[h]
         ipc = income_pc[h]
         poor = ipc < line

@@ -141,7 +141,7 @@ def _illness(
         admitted = np.empty(last - first, dtype=np.int64)
         n_admitted = 0
         k_chronic, k_acute = keys[U_CHRONIC], keys[U_ACUTE]
-        for i in range(first, last):
+        for i in range(row(first), row(last)):
             h = row(hh_of[i])
             a = np.float64(age[i])
             age_factor = 1.0 + age_gradient * max(a - 45.0, 0.0)
@@ -170,7 +170,7 @@ def _illness(
     else:
         acute[first:last] = False
     k_enrol = keys[U_ENROL]
-    for h in range(lo, hi):
+    for h in range(row(lo), row(hi)):
         ins = insurance_on & (uniform(k_enrol, h) < enrolment)
         insured[h] = ins
         cost_acute = med_acute[h]
