@@ -21,8 +21,8 @@ serial for the same reason, while the sort behind the median and Gini runs besid
 (:func:`start`). Numba's own ``parallel=True`` would do the same but doubles the
 compile time of every kernel it touches (the Ankang run's cold start went from 17 to 26 s) and
 brings OpenMP's fork and thread-safety rules with it. A single run uses every core; batch workers
-get their share of the cores (:func:`use_threads`, set by ``sim.runner``), so that two workers on
-two cores do not run four threads.
+get their share of the cores (:func:`use_threads`, set by ``sim.runner`` for each run, per
+calling thread), so that two workers on two cores do not run four threads.
 
 ``cache=True`` compiles the kernels once per machine (10-20 s in all: ``make install`` does it with
 :func:`compile_all`, or else the first run) and loads them from ``sim/__pycache__`` afterwards.
@@ -76,20 +76,19 @@ check_cache()
 
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 MIN_CHUNK = 4096  # rows per thread below which handing out a chunk costs more than it saves
-_threads = CORES
+_setting = threading.local()  # per calling thread, like numba.set_num_threads
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = -1
 _pool_lock = threading.Lock()
 
 
 def use_threads(n: int) -> None:
-    """Run the kernels of this process on ``n`` threads (0 or less: one per core)."""
-    global _threads
-    _threads = CORES if n <= 0 else int(n)
+    """Run the kernels that this thread calls on ``n`` threads (0 or less: one per core)."""
+    _setting.threads = CORES if n <= 0 else int(n)
 
 
 def threads() -> int:
-    return _threads
+    return getattr(_setting, "threads", CORES)
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
@@ -105,7 +104,7 @@ def _executor(workers: int) -> ThreadPoolExecutor:
 def parallel(kernel, n: int, *args) -> None:
     """``kernel(lo, hi, *args)`` over the rows ``[0, n)``, in contiguous chunks: one in this
     thread, the others on the pool; returns when all are done (and re-raises their errors)."""
-    k = max(1, min(_threads, n // MIN_CHUNK))
+    k = max(1, min(threads(), n // MIN_CHUNK))
     if k == 1:
         kernel(0, n, *args)
         return
@@ -122,7 +121,7 @@ def parallel(kernel, n: int, *args) -> None:
 def start(kernel, n: int, *args) -> Future:
     """``kernel(*args)`` on the pool while this thread does other work (``n``: the rows it
     reads, to decide whether that is worth a hand-over); ``.result()`` waits for it."""
-    if _threads > 1 and n >= MIN_CHUNK:
+    if threads() > 1 and n >= MIN_CHUNK:
         return _executor(1).submit(kernel, *args)
     done: Future = Future()
     done.set_result(kernel(*args))

@@ -88,6 +88,7 @@ def execute_run(ctx: RunContext, spec: RunSpec) -> RunOutcome:
     """Build, run and collect one run; an exception becomes a ``failed`` outcome with its text."""
     t0 = time.perf_counter()
     model = None
+    threads = kernels.threads()
     try:
         scenario = build_scenario(ctx.scenario_data, ctx.scenario_source, spec.overrides)
         kernels.use_threads(ctx.kernel_threads)
@@ -102,6 +103,7 @@ def execute_run(ctx: RunContext, spec: RunSpec) -> RunOutcome:
     except Exception as exc:  # recorded, not raised: one bad run must not stop the batch
         return RunOutcome(spec.run_id, "failed", _error_text(exc), time.perf_counter() - t0)
     finally:
+        kernels.use_threads(threads)
         if model is not None:
             model.release()  # or every run stays alive in the worker (Mesa 3.3's Agent._ids)
 

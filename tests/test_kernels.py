@@ -5,6 +5,8 @@ not depend on the number of threads."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from conftest import small_model
@@ -137,9 +139,15 @@ def test_results_do_not_depend_on_the_number_of_threads(strategy, monkeypatch):
     assert hh1.equals(hh2)
 
 
-def test_use_threads_sets_the_kernel_threads():
+def test_use_threads_is_per_calling_thread():
+    """Dask's thread mode runs several models in one process: each thread keeps its setting."""
     kernels.use_threads(1)
     assert kernels.threads() == 1
+    seen = []
+    other = threading.Thread(target=lambda: seen.append(kernels.threads()))
+    other.start()
+    other.join()
+    assert seen == [kernels.CORES]
     kernels.use_threads(0)
     assert kernels.threads() == kernels.CORES
 
