@@ -78,6 +78,7 @@ CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os
 MIN_CHUNK = 4096  # rows per thread below which handing out a chunk costs more than it saves
 _setting = threading.local()  # per calling thread, like numba.set_num_threads
 _pool: ThreadPoolExecutor | None = None
+_pool_size = 0
 _pool_pid = -1
 _pool_lock = threading.Lock()
 
@@ -92,12 +93,15 @@ def threads() -> int:
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
-    """The process's thread pool, made again after a fork (a child inherits no threads)."""
-    global _pool, _pool_pid
+    """The process's thread pool, with at least ``workers`` threads; made again after a fork (a
+    child inherits no threads)."""
+    global _pool, _pool_size, _pool_pid
     with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid() or _pool._max_workers < workers:
+        if _pool is None or _pool_pid != os.getpid() or _pool_size < workers:
+            if _pool is not None and _pool_pid == os.getpid():
+                _pool.shutdown(wait=False)  # its threads finish what they hold and exit
             _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="povsim-kernel")
-            _pool_pid = os.getpid()
+            _pool_size, _pool_pid = workers, os.getpid()
         return _pool
 
 

@@ -347,8 +347,8 @@ def make_backend(
         return DaskBackend(ctx, scheduler, n, processes=dask_processes)
     if n == 1:
         return InProcess(replace(ctx, kernel_threads=threads or 0))
-    cores = os.cpu_count() or 1
-    return LocalProcesses(replace(ctx, kernel_threads=threads or max(1, cores // n)), n)
+    share = max(1, kernels.CORES // n)
+    return LocalProcesses(replace(ctx, kernel_threads=threads or share), n)
 
 
 # ---------------------------------------------------------------------------------------------

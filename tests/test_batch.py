@@ -384,7 +384,7 @@ def test_mesa_batch_run_runs_the_model():
 def test_workers_share_the_cores_between_their_kernel_threads(monkeypatch):
     """Two workers on two cores run their kernels on one thread each, not two: four busy
     threads on two cores would slow every run."""
-    monkeypatch.setattr(sim.runner.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(sim.kernels, "CORES", 4)
     ctx = sim.runner.RunContext({}, "x.toml", households=False)
     for workers, threads in [(2, 2), (4, 1), (8, 1)]:
         backend = sim.runner.make_backend(ctx, workers=workers)
