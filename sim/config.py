@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,18 +23,15 @@ from pydantic import (
     model_validator,
 )
 
+from sim.files import BadInput, check_name, read_input_text
 from sim.parameters import default_values
 
 # ---------------------------------------------------------------------------------------------
 # Errors
 
 
-class ConfigError(Exception):
-    """Bad input: carries every problem found, each naming its file and field."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+class ConfigError(BadInput):
+    """Bad input in a configuration file: every problem found, each naming its file and field."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -68,7 +66,7 @@ def _range_ok(v: list[float], lo: float = -math.inf, hi: float = math.inf) -> li
 
 
 class Meta(Strict):
-    name: str
+    name: Annotated[str, AfterValidator(check_name)]
     base_year: Annotated[int, Field(ge=1949, le=2100)]
     years: Annotated[int, Field(ge=1, le=100)]
 
@@ -740,18 +738,27 @@ class _FieldProblems(ValueError):
 
 
 def read_toml(path: str | Path, what: str = "file") -> dict:
+    """A TOML input file as a table: a regular, bounded, UTF-8 file (sim.files), never empty."""
     p = Path(path)
-    if not p.exists():
-        raise ConfigError([f"{p}: {what} not found"])
-    if p.is_dir():
-        raise ConfigError([f"{p}: is a folder, expected a TOML {what}"])
     try:
-        with p.open("rb") as fh:
-            return tomllib.load(fh)
+        text = read_input_text(p, what)
+    except BadInput as exc:
+        raise ConfigError(exc.problems) from None
+    data = parse_toml(text, str(p))
+    if not data:  # an empty file is a mistake, not "all defaults"
+        raise ConfigError([f"{p}: the {what} is empty (it sets no table or key)"])
+    return data
+
+
+def parse_toml(text: str, source: str) -> dict:
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{p}: malformed TOML: {exc}"]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([f"{p}: not UTF-8 text"]) from None
+        raise ConfigError([f"{source}: malformed TOML: {exc}"]) from None
+    except RecursionError:
+        raise ConfigError(
+            [f"{source}: malformed TOML: arrays or tables nested too deeply"]
+        ) from None
 
 
 def deep_merge(base: dict, over: dict) -> dict:
@@ -779,6 +786,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw  # a bare word is a string
+    except RecursionError:
+        raise ConfigError([f"--set {path}: the value is nested too deeply"]) from None
     return path, value
 
 

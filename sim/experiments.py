@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 
 from sim.config import (
     ConfigError,
@@ -37,6 +37,7 @@ from sim.config import (
     deep_merge,
     read_toml,
 )
+from sim.files import check_name, read_input_text
 from sim.parameters import default_values
 from sim.policies import builtin_specs
 
@@ -50,7 +51,7 @@ MAX_DESIGN_PROBLEMS = 5
 
 
 class ExperimentMeta(Strict):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
+    name: Annotated[str, AfterValidator(check_name)]
     scenario: str
     years: Annotated[int, Field(ge=1, le=100)] | None = None
     description: str = ""
@@ -521,7 +522,7 @@ def load_experiment(path: str | Path, constants: dict[str, Any] | None = None) -
     path = Path(path)
     exp = str(path)
     data = read_toml(path, "experiment file")
-    text = path.read_text(encoding="utf-8")
+    text = read_input_text(path, "experiment file")
     try:
         spec = ExperimentFile.model_validate(data)
     except ValidationError as exc:
