@@ -6,14 +6,15 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from sim.cli_common import EXIT_BAD_INPUT
 from sim.cli_common import fail as _fail
+from sim.files import read_input_bytes
+
+MAX_YEARS = 100  # meta.years allows 1..100
 
 RUN_EXAMPLE = """example:
   povsim run scenarios/county.toml --strategy status_quo --seed 3 \\
@@ -68,33 +69,46 @@ def _default_out(name: str, strategy: str, seed: int) -> Path:
     return out
 
 
-def _check_out(out: Path, force: bool) -> list[str]:
-    if out.exists() and not out.is_dir():
-        return [f"--out {out}: exists and is not a folder"]
-    if out.exists() and any(out.iterdir()) and not force:
-        return [f"--out {out}: folder exists and is not empty; use --force to overwrite it"]
-    return []
-
-
 def cmd_run(args) -> int:
     import sim
     from sim.config import ConfigError
+    from sim.files import RUN_FOLDER, BadInput, check_out_folder, discard, staging_folder
     from sim.policies import get_strategy
 
     try:
         overrides = _parse_sets(args.set)
-        if args.years is not None and args.years < 1:
-            return _fail([f"--years {args.years}: must be at least 1"])
+        if args.years is not None and not 1 <= args.years <= MAX_YEARS:
+            return _fail([f"--years {args.years}: must be 1..{MAX_YEARS}, like meta.years"])
         scenario = sim.load_scenario(args.scenario, overrides)
         get_strategy(args.strategy, scenario)
-    except ConfigError as exc:
+        scenario_bytes = read_input_bytes(args.scenario, "scenario file")
+    except (ConfigError, BadInput) as exc:
         return _fail(exc.problems)
     if args.seed < 0:
         return _fail([f"--seed {args.seed}: must be a non-negative integer"])
     out = Path(args.out) if args.out else _default_out(scenario.meta.name, args.strategy, args.seed)
-    problems = _check_out(out, args.force)
+    problems = check_out_folder(out, RUN_FOLDER, args.force)
+    if not problems:
+        from sim.limits import check_run_memory
+
+        problems = check_run_memory(scenario)
     if problems:
         return _fail(problems)
+    try:  # the new folder is built beside --out and swapped in only when it is complete
+        staging = staging_folder(out)
+    except OSError as exc:
+        return _fail([f"--out {out}: cannot create a folder here: {exc.strerror or exc}"])
+    try:
+        return _run_into(args, scenario, overrides, scenario_bytes, out, staging)
+    except OSError as exc:
+        return _fail([f"--out {out}: cannot write the results: {exc.strerror or exc}"])
+    finally:
+        discard(staging)
+
+
+def _run_into(args, scenario, overrides, scenario_bytes, out: Path, staging: Path) -> int:
+    import sim
+    from sim.files import swap_into_place
 
     t0 = time.perf_counter()
     model = sim.PovertyModel(
@@ -111,33 +125,25 @@ def cmd_run(args) -> int:
         )
         print(format_table(ts))
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        ts.to_csv(tmp / "timeseries.csv", index=False)
-        model.households().to_parquet(tmp / "households.parquet", index=False)
-        manifest = {
-            "command": "povsim run",
-            "scenario": str(args.scenario),
-            "scenario_sha256": hashlib.sha256(Path(args.scenario).read_bytes()).hexdigest(),
-            "overrides": {k: v for k, v in overrides.items()},
-            "strategy": args.strategy,
-            "seed": args.seed,
-            "years": model.years,
-            "households": model.hh.n,
-            "people": model.persons.n,
-            "version": sim.__version__,
-            "setup_seconds": round(t1 - t0, 4),
-            "run_seconds": round(t2 - t1, 4),
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        (tmp / "run.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    ts.to_csv(staging / "timeseries.csv", index=False)
+    model.households().to_parquet(staging / "households.parquet", index=False)
+    manifest = {
+        "command": "povsim run",
+        "scenario": str(args.scenario),
+        "scenario_sha256": hashlib.sha256(scenario_bytes).hexdigest(),
+        "overrides": {k: v for k, v in overrides.items()},
+        "strategy": args.strategy,
+        "seed": args.seed,
+        "years": model.years,
+        "households": model.hh.n,
+        "people": model.persons.n,
+        "version": sim.__version__,
+        "setup_seconds": round(t1 - t0, 4),
+        "run_seconds": round(t2 - t1, 4),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    (staging / "run.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    swap_into_place(staging, out)
     if not args.quiet:
         print(f"wrote {out}/timeseries.csv, households.parquet, run.json")
     return 0
@@ -192,12 +198,15 @@ def cmd_strategies(args) -> int:
 
 
 def cmd_params(args) -> int:
-    from sim.config import ConfigError, load_scenario
+    from sim.config import ConfigError, build_scenario, load_scenario
     from sim.params_table import params_frame, to_markdown
 
     try:
         overrides = _parse_sets(args.set)
-        scenario = load_scenario(args.scenario, overrides) if args.scenario else None
+        if args.scenario:
+            scenario = load_scenario(args.scenario, overrides)
+        else:  # --set alone changes the defaults shown
+            scenario = build_scenario({}, "defaults", overrides) if overrides else None
     except ConfigError as exc:
         return _fail(exc.problems)
     df = params_frame(scenario)

@@ -508,6 +508,12 @@ class StrategySpec(Strict):
         return self
 
 
+# Sanity bounds on one scenario, far above any real county or prefecture (Ankang: 625,000
+# households); the memory a run needs on this machine is checked separately (sim.limits).
+MAX_HOUSEHOLDS = 20_000_000
+MAX_PEOPLE = 80_000_000
+
+
 def population_problems(tree: dict) -> list[tuple[str, str]]:
     """Counts that cannot be synthesised, read off the raw tree so that they are reported even
     when other fields fail validation (pydantic skips model validators then). Values that are
@@ -526,6 +532,16 @@ def population_problems(tree: dict) -> list[tuple[str, str]]:
     R, RP = num("population", "registered", "households"), num("population", "registered", "people")
     M = num("population", "max_household_size")
     if None in (H, P, R, RP, M) or M < 1:
+        return out
+    if H > MAX_HOUSEHOLDS or P > MAX_PEOPLE:
+        out.append(
+            (
+                "population",
+                f"{H:,} households and {P:,} people: at most {MAX_HOUSEHOLDS:,} households and "
+                f"{MAX_PEOPLE:,} people in one scenario (a prefecture's whole population; "
+                "split a larger area into several scenarios)",
+            )
+        )
         return out
     if R > H:
         out.append(
@@ -675,7 +691,9 @@ class Scenario(Strict):
     schooling: SchoolingCosts
     programme: Programme
     instruments: Instruments
-    strategies: dict[str, StrategySpec] = Field(default_factory=dict)
+    strategies: dict[Annotated[str, AfterValidator(check_name)], StrategySpec] = Field(
+        default_factory=dict
+    )
 
     _source: str = PrivateAttr("<scenario>")
     _overrides: dict = PrivateAttr(default_factory=dict)
@@ -939,9 +957,10 @@ def build_scenario(
     # that the file or an override sets explicitly must lie inside it
     explicit = set(data.get("programme", {}) if isinstance(data.get("programme"), dict) else {})
     explicit |= {k.split(".", 1)[1] for k in (overrides or {}) if k.startswith("programme.")}
-    years = merged.get("meta", {}).get("years")
+    meta, programme = (merged.get(k) for k in ("meta", "programme"))
+    years = meta.get("years") if isinstance(meta, dict) else None
     for key in ("start_year", "phase_out_year"):
-        val = merged.get("programme", {}).get(key)
+        val = programme.get(key) if isinstance(programme, dict) else None
         if key in explicit and isinstance(val, int) and isinstance(years, int) and val > years:
             cross.append((f"programme.{key}", f"{val} is outside the horizon 0..{years}"))
     problems.extend(f"{where}: {field}: {msg}" for field, msg in cross)

@@ -127,6 +127,13 @@ def _writable_parent(path: Path, option: str) -> str | None:
 def check_new_file(path: str | Path, force: bool, option: str = "--out") -> list[str]:
     """Problems with writing one output file at ``path``, before anything is computed."""
     p = Path(path)
+    try:
+        return _new_file_problems(p, force, option)
+    except OSError as exc:  # a name too long, a loop of links, an unreadable parent, ...
+        return [f"{option} {p}: unusable as an output file: {exc.strerror or exc}"]
+
+
+def _new_file_problems(p: Path, force: bool, option: str) -> list[str]:
     if p.is_dir():
         return [f"{option} {p}: is a folder; give a file name"]
     if p.exists() or p.is_symlink():
@@ -237,6 +244,13 @@ def check_out_folder(
     must be povsim's own: its record file names it, and it holds nothing else.
     """
     out = Path(out)
+    try:
+        return _out_folder_problems(out, kind, force, resume)
+    except OSError as exc:  # a name too long, a loop of links, an unreadable parent, ...
+        return [f"--out {out}: unusable as an output folder: {exc.strerror or exc}"]
+
+
+def _out_folder_problems(out: Path, kind: FolderKind, force: bool, resume: bool) -> list[str]:
     if _is_cwd_or_above(out):
         return [
             f"--out {out}: is the current folder or one that contains it; "
