@@ -26,6 +26,11 @@ PLOT_EXAMPLE = """examples:
   povsim plot results/budget_sweep --heatmap budget.yearly,programme.phase_out_year --outcome poverty_rate@10
 """
 
+FORCE_HELP = (
+    "overwrite an existing output file (povsim's own files in a batch folder are regenerated "
+    "without it)"
+)
+
 REPORT_EXAMPLE = """example:
   povsim batch experiments/transfusion_vs_blood_making.toml
   povsim report results/transfusion_vs_blood_making
@@ -34,14 +39,20 @@ REPORT_EXAMPLE = """example:
 
 def _load(path: str):
     """The batch in ``path``, or the error message to print."""
-    from sim.results import load_results
+    from sim.files import BadInput
+    from sim.results import NoResults, load_results
 
     try:
         results = load_results(path)
-    except FileNotFoundError as exc:
+    except NoResults as exc:
         return None, f"{exc}; give the folder written by `povsim batch`"
-    except (OSError, ValueError) as exc:
-        return None, f"{path}: cannot read the results ({exc})"
+    except BadInput as exc:
+        return None, exc.problems[0]
+    except OSError as exc:
+        return None, f"{path}: cannot read the results ({exc.strerror or exc})"
+    missing = [c for c in ("run_id", "strategy") if c not in results.runs.columns]
+    if missing:
+        return None, f"{path}: the run table lacks the column(s) {', '.join(missing)}"
     ok = (
         results.runs["status"] == "ok"
         if "status" in results.runs
@@ -52,6 +63,56 @@ def _load(path: str):
     return results, None
 
 
+def strategies_of(results) -> list[str]:
+    """The strategies with finished runs, in batch order."""
+    runs = results.runs
+    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
+    return list(dict.fromkeys(ok["strategy"].astype(str)))
+
+
+def check_reference(results, reference: str | None) -> list[str]:
+    """An unknown --reference is bad input (a figure silently skipped is not an answer)."""
+    strategies = strategies_of(results)
+    if reference is None or reference in strategies:
+        return []
+    return [
+        f"--reference {reference}: not a strategy of this batch; "
+        f"its strategies: {', '.join(strategies) or '(none finished)'}"
+    ]
+
+
+def check_derived(results_path: Path, paths: list[Path], force: bool) -> list[str]:
+    """Problems with writing povsim's own derived files inside a results folder (compare.csv,
+    figures/, report.*, targets.csv): checked before anything is computed.
+
+    In a folder povsim recognises as its batch (manifest.json with the povsim format) they are
+    regenerated without --force; elsewhere an existing file is replaced only with --force.
+    """
+    from sim.files import BATCH_FOLDER, check_new_file
+
+    owned = BATCH_FOLDER.owns(Path(results_path))
+    problems: list[str] = []
+    for p in map(Path, paths):
+        found = check_new_file(p, True, "output")  # a folder in the way, a folder not writable
+        if found:
+            problems += found
+        elif p.exists() and not owned and not force:
+            problems.append(
+                f"output {p}: file exists and {results_path} is not recognised as a povsim batch "
+                "folder (no manifest.json with the povsim format); use --force to overwrite it"
+            )
+    problems = list(dict.fromkeys(problems))
+    if len(problems) > 1:  # one message: the first problem, and how many more there are
+        return [f"{problems[0]} (and {len(problems) - 1} more output file(s) like it)"]
+    return problems
+
+
+def _missing_column(path, exc: KeyError) -> list[str]:
+    return [
+        f"{path}: the results lack the column {exc} (not written by this version of povsim batch?)"
+    ]
+
+
 def cmd_compare(args) -> int:
     from sim.analysis.compare import (
         CompareError,
@@ -60,18 +121,30 @@ def cmd_compare(args) -> int:
         parse_years,
         write_csv,
     )
+    from sim.files import check_new_file
 
+    if args.out:
+        problems = check_new_file(args.out, args.force, "--out")
+        if problems:
+            return _fail(problems)
+    try:
+        years = parse_years(args.years) if args.years else None
+    except CompareError as exc:
+        return _fail([str(exc)])
     results, problem = _load(args.results)
     if problem:
         return _fail([problem])
+    out = Path(args.out) if args.out else results.path / "compare.csv"
+    if not args.out:
+        problems = check_derived(results.path, [out], args.force)
+        if problems:
+            return _fail(problems)
     try:
-        years = parse_years(args.years) if args.years else None
         comparison = compare(results, reference=args.reference, years=years)
     except CompareError as exc:
         return _fail([str(exc)])
-    out = Path(args.out) if args.out else results.path / "compare.csv"
-    if out.parent and not out.parent.is_dir():
-        return _fail([f"--out {out}: folder {out.parent} does not exist"])
+    except KeyError as exc:
+        return _fail(_missing_column(args.results, exc))
     print(format_comparison(comparison))
     write_csv(comparison, out)
     print(f"\nwrote {out}")
@@ -83,11 +156,8 @@ def _parse_list(text: str) -> list[str]:
 
 
 def cmd_plot(args) -> int:
-    from sim.plots import FORMATS, check_heatmap, make_figures
+    from sim.plots import FIGURES, FORMATS, check_heatmap, heatmap_slug, make_figures
 
-    results, problem = _load(args.results)
-    if problem:
-        return _fail([problem])
     formats = _parse_list(args.format)
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
@@ -96,6 +166,12 @@ def cmd_plot(args) -> int:
     outcome = args.outcome
     if outcome and not heatmap:
         return _fail(["--outcome goes with --heatmap LEVER1,LEVER2"])
+    results, problem = _load(args.results)
+    if problem:
+        return _fail([problem])
+    problems = check_reference(results, args.reference)
+    if problems:
+        return _fail(problems)
     if heatmap:
         outcome = outcome or f"poverty_rate@{int(results.timeseries['year'].max())}"
         try:
@@ -103,15 +179,27 @@ def cmd_plot(args) -> int:
         except ValueError as exc:
             return _fail([str(exc)])
     out = results.path / "figures"
-    written = make_figures(
-        results,
-        out,
-        formats=formats,
-        reference=args.reference,
-        heatmap=heatmap,
-        outcome=outcome,
-        notify=lambda line: print(line, file=sys.stderr),
-    )
+    slugs = [spec.slug for spec in FIGURES]
+    if heatmap:
+        slugs.append(heatmap_slug(heatmap, outcome))
+    paths = [out / f"{slug}.{fmt}" for slug in slugs for fmt in formats]
+    if heatmap:
+        paths.append(out / f"{slugs[-1]}.json")
+    problems = check_derived(results.path, paths, args.force)
+    if problems:
+        return _fail(problems)
+    try:
+        written = make_figures(
+            results,
+            out,
+            formats=formats,
+            reference=args.reference,
+            heatmap=heatmap,
+            outcome=outcome,
+            notify=lambda line: print(line, file=sys.stderr),
+        )
+    except KeyError as exc:
+        return _fail(_missing_column(args.results, exc))
     for paths in written.values():
         print("wrote " + ", ".join(str(p) for p in paths))
     return 0
@@ -119,17 +207,27 @@ def cmd_plot(args) -> int:
 
 def cmd_report(args) -> int:
     from sim.analysis.compare import CompareError
+    from sim.plots import FIGURES
     from sim.report import write_report
 
     results, problem = _load(args.results)
     if problem:
         return _fail([problem])
+    problems = check_reference(results, args.reference)
+    root = results.path
+    paths = [root / "report.html", root / "report.md", root / "compare.csv"]
+    paths += [root / "figures" / f"{spec.slug}.png" for spec in FIGURES]
+    problems = problems or check_derived(root, paths, args.force)
+    if problems:
+        return _fail(problems)
     try:
         html, md = write_report(
             results, reference=args.reference, notify=lambda line: print(line, file=sys.stderr)
         )
     except CompareError as exc:
         return _fail([str(exc)])
+    except KeyError as exc:
+        return _fail(_missing_column(args.results, exc))
     print(f"wrote {md}")
     print(f"wrote {html}")
     return 0
@@ -161,6 +259,7 @@ def register(subparsers) -> None:
         "(default: 5 and the last year)",
     )
     c.add_argument("--out", help="CSV file to write (default RESULTS/compare.csv)")
+    c.add_argument("--force", action="store_true", help=FORCE_HELP)
     c.set_defaults(func=cmd_compare)
 
     p = subparsers.add_parser(
@@ -191,6 +290,7 @@ def register(subparsers) -> None:
         default="status_quo",
         help="reference strategy of the cost-effectiveness figure (default status_quo)",
     )
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.set_defaults(func=cmd_plot)
 
     r = subparsers.add_parser(
@@ -210,4 +310,5 @@ def register(subparsers) -> None:
         "--reference",
         help="strategy to compare against (default status_quo, or the batch's first strategy)",
     )
+    r.add_argument("--force", action="store_true", help=FORCE_HELP)
     r.set_defaults(func=cmd_report)

@@ -9,6 +9,10 @@ from pathlib import Path
 from sim.cli_common import fail as _fail
 
 EXIT_FAIL_ON = 1
+FORCE_HELP = (
+    "overwrite existing output files (povsim's own files in a batch folder are regenerated "
+    "without it)"
+)
 
 TARGETS_EXAMPLE = """examples:
   povsim targets results/transfusion_vs_blood_making --targets experiments/county_plan_targets.toml
@@ -27,15 +31,18 @@ exit codes: 0 done (with or without a box); 2 bad input. See docs/targets.md.
 
 
 def _load(results_dir: str, targets_path: str):
-    """Results and targets validated against them; ConfigError on any problem."""
+    """Results and targets validated against them; BadInput (ConfigError, ResultsError) on any
+    problem."""
     from sim.config import ConfigError
     from sim.results import load_results
     from sim.targets import context_for_results, load_targets, ok_runs
 
-    try:
-        results = load_results(results_dir)
-    except FileNotFoundError as exc:
-        raise ConfigError([str(exc)]) from None
+    results = load_results(results_dir)
+    missing = [c for c in ("run_id", "strategy") if c not in results.runs.columns]
+    if missing:
+        raise ConfigError(
+            [f"{results_dir}: the run table lacks the column(s) {', '.join(missing)}"]
+        )
     if ok_runs(results).empty:
         raise ConfigError([f"{results_dir}: no finished (ok) runs to evaluate"])
     targets = load_targets(targets_path, context_for_results(results))
@@ -43,7 +50,8 @@ def _load(results_dir: str, targets_path: str):
 
 
 def cmd_targets(args) -> int:
-    from sim.config import ConfigError
+    from sim.cli_analysis import check_derived
+    from sim.files import BadInput, check_new_file
     from sim.targets import (
         evaluate,
         fails,
@@ -56,16 +64,33 @@ def cmd_targets(args) -> int:
     if not 0.5 <= args.confidence <= 1.0:
         return _fail([f"--confidence {args.confidence}: must lie in [0.5, 1]"])
     out = Path(args.out) if args.out else None
-    if out is not None and out.is_dir():
-        return _fail([f"--out {out}: is a folder; give a CSV file name"])
+    if out is not None:  # the user's files: an existing one only with --force
+        problems = check_new_file(out, args.force, "--out")
+        if not problems:
+            issues_out = out.with_name(f"{out.stem}_consistency.csv")
+            problems = [
+                p.replace(f"--out {issues_out}:", f"--out {out}: its companion {issues_out.name}:")
+                for p in check_new_file(issues_out, args.force, "--out")
+            ]
+        if problems:
+            return _fail(problems)
     try:
         results, targets = _load(args.results, args.targets)
-    except ConfigError as exc:
+    except BadInput as exc:
         return _fail(exc.problems)
-    ev = evaluate(results, targets, args.confidence)
-    out = out or results.path / "targets.csv"
-    issues_out = out.with_name(f"{out.stem}_consistency.csv")
     figure = results.path / "figures" / "targets.png"
+    derived = [figure]
+    if out is None:
+        out = results.path / "targets.csv"
+        derived += [out, out.with_name(f"{out.stem}_consistency.csv")]
+    issues_out = out.with_name(f"{out.stem}_consistency.csv")
+    problems = check_derived(results.path, derived, args.force)
+    if problems:
+        return _fail(problems)
+    try:
+        ev = evaluate(results, targets, args.confidence)
+    except KeyError as exc:
+        return _fail([f"{args.results}: the results lack the column {exc} the targets need"])
     write_csv(ev.frame, out)
     write_csv(issues_frame(ev.issues), issues_out)
     plot_targets(ev, figure)
@@ -86,14 +111,19 @@ def cmd_targets(args) -> int:
 
 def cmd_discover(args) -> int:
     from sim.analysis.discovery import discover, format_discovery, plot_tradeoffs
-    from sim.config import ConfigError
+    from sim.cli_analysis import check_derived
+    from sim.files import BadInput
     from sim.targets import ok_runs, slug, target_values
 
     try:
         results, targets = _load(args.results, args.targets)
         target = targets.by_name(args.target)
-    except ConfigError as exc:
+    except BadInput as exc:
         return _fail(exc.problems)
+    figure = results.path / "figures" / f"discover_{slug(target.name)}.png"
+    problems = check_derived(results.path, [figure], args.force)
+    if problems:
+        return _fail(problems)
     runs = ok_runs(results)
     batch = list(dict.fromkeys(runs["strategy"].astype(str)))
     if args.strategy:
@@ -111,7 +141,10 @@ def cmd_discover(args) -> int:
                     f"none of which ran in this batch ({', '.join(batch)})"
                 ]
             )
-    values = target_values(results, target, runs)
+    try:
+        values = target_values(results, target, runs)
+    except KeyError as exc:
+        return _fail([f"{args.results}: the results lack the column {exc} the target needs"])
     missed = ~target.met(values.to_numpy())
     # x: the uncertain parameters, plus any lever other than the strategy that the batch varied
     xcols = [c for c in results.uncertainties if c in runs.columns]
@@ -132,7 +165,6 @@ def cmd_discover(args) -> int:
         found.append(d)
         print()
         print(format_discovery(d))
-    figure = results.path / "figures" / f"discover_{slug(target.name)}.png"
     print()
     if plot_tradeoffs(found, figure, f"{target.name}: {target.label}"):
         print(f"wrote {figure} (peeling trade-off: coverage vs density)")
@@ -172,6 +204,7 @@ def register(subparsers) -> None:
         help="exit 1 if any target is over-ambitious (or, with `stretch`, not realistic)",
     )
     p.add_argument("--out", metavar="FILE.csv", help="verdict table (default RESULTS/targets.csv)")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.set_defaults(func=cmd_targets)
 
     d = subparsers.add_parser(
@@ -192,4 +225,5 @@ def register(subparsers) -> None:
         "--strategy",
         help="only this strategy (default: every strategy of the batch the target applies to)",
     )
+    d.add_argument("--force", action="store_true", help=FORCE_HELP)
     d.set_defaults(func=cmd_discover)

@@ -121,27 +121,34 @@ def _writable_parent(path: Path, option: str) -> str | None:
         return f"{option} {path}: cannot write in {probe} (permission denied)"
     if len(path.name.encode()) > 255:
         return f"{option} {path}: file name longer than 255 bytes"
+    if probe.is_dir():  # os.access says yes to root everywhere, even in /proc: try it
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".povsim-probe{TMP_MARK}", dir=probe)
+        except OSError as exc:
+            return f"{option} {path}: cannot write in {probe} ({exc.strerror or exc})"
+        os.close(fd)
+        os.unlink(name)
     return None
 
 
 def check_new_file(path: str | Path, force: bool, option: str = "--out") -> list[str]:
     """Problems with writing one output file at ``path``, before anything is computed."""
     p = Path(path)
+    if len(p.name.encode()) > 255:
+        return [f"{option} {p}: file name longer than 255 bytes"]
     try:
-        return _new_file_problems(p, force, option)
-    except OSError as exc:  # a name too long, a loop of links, an unreadable parent, ...
-        return [f"{option} {p}: unusable as an output file: {exc.strerror or exc}"]
-
-
-def _new_file_problems(p: Path, force: bool, option: str) -> list[str]:
-    if p.is_dir():
-        return [f"{option} {p}: is a folder; give a file name"]
-    if p.exists() or p.is_symlink():
-        if not p.is_file():
-            return [f"{option} {p}: exists and is not a regular file"]
-        if not force:
-            return [f"{option} {p}: file exists; use --force to overwrite it, or another {option}"]
-    problem = _writable_parent(p, option)
+        if p.is_dir():
+            return [f"{option} {p}: is a folder; give a file name"]
+        if p.exists() or p.is_symlink():
+            if not p.is_file():
+                return [f"{option} {p}: exists and is not a regular file"]
+            if not force:
+                return [
+                    f"{option} {p}: file exists; use --force to overwrite it, or another {option}"
+                ]
+        problem = _writable_parent(p, option)
+    except OSError as exc:  # a path too long, a loop of links, ...
+        return [f"{option} {p}: cannot write there ({exc.strerror or exc})"]
     return [problem] if problem else []
 
 
@@ -222,6 +229,7 @@ BATCH_FOLDER = FolderKind(
         "report.md",
         "compare.csv",
         "targets.csv",
+        "targets_consistency.csv",
     ),
 )
 

@@ -33,6 +33,7 @@ from sim.analysis.outcomes import (
     phase_out_year,
     run_outcomes,
 )
+from sim.files import write_text_atomic, write_with
 from sim.metrics import TRIGGERS
 
 # Okabe & Ito (2008), "Color Universal Design": safe for deuteranopia, protanopia, tritanopia.
@@ -787,7 +788,7 @@ def save(fig: Figure, stem: Path, formats=("png",)) -> list[Path]:
     paths = []
     for fmt in formats:
         path = stem.parent / f"{stem.name}.{fmt}"
-        fig.savefig(path, dpi=DPI, format=fmt)
+        write_with(path, lambda tmp, fmt=fmt: fig.savefig(tmp, dpi=DPI, format=fmt))
         paths.append(path)
     return paths
 
@@ -824,5 +825,5 @@ def make_figures(
         written[slug] = save(fig, out / slug, formats)
         if heatmap and slug.startswith("heatmap_"):  # lets the report read the heatmap again
             meta = {"levers": list(heatmap), "outcome": name}
-            (out / f"{slug}.json").write_text(json.dumps(meta) + "\n")
+            write_text_atomic(out / f"{slug}.json", json.dumps(meta) + "\n")
     return written

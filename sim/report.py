@@ -29,6 +29,7 @@ from sim.analysis.compare import (
     row_labels,
     write_csv,
 )
+from sim.files import write_text_atomic
 from sim.plots import (
     FIGURES,
     INCOME_COMPONENTS,
@@ -70,10 +71,42 @@ KEY_DEFAULTS = [
 
 
 _INLINE = re.compile(r"`([^`]+)`|\*\*([^*]+)\*\*|\[([^\]]+)\]\(([^)]+)\)")
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)]+)\)")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_INVISIBLE = re.compile(r"[\x00-\x20\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+SAFE_SCHEMES = ("http", "https")
+
+
+def safe_url(url: str) -> str | None:
+    """``url`` as it may appear in an href, or None if it is not an http(s) or relative link.
+
+    Browsers decode character references in attributes and drop tabs, newlines and leading
+    spaces in a scheme (``java&#x09;script:``, `` JaVaScRiPt:``), so the scheme is judged on
+    the decoded text with every invisible character removed, and that decoded text is what is
+    linked: ``javascript:``, ``data:``, ``vbscript:``, ``file:`` and any other scheme are refused.
+    """
+    decoded = html.unescape(url)
+    for _ in range(3):  # entities that decode to entities (&amp;#106;)
+        again = html.unescape(decoded)
+        if again == decoded:
+            break
+        decoded = again
+    bare = _INVISIBLE.sub("", decoded)
+    if not bare or "\\" in bare:  # a backslash is a slash to browsers: refuse, do not guess
+        return None
+    m = _SCHEME.match(bare)
+    if m and m.group(1).lower() not in SAFE_SCHEMES:
+        return None
+    if (
+        not m and ":" in re.split(r"[/?#]", bare, maxsplit=1)[0]
+    ):  # "x:y" is a scheme to some parsers
+        return None
+    return bare
 
 
 def inline_html(text: str) -> str:
-    """Escape ``text`` and turn `code`, **bold** and [links](url) into HTML."""
+    """Escape ``text`` and turn `code`, **bold** and [links](url) into HTML; a link that is not
+    http(s) or relative (see :func:`safe_url`) is shown as text."""
     out, pos = [], 0
     for m in _INLINE.finditer(text):
         out.append(html.escape(text[pos : m.start()]))
@@ -82,15 +115,30 @@ def inline_html(text: str) -> str:
             out.append(f"<code>{html.escape(code)}</code>")
         elif bold is not None:
             out.append(f"<strong>{html.escape(bold)}</strong>")
+        elif (href := safe_url(url)) is not None:
+            out.append(f'<a href="{html.escape(href, quote=True)}">{html.escape(label)}</a>')
         else:
-            out.append(f'<a href="{html.escape(url, quote=True)}">{html.escape(label)}</a>')
+            out.append(html.escape(m.group(0)))
         pos = m.end()
     out.append(html.escape(text[pos:]))
     return "".join(out)
 
 
+def safe_md(text: str) -> str:
+    """Markdown text with unsafe links shown as text and raw HTML tags escaped (Markdown
+    viewers render both)."""
+
+    def link(m: re.Match) -> str:
+        if safe_url(m.group(2)) is not None:
+            return m.group(0)
+        return f"\\[{m.group(1)}\\]\\({m.group(2)})"
+
+    text = _LINK.sub(link, text)
+    return re.sub(r"<(?=[A-Za-z/!?])", "&lt;", text)
+
+
 def _md_cell(v) -> str:
-    return str(v).replace("|", "\\|").replace("\n", " ")
+    return safe_md(str(v)).replace("|", "\\|").replace("\n", " ")
 
 
 @dataclass
@@ -103,25 +151,25 @@ class Doc:
     head: list[str] = field(default_factory=list)  # HTML above the table of contents
 
     def title(self, text: str, sub: str) -> None:
-        self.md.append(f"# {text}\n\n{sub}\n")
+        self.md.append(f"# {safe_md(text)}\n\n{safe_md(sub)}\n")
         self.head.append(f'<h1>{inline_html(text)}</h1><p class="sub">{inline_html(sub)}</p>')
 
     def heading(self, level: int, text: str) -> None:
         anchor = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
         if level == 2:
             self.toc.append((anchor, text))
-        self.md.append(f"{'#' * level} {text}\n")
+        self.md.append(f"{'#' * level} {safe_md(text)}\n")
         self.html.append(f'<h{level} id="{anchor}">{inline_html(text)}</h{level}>')
 
     def para(self, text: str, css: str | None = None) -> None:
-        self.md.append(f"{'> ' if css else ''}{text}\n")
+        self.md.append(f"{'> ' if css else ''}{safe_md(text)}\n")
         cls = f' class="{css}"' if css else ""
         self.html.append(f"<p{cls}>{inline_html(text)}</p>")
 
     def bullets(self, items: list[str]) -> None:
         if not items:
             return
-        self.md.append("\n".join(f"- {i}" for i in items) + "\n")
+        self.md.append("\n".join(f"- {safe_md(i)}" for i in items) + "\n")
         self.html.append("<ul>" + "".join(f"<li>{inline_html(i)}</li>" for i in items) + "</ul>")
 
     def table(
@@ -153,9 +201,9 @@ class Doc:
         )
 
     def figure(self, path: Path, rel: str, caption: str, reading: list[str]) -> None:
-        self.md.append(f"![{caption}]({rel})\n")
+        self.md.append(f"![{safe_md(caption)}]({rel})\n")
         if reading:
-            self.md.append("  \n".join(f"*{line}*" for line in reading) + "\n")
+            self.md.append("  \n".join(f"*{safe_md(line)}*" for line in reading) + "\n")
         data = base64.b64encode(path.read_bytes()).decode("ascii")
         lines = "<br>".join(inline_html(line) for line in reading)
         self.html.append(
@@ -164,7 +212,12 @@ class Doc:
         )
 
     def pre(self, text: str, summary: str) -> None:
-        self.md.append(f"<details><summary>{summary}</summary>\n\n```\n{text}\n```\n\n</details>\n")
+        runs = [len(r) for r in re.findall(r"`+", text)]
+        fence = "`" * max(3, max(runs, default=0) + 1)  # the text cannot close the code block
+        self.md.append(
+            f"<details><summary>{html.escape(summary)}</summary>\n\n{fence}\n{text}\n{fence}"
+            "\n\n</details>\n"
+        )
         self.html.append(
             f"<details><summary>{html.escape(summary)}</summary><pre>{html.escape(text)}</pre></details>"
         )
@@ -564,10 +617,9 @@ def ensure_figures(results, reference: str, notify: Callable[[str], None]) -> li
         out.append(FigureStatus(spec.slug, spec.question, path))
     known = {spec.slug for spec in FIGURES}
     for path in sorted(folder.glob("*.png")):
-        if path.stem in known:
+        if path.stem in known or not path.is_file():  # not a folder or a pipe named *.png
             continue
-        meta = path.with_suffix(".json")
-        extra = json.loads(meta.read_text()) if meta.is_file() else None
+        extra = _heatmap_meta(path.with_suffix(".json"))
         question = (
             f"How does {extra['outcome']} depend on {extra['levers'][0]} and {extra['levers'][1]}?"
             if extra
@@ -575,6 +627,23 @@ def ensure_figures(results, reference: str, notify: Callable[[str], None]) -> li
         )
         out.append(FigureStatus(path.stem, question, path, extra=extra))
     return out
+
+
+def _heatmap_meta(path: Path) -> dict | None:
+    """The levers and outcome `povsim plot --heatmap` recorded next to its figure, or None if
+    the file is missing or not what plot writes (the figure is then shown without a reading)."""
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or set(meta) != {"levers", "outcome"}:
+        return None
+    levers, outcome = meta["levers"], meta["outcome"]
+    if not (isinstance(levers, list) and len(levers) == 2 and isinstance(outcome, str)):
+        return None
+    return meta if all(isinstance(x, str) for x in levers) else None
 
 
 def _reading(status: FigureStatus, results, reference: str) -> list[str]:
@@ -592,13 +661,17 @@ def _reading(status: FigureStatus, results, reference: str) -> list[str]:
 
 
 def _experiment(results) -> dict:
+    """The experiment file as the manifest recorded it; tables of the wrong type are dropped
+    (the copy is informative: a hand-edited manifest must not break the report)."""
     text = (results.manifest.get("experiment") or {}).get("text")
-    if not text:
+    if not text or not isinstance(text, str):
         return {}
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError):
         return {}
+    tables = ("experiment", "levers", "uncertainties", "constants", "sampling", "outputs")
+    return {k: v for k, v in data.items() if k not in tables or isinstance(v, dict)}
 
 
 def _scenario(results):
@@ -607,7 +680,7 @@ def _scenario(results):
 
     info = results.manifest.get("scenario") or {}
     path = info.get("path")
-    if not path:
+    if not path or not isinstance(path, str):
         return None, "the manifest names no scenario file"
     p = Path(path)
     if not p.is_file():
@@ -1037,6 +1110,7 @@ def write_report(
     doc = build_report(results, reference, notify)
     name = results.manifest.get("experiment", {}).get("name", results.path.name)
     html_path, md_path = results.path / "report.html", results.path / "report.md"
-    html_path.write_text(doc.render_html(f"{name} — povsim report"), encoding="utf-8")
-    md_path.write_text(doc.render_md(), encoding="utf-8")
+    page, text = doc.render_html(f"{name} — povsim report"), doc.render_md()
+    write_text_atomic(html_path, page)
+    write_text_atomic(md_path, text)
     return html_path, md_path

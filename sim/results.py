@@ -22,12 +22,15 @@ import json
 import os
 import re
 import shutil
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from sim.files import BadInput, input_problem
 
 MANIFEST = "manifest.json"
 RUNS = "runs.parquet"
@@ -216,6 +219,116 @@ def merge_status(plan: pd.DataFrame, finished: pd.DataFrame | None) -> pd.DataFr
 # Reading
 
 
+class ResultsError(BadInput, ValueError):
+    """A batch folder that cannot be read: one line naming the file and what is wrong with it.
+
+    A :class:`sim.files.BadInput` (the command line exits 2) and a ``ValueError`` for Python
+    callers."""
+
+    def __init__(self, problem: str):
+        super().__init__([problem])
+
+
+class NoResults(ResultsError, FileNotFoundError):
+    """The folder is missing, or holds no manifest.json: not a batch folder (yet)."""
+
+
+# Fields of the manifest that other code reads, and the JSON type each must have if present.
+_MANIFEST_TYPES = {
+    "format": str,
+    "levers": list,
+    "uncertainties": list,
+    "experiment": dict,
+    "scenario": dict,
+    "versions": dict,
+    "sampling": dict,
+    "counts": dict,
+    "seeds": list,
+    "sessions": list,
+}
+_JSON_NAMES = {str: "text", list: "a list", dict: "an object"}
+
+
+def _check_manifest(path: Path, manifest: dict) -> None:
+    for key, kind in _MANIFEST_TYPES.items():
+        if key in manifest and not isinstance(manifest[key], kind):
+            raise ResultsError(
+                f"{path}: field {key!r} must be {_JSON_NAMES[kind]}, "
+                f"got {type(manifest[key]).__name__}; not a manifest written by povsim batch"
+            )
+    fmt = manifest.get("format")
+    if fmt is not None and not fmt.startswith("povsim-batch/"):
+        raise ResultsError(f"{path}: format {fmt!r} is not a povsim batch ({FORMAT})")
+    if fmt is not None and fmt != FORMAT:
+        raise ResultsError(
+            f"{path}: format {fmt!r} is not one this povsim reads ({FORMAT}); "
+            "it was written by another version of povsim"
+        )
+    for key in ("levers", "uncertainties"):
+        if not all(isinstance(v, str) for v in manifest.get(key, [])):
+            raise ResultsError(f"{path}: field {key!r} must be a list of names")
+
+
+def _read_manifest(path: Path) -> dict:
+    """The manifest as a dict. Not :func:`sim.files.read_json_object`: a manifest lists every
+    run (about 80 bytes each), so a batch of a few 100,000 runs outgrows its 16 MiB bound."""
+    problem = input_problem(path, "batch manifest")
+    if problem and "too large" not in problem:
+        raise ResultsError(problem)
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise ResultsError(
+            f"{path}: cannot read the batch manifest: {exc.strerror or exc}"
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        reason = str(exc)[:200] if not isinstance(exc, RecursionError) else "nested too deeply"
+        raise ResultsError(f"{path}: batch manifest is not valid JSON ({reason})") from None
+    if not isinstance(manifest, dict):
+        raise ResultsError(
+            f"{path}: batch manifest must be a JSON object, got {type(manifest).__name__}"
+        )
+    _check_manifest(path, manifest)
+    return manifest
+
+
+def _read_part(
+    path: Path, what: str, needs: tuple[str, ...] = (), chunk: bool = True
+) -> pd.DataFrame:
+    """One Parquet file of the batch, or :class:`ResultsError` naming it (corrupt, truncated,
+    not a regular file, lacking a column povsim writes)."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ResultsError(f"{path}: the {what} is not a regular file")
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises its own errors for truncated or garbled files
+        reason = str(exc).split("\n")[0][:200]
+        hint = (
+            f"remove {path.parent.parent / RUN_PARTS / path.name} (the chunk's commit record) "
+            "and run `povsim batch EXPERIMENT --out FOLDER --resume` to re-run that chunk"
+            if chunk
+            else "re-run the batch"
+        )
+        raise ResultsError(
+            f"{path}: the {what} is corrupt or truncated ({type(exc).__name__}: {reason}); {hint}"
+        ) from None
+    missing = [c for c in needs if c not in df.columns]
+    if missing:
+        raise ResultsError(f"{path}: the {what} lacks the column(s) {', '.join(missing)}")
+    return df
+
+
+def _concat(frames: list[pd.DataFrame], root: Path, what: str) -> pd.DataFrame:
+    try:
+        return pd.concat(frames, ignore_index=True)
+    except (TypeError, ValueError) as exc:
+        raise ResultsError(f"{root}: the {what} parts do not fit together ({exc})") from None
+
+
 @dataclass
 class Results:
     """A batch's results as pandas objects.
@@ -244,7 +357,11 @@ class Results:
     @property
     def households(self) -> pd.DataFrame | None:
         if self._households is None and self._household_parts:
-            df = pd.concat([pd.read_parquet(p) for p in self._household_parts], ignore_index=True)
+            parts = [
+                _read_part(p, "households part", ("run_id", "household"))
+                for p in self._household_parts
+            ]
+            df = _concat(parts, self.path, "households")
             self._households = df.sort_values(["run_id", "household"], ignore_index=True)
         return self._households
 
@@ -268,22 +385,43 @@ def load_results(path: str | Path) -> Results:
 
     Only committed chunks are read; rows are sorted by run_id (and year, household), so the
     data are the same whatever the number of workers, the backend or any resume in between.
+
+    Raises :class:`NoResults` (a ``FileNotFoundError``) for a folder without a manifest and
+    :class:`ResultsError` (a ``ValueError`` and a :class:`sim.files.BadInput`) for a manifest or
+    a part that cannot be read; each names the file.
     """
     root = Path(path)
-    store = ResultStore(root)
-    if not store.is_batch_folder():
-        raise FileNotFoundError(f"{root}: not a povsim batch folder (no {MANIFEST})")
-    manifest = store.read_manifest()
+    if not root.is_dir():
+        what = "is a file, not a folder" if root.exists() else "folder not found"
+        raise NoResults(f"{root}: {what}; not a povsim batch folder")
+    manifest_path = root / MANIFEST
+    if not manifest_path.exists():
+        raise NoResults(f"{root}: not a povsim batch folder (no {MANIFEST})")
+    manifest = _read_manifest(manifest_path)
     committed = part_files(root / RUN_PARTS)
-    finished = store.finished_runs()
+    frames = [_read_part(p, "runs part", ("run_id",)) for p in committed.values()]
+    if frames:
+        finished = _concat(frames, root, "runs")
+    else:
+        finished = pd.DataFrame(columns=["run_id", *STATUS_COLUMNS])
     plan_path = root / RUNS
-    if plan_path.is_file():
-        runs = merge_status(pd.read_parquet(plan_path), finished)
+    if plan_path.exists():
+        plan = _read_part(plan_path, "run table", ("run_id",), chunk=False)
+        try:
+            runs = merge_status(plan, finished)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ResultsError(
+                f"{plan_path}: the run table does not match the runs/ parts ({exc})"
+            ) from None
     else:
         runs = finished.sort_values("run_id", ignore_index=True)
-    ts_parts = [p for k, p in part_files(root / TIMESERIES).items() if k in committed]
+    ts_parts = [
+        _read_part(p, "timeseries part", ("run_id", "year"))
+        for k, p in part_files(root / TIMESERIES).items()
+        if k in committed
+    ]
     if ts_parts:
-        ts = pd.concat([pd.read_parquet(p) for p in ts_parts], ignore_index=True)
+        ts = _concat(ts_parts, root, "timeseries")
         ts = ts.sort_values(["run_id", "year"], ignore_index=True)
     else:
         ts = pd.DataFrame(columns=["run_id", "year"])

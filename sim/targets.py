@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import math
 import operator
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import ConfigError, read_toml
+from sim.files import write_text_atomic, write_with
 from sim.metrics import COLUMNS
 
 # ---------------------------------------------------------------------------------------------
@@ -114,6 +114,9 @@ EXIT_METRICS = {
 AFTER_PHASE_OUT = {"max_return_rate_after_phase_out", "returns_after_phase_out"}
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+MAX_NAME = 80  # a target's name is printed in tables and figure labels
+MAX_VALUE = 1e15  # larger than any count, share or yuan amount of a county plan
 
 
 @dataclass(frozen=True)
@@ -330,6 +333,11 @@ def parse_targets(data: dict, source: str, context: Context | None = None) -> Ta
         raw = [raw]
     if not isinstance(raw, list):
         raise ConfigError(problems + [f"{source}: target: must be [[target]] tables"])
+    if not raw:
+        raise ConfigError(
+            problems
+            + [f"{source}: target: the list is empty; a targets file holds at least one [[target]]"]
+        )
 
     targets: list[Target] = []
     seen: dict[str, int] = {}
@@ -338,7 +346,8 @@ def parse_targets(data: dict, source: str, context: Context | None = None) -> Ta
             problems.append(f"{source}: target[{i}]: must be a table with {', '.join(TARGET_KEYS)}")
             continue
         name = t.get("name")
-        where = f"{source}: target[{i}]" + (f" ({name})" if isinstance(name, str) and name else "")
+        clean = isinstance(name, str) and 0 < len(name) <= MAX_NAME and not _CONTROL.search(name)
+        where = f"{source}: target[{i}]" + (f" ({name})" if clean else "")
         bad = len(problems)
         for key in t:
             if key not in TARGET_KEYS:
@@ -353,6 +362,11 @@ def parse_targets(data: dict, source: str, context: Context | None = None) -> Ta
         if "name" in t:
             if not isinstance(name, str) or not name.strip():
                 problems.append(f"{where}.name: must be non-empty text (got {name!r})")
+            elif len(name) > MAX_NAME or _CONTROL.search(name):
+                problems.append(
+                    f"{where}.name: {name[:40]!r}: must be at most {MAX_NAME} characters, "
+                    "without control characters (tabs, newlines, escapes)"
+                )
             elif name in seen:
                 problems.append(
                     f"{where}.name: {name!r} is also the name of target[{seen[name]}]; names "
@@ -388,6 +402,12 @@ def parse_targets(data: dict, source: str, context: Context | None = None) -> Ta
             if not _number(value) or not math.isfinite(value):
                 problems.append(f"{where}.value: must be a finite number (got {value!r})")
                 value = None
+            elif abs(value) > MAX_VALUE:
+                problems.append(
+                    f"{where}.value: {value:g} is beyond any plan target; allowed: at most "
+                    f"{MAX_VALUE:g} in absolute value"
+                )
+                value = None
             elif info is not None and op in OPS:
                 msg = _value_problem(info, op, float(value))
                 if msg:
@@ -416,6 +436,8 @@ def parse_targets(data: dict, source: str, context: Context | None = None) -> Ta
         if not isinstance(note, str):
             problems.append(f"{where}.note: must be text (got {note!r})")
             note = ""
+        elif _CONTROL.search(note.replace("\n", " ")):
+            problems.append(f"{where}.note: control characters (escapes, tabs) are not allowed")
         if len(problems) == bad:
             targets.append(
                 Target(
@@ -1131,18 +1153,9 @@ def issues_frame(issues: Sequence[Issue]) -> pd.DataFrame:
 # Files
 
 
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    _atomic(Path(path), lambda p: frame.to_csv(p, index=False))
+    """Write ``frame`` as CSV, whole or not at all (sim.files)."""
+    write_text_atomic(path, frame.to_csv(index=False))
 
 
 _COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666"]
@@ -1213,8 +1226,14 @@ def plot_targets(ev: Evaluation, path: Path) -> None:
         frameon=False,
         handletextpad=0.2,
     )
-    fig.tight_layout()
-    _atomic(Path(path), lambda p: fig.savefig(p, dpi=120, format="png"))
+    import warnings
+
+    with warnings.catch_warnings():  # a name in a script the font lacks: boxes, not noise
+        warnings.filterwarnings("ignore", "Glyph .* missing", UserWarning)
+        warnings.filterwarnings("ignore", "Tight layout not applied", UserWarning)
+        fig.tight_layout()
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_with(path, lambda p: fig.savefig(p, dpi=120, format="png"))
 
 
 def slug(name: str) -> str:

@@ -117,7 +117,11 @@ def write_batch(folder: Path, x: pd.DataFrame, values: np.ndarray, strategy: str
         ]
     )
     ts.to_parquet(folder / "timeseries" / "part-00000.parquet", index=False)
-    manifest = {"levers": ["strategy"], "uncertainties": list(x.columns)}
+    manifest = {
+        "format": "povsim-batch/1",
+        "levers": ["strategy"],
+        "uncertainties": list(x.columns),
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 

@@ -87,7 +87,7 @@ def known_batch(tmp_path) -> Path:
             "b": [0.01, 0.02, 0.03, 0.04, 0.05, 0.05, 0.05, 0.05, 0.2, 0.3],
         }
     )
-    manifest = {"levers": ["strategy"], "uncertainties": ["x1"]}
+    manifest = {"format": "povsim-batch/1", "levers": ["strategy"], "uncertainties": ["x1"]}
     return write_batch(tmp_path / "batch", runs, ts, manifest)
 
 

@@ -370,7 +370,10 @@ def format_comparison(comparison: Comparison) -> str:
 
 
 def write_csv(comparison: Comparison, path) -> None:
-    comparison.table.to_csv(path, index=False)
+    """Write the table as CSV, whole or not at all (sim.files)."""
+    from sim.files import write_text_atomic
+
+    write_text_atomic(path, comparison.table.to_csv(index=False))
 
 
 __all__ = [

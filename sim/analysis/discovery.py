@@ -14,6 +14,7 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -490,7 +491,8 @@ def plot_tradeoffs(discoveries: list[Discovery], path, title: str = "") -> bool:
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    from sim.targets import _atomic
+    from sim.files import write_with
 
-    _atomic(path, lambda p: fig.savefig(p, dpi=120, format="png"))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_with(path, lambda p: fig.savefig(p, dpi=120, format="png"))
     return True
