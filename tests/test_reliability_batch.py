@@ -289,7 +289,12 @@ def test_killing_a_batch_leaves_no_processes(sig, tmp_path):
 
 def test_scheduler_that_is_not_dask_exits_2(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sim.runner, "DASK_CONNECT_SECONDS", 3.0)
-    http = ThreadingHTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # Dask's handshake is a bad HTTP request: not news
+            pass
+
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
     garbage = socket.create_server(("127.0.0.1", 0))
 
     def spew():
