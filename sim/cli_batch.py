@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sim import limits
 from sim.cli_common import fail as _fail
 
 BATCH_EXAMPLE = """examples:
@@ -15,22 +16,29 @@ BATCH_EXAMPLE = """examples:
   povsim batch experiments/transfusion_vs_blood_making.toml --scheduler tcp://10.0.0.5:8786
 
 exit codes: 0 all runs ok; 1 some runs failed (recorded in runs.parquet) or the batch aborted;
-2 bad input (nothing written); 130 interrupted (completed chunks kept; resume with --resume).
-See docs/batch.md.
+2 bad input, another batch writing --out, or work beyond --max-runs / --max-hours / memory
+(nothing written); 130 interrupted by Ctrl-C, 143 by SIGTERM (completed chunks kept; resume
+with --resume). See docs/batch.md.
 """
 
 
 def cmd_batch(args) -> int:
-    from sim.config import ConfigError
+    import math
+
     from sim.experiments import load_experiment
-    from sim.runner import format_summary, resume_hint, run_batch
+    from sim.files import BadInput
+    from sim.runner import EXIT_SIGTERM, Terminated, format_summary, resume_hint, run_batch
 
     if args.workers is not None and args.workers < 1:
         return _fail([f"--workers {args.workers}: must be at least 1"])
     if args.threads is not None and args.threads < 1:
         return _fail([f"--threads {args.threads}: must be at least 1"])
+    if args.max_runs < 1:
+        return _fail([f"--max-runs {args.max_runs}: must be at least 1"])
+    if not (math.isfinite(args.max_hours) and args.max_hours > 0):
+        return _fail([f"--max-hours {args.max_hours:g}: must be a positive number of hours"])
     try:
-        design = load_experiment(args.experiment)
+        design = load_experiment(args.experiment, max_runs=args.max_runs)
         summary = run_batch(
             design,
             args.out,
@@ -40,14 +48,27 @@ def cmd_batch(args) -> int:
             force=args.force,
             quiet=args.quiet,
             threads=args.threads,
+            max_hours=args.max_hours,
         )
-    except ConfigError as exc:
+    except BadInput as exc:
         return _fail(exc.problems)
+    except Terminated:  # SIGTERM before the first run: nothing was kept
+        print("terminated", file=sys.stderr)
+        return EXIT_SIGTERM
     out = Path(summary.out)
+    for line in summary.warnings if args.quiet else ():
+        print(f"warning: {line}", file=sys.stderr)
     if summary.interrupted:
         print(
-            f"interrupted: {summary.ok + summary.failed} of {summary.total} runs are kept in "
+            f"{'terminated' if summary.terminated else 'interrupted'}: "
+            f"{summary.ok + summary.failed} of {summary.total} runs are kept in "
             f"{out}; resume with:\n  {resume_hint(design, out)}",
+            file=sys.stderr,
+        )
+    elif summary.aborted and summary.discarded:
+        print(
+            f"aborted: {summary.aborted}\nthe new batch was discarded; the earlier results in "
+            f"{out} are unchanged",
             file=sys.stderr,
         )
     elif summary.aborted:
@@ -107,7 +128,25 @@ def register(subparsers) -> None:
         help="run only the runs missing from --out and keep the rest",
     )
     p.add_argument(
-        "--force", action="store_true", help="delete an earlier batch in --out and start over"
+        "--force",
+        action="store_true",
+        help="replace an earlier batch in --out: the new one is built beside it and swapped in "
+        "when it ends; the old one stays if the new one aborts",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary line")
+    p.add_argument(
+        "--max-runs",
+        type=int,
+        default=limits.MAX_RUNS,
+        metavar="N",
+        help=f"refuse a design of more than N runs before anything runs (default {limits.MAX_RUNS:,})",
+    )
+    p.add_argument(
+        "--max-hours",
+        type=float,
+        default=limits.MAX_HOURS,
+        metavar="H",
+        help="refuse a batch estimated to take more than H hours on these workers "
+        f"(default {limits.MAX_HOURS:g}); the estimate is printed",
+    )
     p.set_defaults(func=cmd_batch)

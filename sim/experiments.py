@@ -514,11 +514,40 @@ class _Checker:
             return None, [self._strip.sub("", p) for p in exc.problems]
 
 
-def load_experiment(path: str | Path, constants: dict[str, Any] | None = None) -> Design:
+def count_runs(
+    spec: ExperimentFile, levers: dict[str, list[Any]], uncertainties_raw: dict[str, Any]
+) -> tuple[int, str]:
+    """The number of runs of a design, by arithmetic (nothing sampled or built), and how it
+    comes about: lever combinations x uncertainty samples x seeds."""
+    combos = math.prod(len(v) for v in levers.values())
+    sampling = spec.sampling
+    if not uncertainties_raw:
+        samples = 1
+    elif sampling.method == "factorial":
+        samples = math.prod(
+            len(d["values"])
+            if isinstance(d, dict) and "dist" not in d and isinstance(d.get("values"), list)
+            else sampling.samples
+            for d in uncertainties_raw.values()
+        )
+    else:
+        samples = sampling.samples
+    seeds = sampling.n_replications
+    total = combos * samples * seeds
+    return total, f"{combos:,} lever combinations x {samples:,} samples x {seeds:,} seeds"
+
+
+def load_experiment(
+    path: str | Path, constants: dict[str, Any] | None = None, max_runs: int | None = None
+) -> Design:
     """Read and validate an experiment file; raise :class:`ConfigError` listing every problem.
 
     ``constants`` (e.g. ``povsim validate --set``) are added to the file's ``[constants]``.
+    A design of more than ``max_runs`` runs (default :data:`sim.limits.MAX_RUNS`) is refused
+    before anything is sampled: its size is counted first.
     """
+    from sim.limits import MAX_RUNS, check_runs
+
     path = Path(path)
     exp = str(path)
     data = read_toml(path, "experiment file")
@@ -556,6 +585,12 @@ def load_experiment(path: str | Path, constants: dict[str, Any] | None = None) -
     uncertainties_raw = _flatten(spec.uncertainties, leaf=_is_dist)
     const = _flatten(spec.constants, leaf=lambda v: False)
     const.update(constants or {})
+
+    # 0. the size of the design, by arithmetic, before anything is checked or sampled ----------
+    total, breakdown = count_runs(spec, levers, uncertainties_raw)
+    too_many = check_runs(total, breakdown, exp, MAX_RUNS if max_runs is None else max_runs)
+    if too_many:
+        raise ConfigError(too_many)
 
     # 1. every path must exist in the scenario (checked without validating values) -------------
     problems = _path_problems(scenario_data, exp, const, levers, uncertainties_raw)

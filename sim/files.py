@@ -322,6 +322,21 @@ def swap_into_place(staging: Path, out: Path) -> None:
         shutil.rmtree(retired, ignore_errors=True)
 
 
+def discard_leftovers(out: Path) -> list[Path]:
+    """Remove staging and retired siblings of ``out`` that a killed povsim left behind (their
+    names carry povsim's marks and nobody holds their lock). Call it holding ``out``'s lock."""
+    removed = []
+    if not out.parent.is_dir():
+        return removed
+    prefixes = tuple(f".{out.name[:100]}{mark}" for mark in (STAGING_MARK, RETIRED_MARK))
+    for p in out.parent.iterdir():
+        if p.name.startswith(prefixes) and p.is_dir() and not p.is_symlink():
+            if lock_holder(p) is None:
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+    return removed
+
+
 def discard(staging: Path | None) -> None:
     if staging is not None and staging.exists():
         shutil.rmtree(staging, ignore_errors=True)
@@ -345,3 +360,145 @@ def check_name(value: str) -> str:
     if not re.fullmatch(NAME_PATTERN, value):
         raise ValueError(f"must be {NAME_RULE}")
     return value
+
+
+# ---------------------------------------------------------------------------------------------
+# One writer per output folder
+
+
+class FolderLock:
+    """An exclusive ``fcntl.flock`` on ``folder/LOCK_NAME``, held for as long as this object
+    lives. The file records the holder (pid, host, start time, command) for the message the
+    next writer gets. The kernel drops a flock when its holder dies, so a lock file left behind
+    by a killed process is simply taken over; the lock follows the file's inode, so it stays
+    held when its folder is renamed (a staging folder swapped into place)."""
+
+    def __init__(self, folder: Path, fd: int):
+        self.folder, self.fd = folder, fd
+
+    @classmethod
+    def acquire(cls, folder: str | Path, option: str = "--out") -> FolderLock:
+        """Take the lock (creating the file) or raise :class:`BadInput` naming the holder."""
+        import fcntl
+
+        folder = Path(folder)
+        path = folder / LOCK_NAME
+        for _ in range(10):  # retried only if the file was replaced while we waited
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as exc:
+                raise BadInput(
+                    [f"{option} {folder}: cannot write here: {exc.strerror or exc}"]
+                ) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise BadInput([busy_message(folder, option)]) from None
+            except OSError as exc:
+                os.close(fd)
+                raise BadInput([f"{option} {folder}: cannot lock: {exc.strerror or exc}"]) from None
+            try:
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                lock = cls(folder, fd)
+                lock._record()
+                return lock
+            os.close(fd)  # the previous holder removed or replaced the file: try again
+        raise BadInput([busy_message(folder, option)])
+
+    def _record(self) -> None:
+        import socket
+        import sys
+        from datetime import UTC, datetime
+
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": " ".join(sys.argv[:1] + sys.argv[1:])[:500],
+        }
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, (json.dumps(info) + "\n").encode(), 0)
+
+    @property
+    def path(self) -> Path:
+        return self.folder / LOCK_NAME
+
+    def moved(self, folder: Path) -> None:
+        """The folder was renamed (the lock went with it)."""
+        self.folder = folder
+
+    def release(self, remove: bool = True) -> None:
+        """Remove the file (while still holding it) and drop the lock."""
+        if self.fd < 0:
+            return
+        if remove:
+            try:
+                if os.stat(self.path).st_ino == os.fstat(self.fd).st_ino:
+                    os.unlink(self.path)
+            except OSError:
+                pass
+        os.close(self.fd)
+        self.fd = -1
+
+
+def lock_holder(folder: str | Path) -> dict | None:
+    """Who holds ``folder``'s lock (its recorded pid, host, start), or None if nobody does.
+    Creates nothing: a stale lock file (holder dead) reads as free."""
+    import fcntl
+
+    path = Path(folder) / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                info = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+            except (OSError, ValueError):
+                info = {}
+            return info if isinstance(info, dict) else {}
+        except OSError:
+            return None
+        return None
+    finally:
+        os.close(fd)
+
+
+def busy_message(folder: Path, option: str = "--out") -> str:
+    info = lock_holder(folder) or {}
+    who = f"process {info.get('pid', '?')} on {info.get('host', '?')}"
+    if info.get("started"):
+        who += f", started {info['started']}"
+    if info.get("command"):
+        who += f": {info['command']}"
+    return (
+        f"{option} {folder}: another povsim is writing this folder ({who}); wait for it to "
+        "finish or stop it, or choose another --out"
+    )
+
+
+def make_out_folder(out: Path, option: str = "--out") -> bool:
+    """Create ``out`` (and parents) for writing; True if it was created here. An OSError (a
+    read-only or pseudo file system such as /proc) becomes :class:`BadInput`."""
+    if out.is_dir():
+        return False
+    try:
+        out.mkdir(parents=True)
+    except FileExistsError:
+        if out.is_dir():
+            return False
+        raise BadInput([f"{option} {out}: exists and is not a folder"]) from None
+    except OSError as exc:
+        raise BadInput(
+            [f"{option} {out}: cannot create the folder: {exc.strerror or exc}"]
+        ) from None
+    return True

@@ -19,9 +19,7 @@ or on whether the batch was interrupted and resumed.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.files import BadInput, input_problem
+from sim.files import TMP_MARK, BadInput, input_problem, write_bytes_atomic, write_with
 
 MANIFEST = "manifest.json"
 RUNS = "runs.parquet"
@@ -39,25 +37,11 @@ TIMESERIES = "timeseries"
 HOUSEHOLDS = "households"
 FORMAT = "povsim-batch/1"
 PART_RE = re.compile(r"^part-(\d+)\.parquet$")
-TMP_MARK = ".tmp-"
 STATUS_COLUMNS = ("status", "error", "wall_seconds", "part")
 
 
 # ---------------------------------------------------------------------------------------------
-# Atomic writes
-
-
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    tmp = _tmp_name(path)
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+# Atomic writes: sim.files owns them; these names stay importable from here
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -65,12 +49,7 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 
 
 def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
-    tmp = _tmp_name(path)
-    try:
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_with(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
 def part_name(k: int) -> str:
@@ -147,29 +126,62 @@ class ResultStore:
     def read_manifest(self) -> dict:
         return json.loads(self.manifest_path.read_text())
 
-    def create(self, force: bool = False) -> None:
-        """A fresh folder; with ``force`` an earlier batch folder is removed first."""
-        if force and self.root.exists():
-            shutil.rmtree(self.root)
+    def create(self) -> None:
+        """The part folders of a new batch. The folder itself is made (or staged, for
+        ``--force``) and locked by :func:`sim.runner.run_batch`; nothing is deleted here."""
         for sub in (RUN_PARTS, TIMESERIES):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
-    def tidy(self) -> int:
-        """Drop leftovers of an interrupted write: temporary files and data parts whose chunk
-        never committed (no ``runs/`` part). Returns the next free part number."""
+    def tidy(self, households: bool = False) -> tuple[int, list[str]]:
+        """Before a resume: drop leftovers of an interrupted write (temporary files, data parts
+        whose chunk never committed) and commit records that cannot be trusted: a ``runs/``
+        part that is unreadable (truncated, corrupt), or whose ok runs are missing from its
+        timeseries (or households) part. Their runs count as not run and run again.
+
+        Returns the next free part number and one line per dropped commit record."""
         for folder in (self.root, *(self.root / s for s in (RUN_PARTS, TIMESERIES, HOUSEHOLDS))):
             if folder.is_dir():
                 for p in folder.iterdir():
                     if TMP_MARK in p.name:
                         p.unlink(missing_ok=True)
-        committed = part_files(self.root / RUN_PARTS)
         for sub in (RUN_PARTS, TIMESERIES):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
+        dropped = []
+        for k, p in part_files(self.root / RUN_PARTS).items():
+            reason = self._untrusted(k, p, households)
+            if reason:
+                dropped.append(f"{RUN_PARTS}/{p.name}: {reason}")
+                p.unlink()
+        committed = part_files(self.root / RUN_PARTS)
         for sub in (TIMESERIES, HOUSEHOLDS):
             for k, p in part_files(self.root / sub).items():
                 if k not in committed:
                     p.unlink()
-        return max(committed, default=-1) + 1
+        return max(committed, default=-1) + 1, dropped
+
+    def _untrusted(self, k: int, runs_part: Path, households: bool) -> str:
+        """Why the commit record ``runs_part`` cannot be trusted, or ''."""
+        try:
+            rows = pd.read_parquet(runs_part, columns=["run_id", "status"])
+        except Exception as exc:  # pyarrow raises several kinds for a damaged file
+            return f"unreadable ({type(exc).__name__}); its runs will run again"
+        ok = set(rows.loc[rows["status"] == "ok", "run_id"])
+        if not ok:
+            return ""
+        subs = (TIMESERIES, HOUSEHOLDS) if households else (TIMESERIES,)
+        for sub in subs:
+            data = self.root / sub / part_name(k)
+            if not data.is_file():
+                return f"its {sub} part is missing; its runs will run again"
+            try:
+                have = set(pd.read_parquet(data, columns=["run_id"])["run_id"])
+            except Exception as exc:
+                return (
+                    f"its {sub} part is unreadable ({type(exc).__name__}); its runs will run again"
+                )
+            if not ok <= have:
+                return f"its {sub} part lacks {len(ok - have)} of its runs; they will run again"
+        return ""
 
     def finished_runs(self) -> pd.DataFrame:
         """Run rows of every committed chunk."""

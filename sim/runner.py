@@ -28,13 +28,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from sim import kernels
+from sim import files, kernels, limits
 from sim.config import ConfigError, build_scenario
 from sim.experiments import Design, RunSpec
 from sim.model import PovertyModel
@@ -51,6 +51,11 @@ from sim.results import (
 FLUSH_SECONDS = 60.0  # a chunk is also written when this long has passed since the last one
 WINDOW_PER_WORKER = 4  # runs queued per worker: keeps workers busy without a big backlog
 DASK_CONNECT_TIMEOUT = "10s"
+# Dask's own timeout does not cover everything (a plain HTTP server on the port hangs it, random
+# bytes make it allocate without bound): the connection runs in a thread given this long.
+DASK_CONNECT_SECONDS = 10.0
+WATCH_SECONDS = 0.5  # how often a worker checks that the batch's main process is alive
+EXIT_SIGTERM = 143  # 128 + SIGTERM: stopped by `kill`, completed chunks kept (Ctrl-C: 130)
 # Dask's nannies set MALLOC_TRIM_THRESHOLD_ in their workers. Setting it at all switches off
 # glibc's dynamic mmap threshold, so every temporary county array (> 128 KiB) is a fresh mmap
 # and a run takes twice as long (0.6 → 1.4 s, mostly page faults). Our LocalCluster drops it;
@@ -121,11 +126,50 @@ def _error_text(exc: BaseException) -> str:
 _WORKER_CTX: RunContext | None = None
 
 
-def _init_worker(ctx: RunContext) -> None:
-    """Workers ignore Ctrl-C: the parent handles it, cancels the queue and keeps the results."""
+def _init_worker(ctx: RunContext, parent: int = 0, parent_start: str | None = None) -> None:
+    """Workers ignore Ctrl-C and SIGTERM: the parent handles them, cancels the queue, keeps the
+    results and then ends the workers. A watchdog thread ends the worker (``os._exit``) within
+    :data:`WATCH_SECONDS` of the parent's death, so a batch killed with SIGKILL leaves no
+    worker, forkserver or resource tracker behind (those two end once the workers are gone)."""
     global _WORKER_CTX
     _WORKER_CTX = ctx
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if parent:
+        threading.Thread(
+            target=_watch_parent, args=(parent, parent_start), daemon=True, name="povsim-watch"
+        ).start()
+
+
+def process_start(pid: int) -> str | None:
+    """The start time of ``pid`` (/proc/PID/stat field 22), or None if it is gone or a zombie;
+    comparing it tells a live parent from a new process that reused its pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] in (b"Z", b"X"):
+        return None
+    return fields[19].decode()
+
+
+def _parent_alive(pid: int, start: str | None) -> bool:
+    if start is not None:
+        return process_start(pid) == start
+    try:  # no /proc (macOS): the pid still exists
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _watch_parent(pid: int, start: str | None) -> None:
+    while _parent_alive(pid, start):
+        time.sleep(WATCH_SECONDS)
+    os._exit(70)
 
 
 def _run_in_worker(spec: RunSpec) -> RunOutcome:
@@ -154,7 +198,7 @@ class InProcess:
         for spec in specs:
             yield execute_run(self.ctx, spec)
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
         pass
 
 
@@ -172,8 +216,12 @@ class LocalProcesses:
             mp.set_forkserver_preload(["sim.runner"])
         else:
             mp = multiprocessing.get_context("spawn")
+        me = os.getpid()
         self.pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=mp, initializer=_init_worker, initargs=(ctx,)
+            max_workers=workers,
+            mp_context=mp,
+            initializer=_init_worker,
+            initargs=(ctx, me, process_start(me)),
         )
 
     def results(self, specs: Iterable[RunSpec]) -> Iterator[RunOutcome]:
@@ -195,8 +243,22 @@ class LocalProcesses:
             for f in pending:
                 f.cancel()
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, now: bool = False) -> None:
+        """Shut the pool down; ``now`` (after Ctrl-C or SIGTERM) ends the running runs too,
+        whose results would be thrown away anyway (workers ignore SIGTERM: SIGKILL them)."""
+        if not now:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            return
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            try:
+                proc.kill()
+            except (OSError, ValueError):
+                pass
+        for proc in procs:
+            proc.join(5)
+        self.pool.shutdown(wait=True)  # the pool's own thread then frees its queues
 
 
 class DaskBackend:
@@ -224,12 +286,7 @@ class DaskBackend:
                 )
             self.client = Client(self.cluster)
         else:
-            try:
-                self.client = Client(address, timeout=DASK_CONNECT_TIMEOUT)
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise ConfigError(
-                    [f"--scheduler {address}: cannot reach a Dask scheduler there ({exc})"]
-                ) from None
+            self.client = _connect(address)
         try:
             self.client.wait_for_workers(1, timeout=DASK_CONNECT_TIMEOUT)
             versions = set(self.client.run(_worker_version).values())
@@ -272,8 +329,7 @@ class DaskBackend:
                         done = dask_wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED")
                     except TimeoutError:
                         done = None
-                    if ctrl_c.hit:
-                        raise KeyboardInterrupt
+                    ctrl_c.raise_if_hit()
                     yield from self._collect(done.done if done else (), pending)
         finally:
             if pending:
@@ -289,7 +345,7 @@ class DaskBackend:
                 outcome = RunOutcome(spec.run_id, "failed", _error_text(exc), float("nan"))
             yield outcome
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
         ctx = getattr(self, "ctx", None)
         if ctx is not None:
             ctx.release()  # before the workers go, or the scheduler reports lost scattered data
@@ -298,24 +354,95 @@ class DaskBackend:
             self.cluster.close()
 
 
+def _connect(address: str):
+    """A Client for the scheduler at ``address``, or :class:`ConfigError` within
+    :data:`DASK_CONNECT_SECONDS`, whatever answers there (nothing, an HTTP server, random
+    bytes: Dask may hang or raise anything, MemoryError included)."""
+    box: dict = {}
+
+    def connect() -> None:
+        try:
+            from distributed import Client
+
+            box["client"] = Client(address, timeout=DASK_CONNECT_TIMEOUT)
+        except BaseException as exc:  # noqa: BLE001 - reported as bad input below
+            box["error"] = exc
+
+    t = threading.Thread(target=connect, daemon=True, name="povsim-dask-connect")
+    t.start()
+    t.join(DASK_CONNECT_SECONDS)
+    if t.is_alive():
+        raise ConfigError(
+            [
+                f"--scheduler {address}: cannot reach a Dask scheduler there (no answer in "
+                f"{DASK_CONNECT_SECONDS:g} s; is it a Dask scheduler's address?)"
+            ]
+        )
+    if "error" in box:
+        exc = box["error"]
+        text = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise ConfigError(
+            [
+                f"--scheduler {address}: cannot reach a Dask scheduler there "
+                f"({type(exc).__name__}{': ' + text if text else ''})"
+            ]
+        )
+    return box["client"]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (completed runs kept) but exiting with 143."""
+
+
+@contextmanager
+def _sigterm_interrupts():
+    """In the main thread, SIGTERM raises :class:`Terminated` like Ctrl-C raises
+    KeyboardInterrupt, so `kill PID` stops a batch cleanly."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class _CtrlCFlag:
-    """Ctrl-C sets a flag instead of raising inside Dask's blocking calls (interrupting those
-    logs spurious event-loop errors); the batch loop checks the flag and stops cleanly."""
+    """Ctrl-C (and SIGTERM) set a flag instead of raising inside Dask's blocking calls
+    (interrupting those logs spurious event-loop errors); the batch loop checks the flag and
+    stops cleanly."""
 
     hit = False
+    terminated = False
 
     def __enter__(self) -> _CtrlCFlag:
         self._previous = None
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._previous = (
+                signal.signal(signal.SIGINT, self._handler),
+                signal.signal(signal.SIGTERM, self._handler),
+            )
         return self
 
     def _handler(self, signum, frame) -> None:
         self.hit = True
+        self.terminated = self.terminated or signum == signal.SIGTERM
+
+    def raise_if_hit(self) -> None:
+        if self.terminated:
+            raise Terminated
+        if self.hit:
+            raise KeyboardInterrupt
 
     def __exit__(self, *exc) -> None:
         if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+            signal.signal(signal.SIGINT, self._previous[0])
+            signal.signal(signal.SIGTERM, self._previous[1])
 
 
 @contextmanager
@@ -369,6 +496,9 @@ class BatchSummary:
     first_error: str = ""
     backend: str = ""
     workers: int = 0
+    terminated: bool = False  # interrupted by SIGTERM rather than Ctrl-C
+    discarded: bool = False  # a --force batch that aborted: its staging folder was thrown away
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def pending(self) -> int:
@@ -377,31 +507,8 @@ class BatchSummary:
     @property
     def exit_code(self) -> int:
         if self.interrupted:
-            return 130
+            return EXIT_SIGTERM if self.terminated else 130
         return 1 if self.failed or self.aborted else 0
-
-
-def check_out(out: Path, resume: bool, force: bool) -> list[str]:
-    """Problems with the output folder, before anything is written."""
-    if out.exists() and not out.is_dir():
-        return [f"--out {out}: exists and is not a folder"]
-    occupied = out.is_dir() and any(out.iterdir())
-    is_batch = (out / "manifest.json").is_file()
-    if resume and force:
-        return [
-            "--resume and --force: give one (resume keeps the runs on disk, force deletes them)"
-        ]
-    if occupied and not (resume or force):
-        return [
-            f"--out {out}: folder exists and is not empty; use --resume to finish the batch in "
-            "it, or --force to delete it and start over"
-        ]
-    if occupied and not is_batch:
-        return [
-            f"--out {out}: folder is not empty and holds no povsim batch (no manifest.json); "
-            "refusing to resume into it or delete it"
-        ]
-    return []
 
 
 def check_resume(out: Path, design: Design, plan_ids: list[str]) -> list[str]:
@@ -511,44 +618,160 @@ def run_batch(
     on_run: Callable[[RunOutcome, BatchSummary], None] | None = None,
     dask_processes: bool = True,
     threads: int | None = None,
+    max_hours: float = limits.MAX_HOURS,
 ) -> BatchSummary:
     """Run every run of ``design`` not yet on disk, streaming results into ``out``.
 
-    Raises :class:`ConfigError` (nothing written) for an unusable output folder or backend.
+    Raises :class:`ConfigError` (nothing written) for an unusable output folder, a folder
+    another batch is writing (its lock), work beyond the limits, or an unusable backend.
     ``on_run`` is called in this process after each finished run (progress hooks, tests).
+    With ``force`` the new batch is built in a staging folder beside ``out`` and swapped in when
+    the session ends; if it aborts, the staging folder is discarded and ``out`` is untouched.
     """
     out = Path(out) if out is not None else Path("results") / design.name
-    problems = check_out(out, resume, force)
-    store = ResultStore(out)
-    plan_ids = [r.run_id for r in design.runs()]
-    resuming = resume and store.is_batch_folder()
-    if resuming:
-        problems += check_resume(out, design, plan_ids)
+    if resume and force:
+        raise ConfigError(
+            ["--resume and --force: give one (resume keeps the runs on disk, force replaces them)"]
+        )
+    if out.is_dir() and files.lock_holder(out) is not None:
+        raise ConfigError([files.busy_message(out)])
+    problems = files.check_out_folder(out, files.BATCH_FOLDER, force, resume)
     if problems:
         raise ConfigError(problems)
-    if resume and not resuming and not quiet:
-        print(f"nothing to resume in {out}; starting the batch", file=sys.stderr)
-
-    ctx = RunContext(
-        design.scenario_data, str(design.scenario_path), design.spec.outputs.households
+    n = workers or limits.default_workers()
+    local = scheduler is None or scheduler == "local"
+    problems = limits.check_batch(
+        design.total,
+        limits.design_size(design),
+        n,
+        str(design.path),
+        max_hours=max_hours,
+        local=local,
+        chunk=flush_every or design.spec.outputs.flush_every,
+        households_kept=design.spec.outputs.households,
     )
-    backend = make_backend(ctx, workers, scheduler, dask_processes, threads)  # may raise
-    try:
-        return _drive(design, store, backend, resuming, force, quiet, flush_every, on_run)
-    finally:
-        backend.close()
+    if problems:
+        raise ConfigError(problems)
+
+    with _sigterm_interrupts():
+        folder = _OutFolder(out, force)  # made, or staged, and locked: may raise ConfigError
+        try:
+            resuming = resume and folder.staging is None and ResultStore(out).is_batch_folder()
+            if resuming:
+                problems = check_resume(out, design, [r.run_id for r in design.runs()])
+                if problems:
+                    raise ConfigError(problems)
+            elif resume and not quiet:
+                print(f"nothing to resume in {out}; starting the batch", file=sys.stderr)
+            ctx = RunContext(
+                design.scenario_data, str(design.scenario_path), design.spec.outputs.households
+            )
+            backend = make_backend(ctx, workers, scheduler, dask_processes, threads)
+        except BaseException:
+            folder.abandon()
+            raise
+        summary = None
+        try:
+            summary = _drive(
+                design, ResultStore(folder.root), backend, resuming, quiet, flush_every, on_run
+            )
+        except BaseException:
+            folder.abandon()
+            raise
+        finally:
+            backend.close(now=summary is None or summary.interrupted)
+        summary.out = out
+        folder.finish(summary)
+    return summary
+
+
+class _OutFolder:
+    """The folder a session writes, locked against a second writer. A new or empty ``out`` is
+    written in place. ``--force`` over an earlier batch writes a staging folder beside it
+    (``files.staging_folder``), holding the locks of both, and :meth:`finish` swaps it in
+    (``files.swap_into_place``); the lock file moves with the staging folder and stays held."""
+
+    def __init__(self, out: Path, force: bool):
+        self.out = out
+        self.staging: Path | None = None
+        self.created = False
+        self.old_lock: files.FolderLock | None = None
+        self.lock: files.FolderLock | None = None
+        occupied = out.is_dir() and any(p.name != files.LOCK_NAME for p in out.iterdir())
+        try:
+            if force and occupied:
+                self.old_lock = files.FolderLock.acquire(out)
+                files.discard_leftovers(out)  # of an earlier --force that was killed
+                try:
+                    self.staging = files.staging_folder(out)
+                except OSError as exc:
+                    raise ConfigError(
+                        [f"--out {out}: cannot create a folder beside it: {exc.strerror or exc}"]
+                    ) from None
+                self.lock = files.FolderLock.acquire(self.staging)
+            else:
+                self.created = files.make_out_folder(out)
+                self.lock = files.FolderLock.acquire(out)
+        except BaseException:
+            self.abandon()
+            raise
+
+    @property
+    def root(self) -> Path:
+        return self.staging or self.out
+
+    def finish(self, summary: BatchSummary) -> None:
+        """End of the session: a staged batch replaces ``out`` unless it aborted; a batch that
+        was interrupted or had failed runs is consistent and resumable, so it goes in too."""
+        if self.staging is not None:
+            if summary.aborted:
+                summary.discarded = True
+                self.abandon()
+                return
+            try:
+                files.swap_into_place(self.staging, self.out)
+            except OSError as exc:
+                summary.aborted = f"cannot put the new batch in place ({exc.strerror or exc})"
+                summary.discarded = True
+                self.abandon()
+                return
+            self.lock.moved(self.out)
+            self.staging = None
+        self._release()
+
+    def abandon(self) -> None:
+        """Undo this session's folder: discard a staging folder, or remove ``out`` if this
+        session created it; an earlier batch is left as it was."""
+        if self.staging is not None:
+            files.discard(self.staging)
+            self.staging = None
+        elif self.created:
+            import shutil
+
+            shutil.rmtree(self.out, ignore_errors=True)
+            self.created = False
+        self._release()
+
+    def _release(self) -> None:
+        for lock in (self.lock, self.old_lock):
+            if lock is not None:
+                lock.release(remove=lock.folder.exists())
+        self.lock = self.old_lock = None
 
 
 class _Session:
     """One invocation of a batch: prepares the folder, streams outcomes into parts, keeps the
     run table and the manifest up to date after every part."""
 
-    def __init__(self, design: Design, store: ResultStore, backend, resuming: bool, force: bool):
+    def __init__(self, design: Design, store: ResultStore, backend, resuming: bool):
         self.design, self.store, self.backend = design, store, backend
         previous = store.read_manifest() if resuming else None
-        self.next_part = store.tidy() if resuming else 0
-        if not resuming:
-            store.create(force=force)
+        dropped: list[str] = []
+        if resuming:
+            self.next_part, dropped = store.tidy(design.spec.outputs.households)
+        else:
+            self.next_part = 0
+            store.create()
         self.runs = design.runs()
         plan = plan_frame(self.runs, list(design.levers), list(design.uncertainties))
         finished = store.finished_runs()
@@ -556,6 +779,7 @@ class _Session:
         status = self.table["status"]
         self.summary = BatchSummary(out=store.root, total=design.total)
         self.summary.backend, self.summary.workers = backend.name, backend.workers
+        self.summary.warnings = [f"{store.root}: dropped {d}" for d in dropped]
         self.summary.ok = int((status == "ok").sum())
         self.summary.failed = int((status == "failed").sum())
         self.summary.skipped = self.summary.ok + self.summary.failed
@@ -629,13 +853,21 @@ class _Session:
         self.save("running")
 
 
-def _drive(design, store, backend, resuming, force, quiet, flush_every, on_run):
+def _drive(design, store, backend, resuming, quiet, flush_every, on_run):
     from tqdm import tqdm
 
     t0 = time.perf_counter()
-    session = _Session(design, store, backend, resuming, force)
+    try:
+        session = _Session(design, store, backend, resuming)
+        session.save("running")
+    except OSError as exc:  # e.g. a read-only or full file system: nothing has run yet
+        raise ConfigError(
+            [f"--out {store.root}: cannot write the results: {exc.strerror or exc}"]
+        ) from None
     summary = session.summary
-    session.save("running")
+    if not quiet:
+        for line in summary.warnings:
+            print(f"warning: {line}", file=sys.stderr)
     chunk = flush_every or design.spec.outputs.flush_every
     bar = tqdm(
         total=summary.total,
@@ -656,19 +888,26 @@ def _drive(design, store, backend, resuming, force, quiet, flush_every, on_run):
             bar.update()
             if on_run is not None:
                 on_run(outcome, summary)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         summary.interrupted = True
+        summary.terminated = isinstance(exc, Terminated)
         final = "interrupted"
     except BrokenProcessPool as exc:
         summary.aborted = f"a worker process died ({exc}); out of memory?"
         final = "aborted"
+    except OSError as exc:
+        summary.aborted = f"cannot write the results ({exc.strerror or exc}: {exc.filename})"
+        final = "aborted"
     finally:
         stream.close()
         bar.close()
-        session.flush()
-        if summary.pending and final == "complete":
-            final = "aborted"
-        session.save(final)
+        try:
+            session.flush()
+            if summary.pending and final == "complete":
+                final = "aborted"
+            session.save(final)
+        except OSError as exc:
+            summary.aborted = summary.aborted or f"cannot write the results ({exc.strerror or exc})"
         summary.seconds = time.perf_counter() - t0
     return summary
 
