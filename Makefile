@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint format bench calibration docs clean
+.PHONY: install demo test test-fast fuzz lint format bench calibration docs clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ test: lint
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -m "not slow"
+
+# The fuzz suite with many more examples than `make test` gives it (docs/reliability.md).
+fuzz: $(STAMP)
+	POVSIM_FUZZ=1 $(BIN)/python -m pytest -q -n 2 tests/test_fuzz.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/batch_bench.py --out benchmarks/results/batch.json

@@ -91,7 +91,7 @@ def cmd_run(args) -> int:
     if not problems:
         from sim.limits import check_run_memory
 
-        problems = check_run_memory(scenario)
+        problems = check_run_memory(scenario, where=str(args.scenario))
     if problems:
         return _fail(problems)
     try:  # the new folder is built beside --out and swapped in only when it is complete

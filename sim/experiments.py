@@ -744,7 +744,7 @@ def _parse_distribution(raw: Any, where: str) -> tuple[Distribution | None, list
         ]
     if "values" in raw and "dist" not in raw:
         model: type[BaseModel] = Values
-    elif raw.get("dist") in DIST_MODELS:
+    elif isinstance(raw.get("dist"), str) and raw["dist"] in DIST_MODELS:
         model = DIST_MODELS[raw["dist"]]
     elif "dist" in raw:
         return None, [f"{where}: unknown dist {raw['dist']!r}; allowed: {allowed}"]
