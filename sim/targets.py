@@ -395,7 +395,8 @@ def parse_targets(data: dict, source: str, context: Context | None = None) -> Ta
                     f"({ctx.horizon_source})"
                 )
         op = t.get("op")
-        if "op" in t and op not in OPS:
+        op_ok = isinstance(op, str) and op in OPS
+        if "op" in t and not op_ok:
             problems.append(f"{where}.op: unknown comparison {op!r}; allowed: {', '.join(OPS)}")
         value = t.get("value")
         if "value" in t:
@@ -408,7 +409,7 @@ def parse_targets(data: dict, source: str, context: Context | None = None) -> Ta
                     f"{MAX_VALUE:g} in absolute value"
                 )
                 value = None
-            elif info is not None and op in OPS:
+            elif info is not None and op_ok:
                 msg = _value_problem(info, op, float(value))
                 if msg:
                     problems.append(f"{where}.value: {msg}")

@@ -91,6 +91,10 @@ def test_run_refuses_non_empty_folder_without_force(small_toml, tmp_path, capsys
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "small.toml"]
 
+    rc = _run(small_toml, out, "--seed", "9", "--force")  # notes.txt is not povsim's
+    assert rc == 2 and "notes.txt" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    (out / "notes.txt").unlink()
     rc = _run(small_toml, out, "--seed", "9", "--force")
     assert rc == 0
     assert {p.name for p in out.iterdir()} == FILES  # replaced, not merged
