@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
-	$(BIN)/python -c 'import sim.kernels; sim.kernels.compile_all()'  # numba kernels, cached
+	$(BIN)/python -c 'import sim.model.kernels; sim.model.kernels.compile_all()'  # numba kernels, cached
 	touch $(STAMP)
 
 # The flagship comparison: four strategies at equal budget on the seed county, under uncertain
@@ -46,10 +46,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py --out benchmarks/results/latest.json
 
 calibration: $(STAMP)
-	$(BIN)/python -m sim.calibration --out docs/calibration.md
+	$(BIN)/python -m sim.analysis.calibration --out docs/calibration.md
 
 docs: $(STAMP)
-	$(BIN)/python -m sim.docs_tables
+	$(BIN)/python -m sim.analysis.docs_tables
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,7 +1,7 @@
 """Benchmark of `povsim batch` on the county: throughput, parallel efficiency, Dask overhead, disk.
 
 One batch = the four strategies x ``--runs / 4`` seeds of ``scenarios/county.toml`` over ten
-years (default 128 runs, the size of the flagship experiment), run end to end through :func:`sim.runner.run_batch` — backend start-up,
+years (default 128 runs, the size of the flagship experiment), run end to end through :func:`sim.batch.runner.run_batch` — backend start-up,
 streaming to Parquet and shutdown included, as a user would see it — with
 
 * ``in-process``: 1 worker, no pool, one kernel thread (the reference: one core);
@@ -40,9 +40,9 @@ import time
 from pathlib import Path
 
 import sim
-from sim.experiments import load_experiment
-from sim.results import write_json_atomic
-from sim.runner import RunContext, make_backend, provenance, run_batch
+from sim.batch.experiments import load_experiment
+from sim.batch.results import write_json_atomic
+from sim.batch.runner import RunContext, make_backend, provenance, run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTY = ROOT / "scenarios" / "county.toml"

@@ -14,7 +14,7 @@ seed each repeat, the model and the reference interleaved repeat by repeat):
   per agent-step. The ratio of the two is the figure to compare (goal <= 0.1 at every size,
   <= 0.05 from 100,000 households on).
 * the floor of a year at each scale: one vectorised pass that reads every household and person
-  array once (a sum each) and draws a year's random numbers with ``sim.rng`` (five uniforms per
+  array once (a sum each) and draws a year's random numbers with ``sim.model.rng`` (five uniforms per
   person, three per household, a normal for one person in seven: about what the step computes).
   The step should cost at most 10 floors.
 * setup at 600,000 households (the county x 15), with the agents: goal <= 10 µs a household.
@@ -68,8 +68,8 @@ import numpy as np
 from boltzmann import BoltzmannModel
 
 import sim
-from sim import rng
 from sim.config import build_scenario
+from sim.model import rng
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "county.toml"
@@ -164,7 +164,7 @@ def model_repeat(scenario, seed: int) -> dict:
 
 def floor_year(model, repeats: int = 3) -> float:
     """One vectorised pass over a year's data: every household and person array read once (a
-    sum each) and a year's random numbers drawn (sim.rng); the fastest of ``repeats``."""
+    sum each) and a year's random numbers drawn (sim.model.rng); the fastest of ``repeats``."""
     hh, p = model.hh, model.persons
     keys = model.streams.keys("illness", model.year, 9)
     best = float("inf")
@@ -567,7 +567,7 @@ def run(repeats: int | None, quick: bool) -> dict:
             "quick": quick,
             "strategy": STRATEGY,
             "timer": "time.perf_counter, gc.collect() before each timed call, warm-up run first",
-            "kernel_threads": sim.kernels.threads(),
+            "kernel_threads": sim.model.kernels.threads(),
         },
         "scenario_load_s": stats(loads),
         "scales": results,

@@ -5,7 +5,7 @@
 cProfile (``benchmarks/profile_county.py``) sees a compiled kernel as one opaque call and
 sampling profilers see numba's frames without names, so this script times the calls themselves:
 each phase function of ``PovertyModel.step`` and each compiled kernel (``@jit`` functions that
-Python calls, and the chunked kernels handed to ``sim.kernels.parallel``, timed over all their
+Python calls, and the chunked kernels handed to ``sim.model.kernels.parallel``, timed over all their
 chunks), summed over ``--runs`` ten-year runs of the county scaled to ``--households`` after one
 warm-up run, strategy ``status_quo``. Kernels are nested in phases, so the phase shares add up
 to about 100% and the kernel shares are a breakdown of them. ``--threads 1`` shows the work;
@@ -27,7 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import scaled_county  # noqa: E402
 
 import sim  # noqa: E402
-from sim import demography, economy, identification, kernels, metrics, model, shocks  # noqa: E402
+from sim.model import (
+    demography,  # noqa: E402
+    economy,  # noqa: E402
+    identification,  # noqa: E402
+    kernels,  # noqa: E402
+    metrics,  # noqa: E402
+    model,  # noqa: E402
+    shocks,  # noqa: E402
+)
 
 PHASES = {
     demography: ["step"],

@@ -16,9 +16,8 @@ import pandas as pd
 import pytest
 
 import sim
-import sim.runner
-from sim.cli import main
-from sim.experiments import (
+import sim.batch.runner
+from sim.batch.experiments import (
     LogNormal,
     Normal,
     Triangular,
@@ -28,8 +27,9 @@ from sim.experiments import (
     replication_seeds,
     sample_uncertainties,
 )
-from sim.results import RUN_PARTS, TIMESERIES, load_results, part_files
-from sim.runner import run_batch
+from sim.batch.results import RUN_PARTS, TIMESERIES, load_results, part_files
+from sim.batch.runner import run_batch
+from sim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "experiments" / "small_test.toml"
@@ -48,7 +48,7 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def assert_same_results(a: sim.results.Results, b: sim.results.Results) -> None:
+def assert_same_results(a: sim.batch.results.Results, b: sim.batch.results.Results) -> None:
     pd.testing.assert_frame_equal(a.timeseries, b.timeseries, check_exact=True)
     pd.testing.assert_frame_equal(
         a.runs.drop(columns=VOLATILE), b.runs.drop(columns=VOLATILE), check_exact=True
@@ -231,7 +231,7 @@ def test_failing_run_is_recorded_and_the_batch_goes_on(design, tmp_path, monkeyp
                 raise RuntimeError("injected failure")
             return super().run(years)
 
-    monkeypatch.setattr(sim.runner, "PovertyModel", Flaky)  # in-process: --workers 1
+    monkeypatch.setattr(sim.batch.runner, "PovertyModel", Flaky)  # in-process: --workers 1
     out = tmp_path / "out"
     assert main(["batch", str(SMALL), "--workers", "1", "--out", str(out), "--quiet"]) == 1
     err = capsys.readouterr()
@@ -344,7 +344,7 @@ def test_resume_refuses_a_changed_experiment(tmp_path, capsys):
 
 
 def test_unreachable_scheduler_exits_2(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sim.runner, "DASK_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(sim.batch.runner, "DASK_CONNECT_TIMEOUT", "1s")
     out = tmp_path / "out"
     rc = main(["batch", str(SMALL), "--scheduler", "tcp://127.0.0.1:9", "--out", str(out)])
     assert rc == 2 and not out.exists()
@@ -384,15 +384,15 @@ def test_mesa_batch_run_runs_the_model():
 def test_workers_share_the_cores_between_their_kernel_threads(monkeypatch):
     """Two workers on two cores run their kernels on one thread each, not two: four busy
     threads on two cores would slow every run."""
-    monkeypatch.setattr(sim.kernels, "CORES", 4)
-    ctx = sim.runner.RunContext({}, "x.toml", households=False)
+    monkeypatch.setattr(sim.model.kernels, "CORES", 4)
+    ctx = sim.batch.runner.RunContext({}, "x.toml", households=False)
     for workers, threads in [(2, 2), (4, 1), (8, 1)]:
-        backend = sim.runner.make_backend(ctx, workers=workers)
+        backend = sim.batch.runner.make_backend(ctx, workers=workers)
         try:
             assert backend.ctx.kernel_threads == threads
         finally:
             backend.close()
-    assert sim.runner.make_backend(ctx, workers=1).ctx.kernel_threads == 0  # every core
+    assert sim.batch.runner.make_backend(ctx, workers=1).ctx.kernel_threads == 0  # every core
 
 
 @pytest.mark.parametrize("option", ["--workers", "--threads"])

@@ -1,4 +1,4 @@
-"""The calibration report (sim/calibration.py, docs/calibration.md): the functions run on a
+"""The calibration report (sim/analysis/calibration.py, docs/calibration.md): the functions run on a
 scaled-down county, every fact has a row, the snapshots measure what they claim, and the committed
 report is in step with the list of facts."""
 
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from conftest import COUNTY_TOML, ROOT
 
-from sim import calibration as cal
-from sim.codes import Cause
+from sim.analysis import calibration as cal
 from sim.config import load_scenario
 from sim.model import PovertyModel
+from sim.model.codes import Cause
 
 FACTOR = 1 / 20  # the county at 2,000 households
 

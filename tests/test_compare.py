@@ -18,9 +18,9 @@ from sim.analysis.compare import (
     level_column,
     ratio_of_means,
 )
+from sim.batch.results import Results, load_results
+from sim.batch.runner import run_batch
 from sim.cli import main
-from sim.results import Results, load_results
-from sim.runner import run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "experiments" / "small_test.toml"
@@ -31,7 +31,7 @@ TINY = ROOT / "scenarios" / "tiny.toml"
 def small_batch(tmp_path_factory) -> Path:
     """experiments/small_test.toml run in-process: 2 strategies x 2 samples x 2 seeds, 4 years,
     phase-out after year 3."""
-    from sim.experiments import load_experiment
+    from sim.batch.experiments import load_experiment
 
     out = tmp_path_factory.mktemp("compare") / "small"
     summary = run_batch(load_experiment(SMALL), out, workers=1, quiet=True)

@@ -8,9 +8,9 @@ from conftest import small_model
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.codes import Status
-from sim.households import HOUSEHOLD_FIELDS
-from sim.metrics import TRIGGERS
+from sim.model.codes import Status
+from sim.model.households import HOUSEHOLD_FIELDS
+from sim.model.metrics import TRIGGERS
 from sim.policies import available
 
 MONEY = ("assets", "savings", "debt", "medical_cost", "sp_medical", "sp_schooling")

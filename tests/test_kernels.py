@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import ndtr
 
-from sim import kernels, metrics, rng
-from sim.codes import Health, Work
-from sim.economy import Z_YEAR, labour_and_income
-from sim.households import Household
-from sim.identification import _poorest
+from sim.model import kernels, metrics, rng
+from sim.model.codes import Health, Work
+from sim.model.economy import Z_YEAR, labour_and_income
+from sim.model.households import Household
+from sim.model.identification import _poorest
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 17, 5000])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import small_model
 
-from sim.economy import asset_return
+from sim.model.economy import asset_return
 
 
 def test_illness_off_means_no_illness_returns_or_costs():

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from conftest import TransferToAll, small_model, small_scenario
 
-from sim.codes import Status
 from sim.config import ConfigError, StrategySpec
-from sim.enterprises import Enterprise
-from sim.households import Household
-from sim.metrics import COLUMNS
 from sim.model import PovertyModel
+from sim.model.codes import Status
+from sim.model.enterprises import Enterprise
+from sim.model.households import Household
+from sim.model.metrics import COLUMNS
 from sim.policies import Ledger, Strategy, available
 
 # ---- determinism -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from conftest import COUNTY_TOML
 
 from sim.cli import main
 from sim.config import Scenario, build_scenario
-from sim.parameters import (
+from sim.config.parameters import (
     META_KEYS,
     default_values,
     is_leaf,
@@ -152,8 +152,8 @@ def test_every_output_column_is_documented():
     """docs/outputs.md lists every timeseries column and household field (the README links it)."""
     from pathlib import Path
 
-    from sim.households import HOUSEHOLD_FIELDS
-    from sim.metrics import COLUMNS
+    from sim.model.households import HOUSEHOLD_FIELDS
+    from sim.model.metrics import COLUMNS
 
     text = (Path(__file__).resolve().parent.parent / "docs" / "outputs.md").read_text()
     missing = [c for c in list(COLUMNS) + list(HOUSEHOLD_FIELDS) if f"`{c}`" not in text]
@@ -164,7 +164,7 @@ def test_odd_lists_every_instrument_parameter_with_its_default():
     """docs/ODD.md's instrument table is generated from the defaults; it must not drift."""
     from pathlib import Path
 
-    from sim.parameters import iter_params
+    from sim.config.parameters import iter_params
 
     text = (Path(__file__).resolve().parent.parent / "docs" / "ODD.md").read_text()
     start = text.index("<!-- params:instruments:start -->")

@@ -14,11 +14,11 @@ from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
-from sim import plots
+from sim.analysis import plots
+from sim.batch.results import Results, load_results
+from sim.batch.runner import run_batch
 from sim.cli import main
-from sim.metrics import TRIGGERS
-from sim.results import Results, load_results
-from sim.runner import run_batch
+from sim.model.metrics import TRIGGERS
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "experiments" / "small_test.toml"
@@ -28,7 +28,7 @@ STRATEGIES = ["status_quo", "blood_making"]
 @pytest.fixture(scope="session")
 def small_batch(tmp_path_factory) -> Path:
     """experiments/small_test.toml (2 strategies x 2 samples x 2 seeds, 4 years, phase-out 3)."""
-    from sim.experiments import load_experiment
+    from sim.batch.experiments import load_experiment
 
     out = tmp_path_factory.mktemp("plots") / "small"
     assert run_batch(load_experiment(SMALL), out, workers=1, quiet=True).exit_code == 0

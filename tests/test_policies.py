@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import main
-from sim.codes import Stage, Status
 from sim.config import ConfigError, build_scenario
 from sim.model import PovertyModel
+from sim.model.codes import Stage, Status
 from sim.policies import INSTRUMENTS
 
 BUILTINS = ("status_quo", "transfusion", "blood_making", "precision")

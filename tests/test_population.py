@@ -9,10 +9,10 @@ from conftest import small_scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.codes import Category, Health, Stage, Status
-from sim.households import HOUSEHOLD_FIELDS
-from sim.population import category_counts, household_sizes, synthesize
-from sim.rng import Streams
+from sim.model.codes import Category, Health, Stage, Status
+from sim.model.households import HOUSEHOLD_FIELDS
+from sim.model.population import category_counts, household_sizes, synthesize
+from sim.model.rng import Streams
 
 
 def _synth(sc, seed=1):

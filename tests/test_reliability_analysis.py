@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from sim.analysis.report import inline_html, safe_md, safe_url
+from sim.batch.experiments import load_experiment
+from sim.batch.results import NoResults, ResultsError, load_results
+from sim.batch.runner import run_batch
 from sim.cli import main
-from sim.experiments import load_experiment
-from sim.report import inline_html, safe_md, safe_url
-from sim.results import NoResults, ResultsError, load_results
-from sim.runner import run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "experiments" / "small_test.toml"

@@ -22,14 +22,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sim.limits
-import sim.runner
-from sim import files
+import sim.batch.limits
+import sim.batch.runner
+from sim.batch.experiments import count_runs, load_experiment
+from sim.batch.results import RUN_PARTS, TIMESERIES, ResultStore, load_results, part_files
+from sim.batch.runner import run_batch
 from sim.cli import main
-from sim.config import build_scenario, read_toml
-from sim.experiments import count_runs, load_experiment
-from sim.results import RUN_PARTS, TIMESERIES, ResultStore, load_results, part_files
-from sim.runner import run_batch
+from sim.config import build_scenario, files, read_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "experiments" / "small_test.toml"
@@ -182,7 +181,7 @@ def test_unwritable_out_exits_2_and_writes_nothing(where, tmp_path, monkeypatch,
 HOLD = """
 import sys, time
 from pathlib import Path
-from sim.files import FolderLock
+from sim.config.files import FolderLock
 lock = FolderLock.acquire(Path(sys.argv[1]))
 print("locked", flush=True)
 time.sleep(120)
@@ -249,7 +248,7 @@ def descendants(pid: int) -> set[int]:
 
 
 def alive(pid: int) -> bool:
-    return sim.runner.process_start(pid) is not None
+    return sim.batch.runner.process_start(pid) is not None
 
 
 @pytest.mark.slow
@@ -288,7 +287,7 @@ def test_killing_a_batch_leaves_no_processes(sig, tmp_path):
 
 
 def test_scheduler_that_is_not_dask_exits_2(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sim.runner, "DASK_CONNECT_SECONDS", 3.0)
+    monkeypatch.setattr(sim.batch.runner, "DASK_CONNECT_SECONDS", 3.0)
 
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args):  # Dask's handshake is a bad HTTP request: not news
@@ -369,7 +368,7 @@ def test_limits_on_runs_hours_and_memory(tmp_path, monkeypatch, capsys):
     assert main(["batch", str(SMALL), "--out", out, "--workers", "1", "--max-hours", "1e-6"]) == 2
     err = capsys.readouterr().err
     assert "would take about" in err and "--max-hours" in err
-    monkeypatch.setattr(sim.limits, "available_memory", lambda: 1024**3)
+    monkeypatch.setattr(sim.batch.limits, "available_memory", lambda: 1024**3)
     assert main(["batch", str(SMALL), "--out", out, "--workers", "8"]) == 2
     err = capsys.readouterr().err
     assert "of memory" in err and "use --workers 2" in err
@@ -379,8 +378,8 @@ def test_limits_on_runs_hours_and_memory(tmp_path, monkeypatch, capsys):
 def test_check_run_memory_refuses_a_huge_scenario():
     data = read_toml(TINY, "scenario")
     tiny = build_scenario(data, str(TINY))
-    assert sim.limits.check_run_memory(tiny) == []
+    assert sim.batch.limits.check_run_memory(tiny) == []
     huge = tiny.model_copy(deep=True)
     huge.population.households, huge.population.people = 2 * 10**9, 6 * 10**9
-    problems = sim.limits.check_run_memory(huge, where="scenarios/huge.toml")
+    problems = sim.batch.limits.check_run_memory(huge, where="scenarios/huge.toml")
     assert len(problems) == 1 and "2,000,000,000" in problems[0] and "GiB" in problems[0]

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import plots
+from sim.analysis import plots
+from sim.analysis.report import describe_distribution
+from sim.batch.experiments import load_experiment
+from sim.batch.results import load_results
+from sim.batch.runner import run_batch
 from sim.cli import main
-from sim.experiments import load_experiment
-from sim.report import describe_distribution
-from sim.results import load_results
-from sim.runner import run_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "experiments" / "small_test.toml"
@@ -104,7 +104,7 @@ def test_report_says_when_runs_failed(tmp_path, monkeypatch, capsys):
                 raise RuntimeError("injected failure")
             return super().run(years)
 
-    monkeypatch.setattr(sim.runner, "PovertyModel", Flaky)
+    monkeypatch.setattr(sim.batch.runner, "PovertyModel", Flaky)
     out = tmp_path / "flaky"
     assert run_batch(design, out, workers=1, quiet=True).failed == 2
     assert main(["report", str(out)]) == 0

@@ -1,4 +1,4 @@
-"""The counter-based random numbers (sim/rng.py): uniform and normal draws with the right moments,
+"""The counter-based random numbers (sim/model/rng.py): uniform and normal draws with the right moments,
 independent across slots, rows, years and mechanisms, reproducible, and the same number for the
 same (seed, mechanism, year, slot, row) however and wherever it is computed."""
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from sim import rng
-from sim.rng import MECHANISMS, Streams
+from sim.model import rng
+from sim.model.rng import MECHANISMS, Streams
 
 N = 400_000
 # a statistic within 5 standard errors of its expectation: a false alarm has probability ~6e-7,

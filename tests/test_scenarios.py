@@ -16,8 +16,8 @@ from conftest import ROOT
 
 from sim.cli import _parse_sets, main
 from sim.config import CATEGORIES, Scenario, load_scenario
+from sim.config.parameters import META_KEYS, default_values, iter_params, raw_defaults
 from sim.model import PovertyModel
-from sim.parameters import META_KEYS, default_values, iter_params, raw_defaults
 
 SCENARIOS = ROOT / "scenarios"
 COUNTY = SCENARIOS / "county.toml"
@@ -30,7 +30,7 @@ ANKANG_FAST = 1 / 20  # Ankang is scaled down in the fast runs; one slow run is 
 
 def scaled(path, factor: float) -> Scenario:
     """The scenario with its counts scaled consistently (categories still sum)."""
-    from sim.calibration import scaled_overrides
+    from sim.analysis.calibration import scaled_overrides
 
     return load_scenario(path, scaled_overrides(load_scenario(path), factor))
 

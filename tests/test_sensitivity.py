@@ -25,9 +25,9 @@ from sim.analysis.sensitivity import (
     prepare_study,
     run_study,
 )
+from sim.batch.experiments import LogNormal, Normal, Triangular, Uniform, Values
 from sim.cli import main
 from sim.config import ConfigError
-from sim.experiments import LogNormal, Normal, Triangular, Uniform, Values
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "scenarios" / "tiny.toml"

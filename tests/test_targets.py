@@ -18,10 +18,7 @@ import pytest
 from conftest import small_data, small_scenario
 from scipy.stats import binomtest
 
-from sim.cli import main
-from sim.config import ConfigError, build_scenario
-from sim.results import load_results
-from sim.targets import (
+from sim.analysis.targets import (
     Target,
     achievable_level,
     assess,
@@ -35,6 +32,9 @@ from sim.targets import (
     verdict,
     wilson_interval,
 )
+from sim.batch.results import load_results
+from sim.cli import main
+from sim.config import ConfigError, build_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "experiments" / "small_test.toml"
@@ -94,8 +94,8 @@ def known_batch(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def small_batch(tmp_path_factory) -> Path:
     """experiments/small_test.toml: tiny county, 4 years, status_quo and blood_making, 8 runs."""
-    from sim.experiments import load_experiment
-    from sim.runner import run_batch
+    from sim.batch.experiments import load_experiment
+    from sim.batch.runner import run_batch
 
     out = tmp_path_factory.mktemp("targets_small") / "out"
     summary = run_batch(load_experiment(SMALL), out, workers=1, quiet=True)

@@ -370,8 +370,8 @@ def format_comparison(comparison: Comparison) -> str:
 
 
 def write_csv(comparison: Comparison, path) -> None:
-    """Write the table as CSV, whole or not at all (sim.files)."""
-    from sim.files import write_text_atomic
+    """Write the table as CSV, whole or not at all (sim.config.files)."""
+    from sim.config.files import write_text_atomic
 
     write_text_atomic(path, comparison.table.to_csv(index=False))
 

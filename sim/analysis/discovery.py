@@ -491,7 +491,7 @@ def plot_tradeoffs(discoveries: list[Discovery], path, title: str = "") -> bool:
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    from sim.files import write_with
+    from sim.config.files import write_with
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_with(path, lambda p: fig.savefig(p, dpi=120, format="png"))

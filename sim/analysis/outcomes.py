@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from sim.metrics import COLUMNS
+from sim.model.metrics import COLUMNS
 
 PAIR_KEYS = ("sample", "replication")
 

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.outcomes import paired_differences, parse_outcome, run_outcomes
+from sim.batch.experiments import STRATEGY, Design, Values, load_experiment, scenario_field_type
 from sim.config import ConfigError, build_scenario
-from sim.experiments import STRATEGY, Design, Values, load_experiment, scenario_field_type
 
 METHODS = ("morris", "sobol")
 INPUTS = ("range", "distribution")
@@ -743,7 +743,7 @@ class Analysis:
 @dataclass
 class StudyRun:
     out: Path
-    summary: Any  # sim.runner.BatchSummary
+    summary: Any  # sim.batch.runner.BatchSummary
     analysis: Analysis | None
     seconds: float
 
@@ -786,7 +786,7 @@ def run_study(
 
     Nothing is analysed if the batch was interrupted or aborted: resume it first.
     """
-    from sim.runner import run_batch
+    from sim.batch.runner import run_batch
 
     t0 = time.perf_counter()
     out = Path(out) if out is not None else study.default_out()
@@ -814,7 +814,7 @@ def run_study(
 
 
 def _write_design(study: Study, out: Path, summary) -> None:
-    from sim.results import write_json_atomic
+    from sim.batch.results import write_json_atomic
 
     folder = sensitivity_dir(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -837,7 +837,7 @@ def _write_design(study: Study, out: Path, summary) -> None:
 
 def analyse_study(study: Study, out: str | Path, figures: bool = True) -> Analysis:
     """Indices, noise and figures from the batch in ``out``; written to ``out/sensitivity``."""
-    from sim.results import load_results
+    from sim.batch.results import load_results
 
     out = Path(out)
     results = load_results(out)
@@ -883,7 +883,7 @@ def analyse_study(study: Study, out: str | Path, figures: bool = True) -> Analys
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    from sim.results import write_bytes_atomic
+    from sim.batch.results import write_bytes_atomic
 
     write_bytes_atomic(path, df.to_csv(index=False).encode())
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.codes import INSTRUMENTS  # re-exported: sim.policies.INSTRUMENTS
+from sim.model.codes import INSTRUMENTS  # re-exported: sim.policies.INSTRUMENTS
 
 
 class Effects:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.codes import Category, Cause, Status
+from sim.model.codes import Category, Cause, Status
 
 # Which causes make a household a match for an instrument under cause-matched strategies
 # (组合拳). ``None``: a guarantee (三保障 / 兜底) that every programme household may get when it

@@ -4,7 +4,7 @@ Eligibility: programme households with pupils or students. Cost: the stipend per
 (never more than the schooling cost). Effect: this year's schooling cost falls, and the poverty
 barrier to going on to high school or university and the dropout risk fall next year by
 ``removes_barrier`` (控辍保学); graduates join the labour force with the skill their schooling
-bought (sim.demography), so the effect on earnings comes years later. Duration: while the
+bought (sim.model.demography), so the effect on earnings comes years later. Duration: while the
 programme runs. Failure modes: the earnings effect lags beyond a short horizon.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.codes import Stage
+from sim.model.codes import Stage
 from sim.policies.base import serve
 
 

@@ -7,14 +7,14 @@ Effect: contract income at the enterprise's premium once the industry's lag has 
 within a year, tea and walnut after years), and an enterprise job for one working-age member
 while jobs are free. Duration: as long as the enterprise lives — past the phase-out. Failure
 modes: finite capacity (the rest wait), price swings in the industry, and enterprise failure,
-which cuts every linked household at once (sim.shocks.enterprises).
+which cuts every linked household at once (sim.model.shocks.enterprises).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.codes import Health, Stage, Work
+from sim.model.codes import Health, Stage, Work
 from sim.policies.base import book, serve
 
 

@@ -7,7 +7,7 @@ programme: the interest on outstanding loans while it runs (the principal is the
 assets (the rest is consumed). Repayment: the principal is due at the end of the term (到期还本,
 the common form), paid out of income above subsistence, then savings; what is still owed is
 extended once (展期, ``extensions``) for another term; at the final maturity the household also
-sells assets at the distress discount (sim.economy.assets calls ``settle``), and whatever is still
+sells assets at the distress discount (sim.model.economy.assets calls ``settle``), and whatever is still
 missing is a default, of which the programme's risk fund pays ``risk_cover`` out of the year's unspent budget
 while the programme runs, and the rest becomes the household's debt. After the phase-out the
 household pays the interest itself. Failure modes: partial take-up,

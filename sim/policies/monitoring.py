@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.identification import rigid_spike
+from sim.model.identification import rigid_spike
 from sim.policies.base import book, serve
 
 

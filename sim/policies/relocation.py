@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.codes import Category
+from sim.model.codes import Category
 from sim.policies.base import serve
 
 

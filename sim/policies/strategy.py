@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.config import Instruments, StrategySpec
+from sim.model.rng import uniforms
 from sim.policies import (
     cash_transfer,
     dibao,
@@ -20,7 +21,6 @@ from sim.policies import (
 )
 from sim.policies.base import Context, programme_households
 from sim.policies.dependency import work_factor
-from sim.rng import uniforms
 
 ALLOCATORS = {
     "dibao": dibao.allocate,
@@ -89,7 +89,7 @@ class Strategy:
         if not self.in_programme(year):
             return
         # one uniform per household, the same under every strategy (a function of the seed, the
-        # year and the household: sim.rng); computed only when the queue is random
+        # year and the household: sim.model.rng); computed only when the queue is random
         random_key = None
         if self.targeting == "random":
             random_key = uniforms(model.streams.keys("allocation", year, 1)[0], model.hh.n)

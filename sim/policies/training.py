@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.codes import Health, Stage
+from sim.model.codes import Health, Stage
 from sim.policies.base import serve
 
 

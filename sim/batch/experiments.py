@@ -37,8 +37,8 @@ from sim.config import (
     deep_merge,
     read_toml,
 )
-from sim.files import check_name, read_input_text
-from sim.parameters import default_values
+from sim.config.files import check_name, read_input_text
+from sim.config.parameters import default_values
 from sim.policies import builtin_specs
 
 STRATEGY = "strategy"  # the lever that picks the strategy: a special path, not a scenario field
@@ -543,10 +543,10 @@ def load_experiment(
     """Read and validate an experiment file; raise :class:`ConfigError` listing every problem.
 
     ``constants`` (e.g. ``povsim validate --set``) are added to the file's ``[constants]``.
-    A design of more than ``max_runs`` runs (default :data:`sim.limits.MAX_RUNS`) is refused
+    A design of more than ``max_runs`` runs (default :data:`sim.batch.limits.MAX_RUNS`) is refused
     before anything is sampled: its size is counted first.
     """
-    from sim.limits import MAX_RUNS, check_runs
+    from sim.batch.limits import MAX_RUNS, check_runs
 
     path = Path(path)
     exp = str(path)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.metrics import COLUMNS
-from sim.parameters import iter_params
+from sim.config.parameters import iter_params
+from sim.model.metrics import COLUMNS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cell(x) -> str:

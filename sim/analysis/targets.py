@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from sim.config import ConfigError, read_toml
-from sim.files import write_text_atomic, write_with
-from sim.metrics import COLUMNS
+from sim.config.files import write_text_atomic, write_with
+from sim.model.metrics import COLUMNS
 
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
@@ -471,7 +471,7 @@ def context_for_experiments(designs: Sequence) -> Context:
     """Horizon and strategies of experiment files validated alongside a targets file."""
     if not designs:
         return Context()
-    from sim.parameters import default_values
+    from sim.config.parameters import default_values
 
     horizons, strategies, names = [], set(), []
     for d in designs:
@@ -1155,7 +1155,7 @@ def issues_frame(issues: Sequence[Issue]) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` as CSV, whole or not at all (sim.files)."""
+    """Write ``frame`` as CSV, whole or not at all (sim.config.files)."""
     write_text_atomic(path, frame.to_csv(index=False))
 
 

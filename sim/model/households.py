@@ -17,7 +17,7 @@ import pandas as pd
 from mesa import Agent
 from mesa.agent import AgentSet
 
-from sim.codes import CATEGORY_NAMES, INSTRUMENTS, STATUS_NAMES, TRIGGER_NAMES, Stage
+from sim.model.codes import CATEGORY_NAMES, INSTRUMENTS, STATUS_NAMES, TRIGGER_NAMES, Stage
 
 INCOME_COMPONENTS = ("farm", "livestock", "wage", "migrant", "business", "property", "transfers")
 SPENDING_COMPONENTS = ("medical", "schooling", "debt_service")
@@ -39,9 +39,9 @@ HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
     "registered": ("bool", "ever on the register (建档立卡)"),
     "registered_year": ("int16", "year first registered (-1 never)"),
     "status": ("int8", "0 never registered, 1 poor, 2 exited, 3 returned"),
-    "causes": ("int16", "causes of poverty, bit flags (sim.codes.Cause)"),
+    "causes": ("int16", "causes of poverty, bit flags (sim.model.codes.Cause)"),
     "primary_cause": ("int16", "primary cause (one Cause flag, 0 none)"),
-    "category": ("int8", "primary measure, -1 none (sim.codes.Category)"),
+    "category": ("int8", "primary measure, -1 none (sim.model.codes.Category)"),
     "enterprise": ("int32", "linked enterprise index, -1 none"),
     "link_year": ("int16", "year linked to the enterprise, -1 none"),
     "enterprise_lost_year": ("int16", "year the linked enterprise failed, -1 never"),
@@ -51,7 +51,7 @@ HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
     "return_year": ("int16", "year of the last return, -1 never"),
     "first_return_year": ("int16", "year of the first return after the first exit, -1 never"),
     "returns": ("int16", "number of returns to poverty"),
-    "return_trigger": ("int8", "trigger of the last return (sim.codes.Trigger)"),
+    "return_trigger": ("int8", "trigger of the last return (sim.model.codes.Trigger)"),
     "dibao": ("bool", "on the standing rural dibao (minimum income guarantee)"),
     "at_risk": ("bool", "flagged by monitoring this year (防返贫监测)"),
     "labour_units": ("float64", "able-bodied labour weighted by health, this year"),
@@ -107,11 +107,11 @@ PERSON_FIELDS: dict[str, tuple[str, str]] = {
     "female": ("bool", "sex"),
     "health": ("int8", "0 healthy, 1 chronic illness, 2 disability"),
     "acute": ("bool", "hospital episode this year"),
-    "stage": ("int8", "schooling stage (sim.codes.Stage)"),
+    "stage": ("int8", "schooling stage (sim.model.codes.Stage)"),
     "edu_years": ("int8", "years of schooling completed"),
     "base_skill": ("float64", "innate skill before schooling (multiplier)"),
     "skill": ("float64", "skill of a working person (1 = average rural worker)"),
-    "work": ("int8", "work this year (sim.codes.Work)"),
+    "work": ("int8", "work this year (sim.model.codes.Work)"),
     "local_year": (
         "int16",
         "year of the draw behind the person's local-work chance (renewed at random)",

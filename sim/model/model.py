@@ -10,16 +10,16 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim import demography, economy, identification, shocks
 from sim.config import Scenario, load_scenario
-from sim.enterprises import Enterprise, build_enterprises
-from sim.households import Household, household_frame
-from sim.metrics import COLUMNS, collect
+from sim.model import demography, economy, identification, shocks
+from sim.model.enterprises import Enterprise, build_enterprises
+from sim.model.households import Household, household_frame
+from sim.model.metrics import COLUMNS, collect
+from sim.model.population import link_initial, synthesize
+from sim.model.rng import Streams, fresh_seed
 from sim.policies import Effects, Ledger, Strategy, get_strategy
-from sim.population import link_initial, synthesize
-from sim.rng import Streams, fresh_seed
 
-DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "county.toml"
+DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "county.toml"
 
 
 class PovertyModel(mesa.Model):
@@ -83,7 +83,7 @@ class PovertyModel(mesa.Model):
         lab = scenario.population.labour
         self.working_age = (lab.working_age_min, lab.working_age_max)
         # the persons of household h are rows person_start[h]:person_start[h + 1]; the compiled
-        # phases (sim/kernels.py) rely on it
+        # phases (sim/model/kernels.py) rely on it
         self.person_start = np.concatenate([[0], np.cumsum(self.hh.size, dtype=np.int64)])
         first = self.persons.hh[self.person_start[:-1]] if self.persons.n else self.persons.hh
         if not (

@@ -8,7 +8,7 @@ nothing holds more than one chunk of results in memory. A run that raises is rec
 and the batch goes on; Ctrl-C stops cleanly and keeps every committed chunk for ``--resume``.
 
 Results do not depend on the backend or the number of workers: a run's output is a function of
-(scenario data, overrides, strategy, seed) only, and :func:`sim.results.load_results` sorts rows
+(scenario data, overrides, strategy, seed) only, and :func:`sim.batch.results.load_results` sorts rows
 by run_id.
 """
 
@@ -34,11 +34,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import files, kernels, limits
-from sim.config import ConfigError, build_scenario
-from sim.experiments import Design, RunSpec
-from sim.model import PovertyModel
-from sim.results import (
+from sim.batch import limits
+from sim.batch.experiments import Design, RunSpec
+from sim.batch.results import (
     FORMAT,
     RUNS,
     STATUS_COLUMNS,
@@ -47,6 +45,8 @@ from sim.results import (
     plan_frame,
     write_parquet_atomic,
 )
+from sim.config import ConfigError, build_scenario, files
+from sim.model import PovertyModel, kernels
 
 FLUSH_SECONDS = 60.0  # a chunk is also written when this long has passed since the last one
 WINDOW_PER_WORKER = 4  # runs queued per worker: keeps workers busy without a big backlog
@@ -213,7 +213,7 @@ class LocalProcesses:
         self.workers = workers
         if "forkserver" in multiprocessing.get_all_start_methods():
             mp = multiprocessing.get_context("forkserver")
-            mp.set_forkserver_preload(["sim.runner"])
+            mp.set_forkserver_preload(["sim.batch.runner"])
         else:
             mp = multiprocessing.get_context("spawn")
         me = os.getpid()

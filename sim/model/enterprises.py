@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from mesa import Agent
 
-from sim.households import Table
+from sim.model.households import Table
 
 
 class EnterpriseTable(Table):

@@ -1,6 +1,6 @@
 """Compiled kernels: the numba settings every yearly phase uses, and keeping numba's cache honest.
 
-Each yearly phase keeps its mechanism in its own module (``sim.demography``, ``sim.shocks``, ...)
+Each yearly phase keeps its mechanism in its own module (``sim.model.demography``, ``sim.model.shocks``, ...)
 as loops compiled with :data:`jit`. The persons of a household are consecutive rows
 (``persons.hh`` is sorted; see ``PovertyModel.person_start``), so the persons of a block of
 households are a block of rows too: a phase that sums over persons runs one flat loop over them
@@ -10,24 +10,24 @@ processor predicts badly). Each loop reads and writes at most a few dozen arrays
 system follows only so many streams at once, and a loop over more arrays runs slower per array.
 Where an outcome is random, the rules are written with ``&`` and arithmetic on flags rather than
 ``if``: a mispredicted branch costs more than computing both sides. A phase draws only the
-random numbers it uses (``sim.rng``).
+random numbers it uses (``sim.model.rng``).
 
 Threads. The heaviest kernels take a row range ``lo, hi`` and :func:`parallel` runs them on
 contiguous chunks of the households (or persons), one chunk per thread; the kernels release the
 GIL (``nogil``), so the chunks run at once on a plain thread pool. A household's results depend
 only on its own rows, and its sums run over its persons in order on one thread, so the results
-are bit-identical whatever the number of threads; sums over all households (``sim.metrics``) stay
+are bit-identical whatever the number of threads; sums over all households (``sim.model.metrics``) stay
 serial for the same reason, while the sort behind the median and Gini runs beside them
 (:func:`start`). Numba's own ``parallel=True`` would do the same but doubles the
 compile time of every kernel it touches (the Ankang run's cold start went from 17 to 26 s) and
 brings OpenMP's fork and thread-safety rules with it. A single run uses every core; batch workers
-get their share of the cores (:func:`use_threads`, set by ``sim.runner`` for each run, per
+get their share of the cores (:func:`use_threads`, set by ``sim.batch.runner`` for each run, per
 calling thread), so that two workers on two cores do not run four threads.
 
 ``cache=True`` compiles the kernels once per machine (10-20 s in all: ``make install`` does it with
 :func:`compile_all`, or else the first run) and loads them from ``sim/__pycache__`` afterwards.
 Numba's cache only checks the kernel's own source file, not the files of the functions it calls;
-:func:`check_cache` therefore drops the cached kernels when ``sim/rng.py`` or this file (whose
+:func:`check_cache` therefore drops the cached kernels when ``sim/model/rng.py`` or this file (whose
 functions other kernels call) has changed since they were built.
 ``error_model="numpy"``: a division by zero gives inf or nan like numpy instead of raising, which
 keeps the loops free of checks; every division in the kernels is guarded where it matters, as in

@@ -6,9 +6,9 @@ check); ageing alone moves people into and out of the labour force. See docs/ODD
 
 from __future__ import annotations
 
-from sim.codes import Stage
-from sim.kernels import jit, parallel, row
-from sim.rng import uniform
+from sim.model.codes import Stage
+from sim.model.kernels import jit, parallel, row
+from sim.model.rng import uniform
 
 # slots of the demography stream: one uniform per person for enrolment and progression, one for
 # dropout; each is computed only for the persons at that decision

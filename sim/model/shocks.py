@@ -1,6 +1,6 @@
 """Shocks: illness (per person), disasters (per village), prices (per industry), enterprise failure.
 
-Every draw is a function of (seed, mechanism, year, slot, row) (``sim.rng``): the same person,
+Every draw is a function of (seed, mechanism, year, slot, row) (``sim.model.rng``): the same person,
 household, village or enterprise sees the same number under every strategy (common random
 numbers), and a number is only computed where the rule needs it.
 """
@@ -11,9 +11,9 @@ import math
 
 import numpy as np
 
-from sim.codes import Health, Work
-from sim.kernels import jit, parallel, row
-from sim.rng import normal, normals, uniform, uniforms
+from sim.model.codes import Health, Work
+from sim.model.kernels import jit, parallel, row
+from sim.model.rng import normal, normals, uniform, uniforms
 
 # slots of the illness stream: per person, the hospital episode, its cost, and chronic onset (for
 # the healthy) or recovery (for the chronically ill, so one uniform serves both); per household,

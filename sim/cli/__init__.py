@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from sim.cli_common import EXIT_BAD_INPUT
-from sim.cli_common import fail as _fail
-from sim.files import read_input_bytes
+from sim.cli.common import EXIT_BAD_INPUT
+from sim.cli.common import fail as _fail
+from sim.config.files import read_input_bytes
 
 MAX_YEARS = 100  # meta.years allows 1..100
 
@@ -72,7 +72,7 @@ def _default_out(name: str, strategy: str, seed: int) -> Path:
 def cmd_run(args) -> int:
     import sim
     from sim.config import ConfigError
-    from sim.files import RUN_FOLDER, BadInput, check_out_folder, discard, staging_folder
+    from sim.config.files import RUN_FOLDER, BadInput, check_out_folder, discard, staging_folder
     from sim.policies import get_strategy
 
     try:
@@ -89,7 +89,7 @@ def cmd_run(args) -> int:
     out = Path(args.out) if args.out else _default_out(scenario.meta.name, args.strategy, args.seed)
     problems = check_out_folder(out, RUN_FOLDER, args.force)
     if not problems:
-        from sim.limits import check_run_memory
+        from sim.batch.limits import check_run_memory
 
         problems = check_run_memory(scenario, where=str(args.scenario))
     if problems:
@@ -108,7 +108,7 @@ def cmd_run(args) -> int:
 
 def _run_into(args, scenario, overrides, scenario_bytes, out: Path, staging: Path) -> int:
     import sim
-    from sim.files import swap_into_place
+    from sim.config.files import swap_into_place
 
     t0 = time.perf_counter()
     model = sim.PovertyModel(
@@ -150,15 +150,15 @@ def _run_into(args, scenario, overrides, scenario_bytes, out: Path, staging: Pat
 
 
 def cmd_validate(args) -> int:
+    from sim.batch.experiments import is_experiment_file, load_experiment
     from sim.config import ConfigError, load_scenario
-    from sim.experiments import is_experiment_file, load_experiment
 
     problems: list[str] = []
     try:
         overrides = _parse_sets(args.set)
     except ConfigError as exc:
         return _fail(exc.problems)
-    from sim.targets import context_for_experiments, is_targets_file, load_targets
+    from sim.analysis.targets import context_for_experiments, is_targets_file, load_targets
 
     designs, targets = [], []
     for f in args.files:
@@ -199,7 +199,7 @@ def cmd_strategies(args) -> int:
 
 def cmd_params(args) -> int:
     from sim.config import ConfigError, build_scenario, load_scenario
-    from sim.params_table import params_frame, to_markdown
+    from sim.config.params_table import params_frame, to_markdown
 
     try:
         overrides = _parse_sets(args.set)
@@ -302,16 +302,16 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--set", action="append", metavar="PATH=VALUE", help="override, as in run")
     pa.set_defaults(func=cmd_params)
 
-    from sim.cli_batch import register as register_batch
+    from sim.cli.batch import register as register_batch
 
     register_batch(sub)
-    from sim.cli_sensitivity import register as register_sensitivity
+    from sim.cli.sensitivity import register as register_sensitivity
 
     register_sensitivity(sub)
-    from sim.cli_targets import register as register_targets
+    from sim.cli.targets import register as register_targets
 
     register_targets(sub)
-    from sim.cli_analysis import register as register_analysis
+    from sim.cli.analysis import register as register_analysis
 
     register_analysis(sub)
     return parser

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sim.cli_common import fail as _fail
+from sim.cli.common import fail as _fail
 
 EXAMPLE = """examples:
   povsim sensitivity experiments/sensitivity_county.toml --method morris

@@ -23,8 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from sim.files import BadInput, check_name, read_input_text
-from sim.parameters import default_values
+from sim.config.files import BadInput, check_name, read_input_text
+from sim.config.parameters import default_values
 
 # ---------------------------------------------------------------------------------------------
 # Errors
@@ -62,7 +62,7 @@ def _range_ok(v: list[float], lo: float = -math.inf, hi: float = math.inf) -> li
 
 
 # ---------------------------------------------------------------------------------------------
-# Scenario schema (values come from sim/parameters/defaults.toml; here only types and bounds)
+# Scenario schema (values come from sim/config/parameters/defaults.toml; here only types and bounds)
 
 
 class Meta(Strict):
@@ -509,7 +509,7 @@ class StrategySpec(Strict):
 
 
 # Sanity bounds on one scenario, far above any real county or prefecture (Ankang: 625,000
-# households); the memory a run needs on this machine is checked separately (sim.limits).
+# households); the memory a run needs on this machine is checked separately (sim.batch.limits).
 MAX_HOUSEHOLDS = 20_000_000
 MAX_PEOPLE = 80_000_000
 
@@ -756,7 +756,7 @@ class _FieldProblems(ValueError):
 
 
 def read_toml(path: str | Path, what: str = "file") -> dict:
-    """A TOML input file as a table: a regular, bounded, UTF-8 file (sim.files), never empty."""
+    """A TOML input file as a table: a regular, bounded, UTF-8 file (sim.config.files), never empty."""
     p = Path(path)
     try:
         text = read_input_text(p, what)
@@ -921,7 +921,7 @@ def explain(exc: ValidationError, source: str, tree: dict) -> list[str]:
     return lines
 
 
-BUILTIN_STRATEGIES = Path(__file__).resolve().parent / "policies" / "strategies.toml"
+BUILTIN_STRATEGIES = Path(__file__).resolve().parents[1] / "policies" / "strategies.toml"
 
 
 def builtin_strategy_tables() -> dict:

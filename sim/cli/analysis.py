@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli_common import fail as _fail
+from sim.cli.common import fail as _fail
 
 COMPARE_EXAMPLE = """examples:
   povsim compare results/transfusion_vs_blood_making
@@ -39,8 +39,8 @@ REPORT_EXAMPLE = """example:
 
 def _load(path: str):
     """The batch in ``path``, or the error message to print."""
-    from sim.files import BadInput
-    from sim.results import NoResults, load_results
+    from sim.batch.results import NoResults, load_results
+    from sim.config.files import BadInput
 
     try:
         results = load_results(path)
@@ -88,7 +88,7 @@ def check_derived(results_path: Path, paths: list[Path], force: bool) -> list[st
     In a folder povsim recognises as its batch (manifest.json with the povsim format) they are
     regenerated without --force; elsewhere an existing file is replaced only with --force.
     """
-    from sim.files import BATCH_FOLDER, check_new_file
+    from sim.config.files import BATCH_FOLDER, check_new_file
 
     owned = BATCH_FOLDER.owns(Path(results_path))
     problems: list[str] = []
@@ -121,7 +121,7 @@ def cmd_compare(args) -> int:
         parse_years,
         write_csv,
     )
-    from sim.files import check_new_file
+    from sim.config.files import check_new_file
 
     if args.out:
         problems = check_new_file(args.out, args.force, "--out")
@@ -156,7 +156,7 @@ def _parse_list(text: str) -> list[str]:
 
 
 def cmd_plot(args) -> int:
-    from sim.plots import FIGURES, FORMATS, check_heatmap, heatmap_slug, make_figures
+    from sim.analysis.plots import FIGURES, FORMATS, check_heatmap, heatmap_slug, make_figures
 
     formats = _parse_list(args.format)
     bad = [f for f in formats if f not in FORMATS]
@@ -207,8 +207,8 @@ def cmd_plot(args) -> int:
 
 def cmd_report(args) -> int:
     from sim.analysis.compare import CompareError
-    from sim.plots import FIGURES
-    from sim.report import write_report
+    from sim.analysis.plots import FIGURES
+    from sim.analysis.report import write_report
 
     results, problem = _load(args.results)
     if problem:

@@ -1,6 +1,6 @@
 """Figures of a batch (`povsim plot`): each answers one question, titled with it (docs/analysis.md).
 
-Every figure function takes a :class:`sim.results.Results` and returns a matplotlib ``Figure``
+Every figure function takes a :class:`sim.batch.results.Results` and returns a matplotlib ``Figure``
 (tests and the report inspect it); it raises :class:`SkipFigure` when the batch did not record
 what the figure needs. Figures are built on ``matplotlib.figure.Figure`` with the Agg canvas, never
 through pyplot, so plotting changes no global state and leaks no open figures. Colours are the
@@ -33,8 +33,8 @@ from sim.analysis.outcomes import (
     phase_out_year,
     run_outcomes,
 )
-from sim.files import write_text_atomic, write_with
-from sim.metrics import TRIGGERS
+from sim.config.files import write_text_atomic, write_with
+from sim.model.metrics import TRIGGERS
 
 # Okabe & Ito (2008), "Color Universal Design": safe for deuteranopia, protanopia, tritanopia.
 OKABE_ITO = {

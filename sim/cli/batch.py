@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim import limits
-from sim.cli_common import fail as _fail
+from sim.batch import limits
+from sim.cli.common import fail as _fail
 
 BATCH_EXAMPLE = """examples:
   povsim batch experiments/transfusion_vs_blood_making.toml
@@ -25,9 +25,9 @@ with --resume). See docs/batch.md.
 def cmd_batch(args) -> int:
     import math
 
-    from sim.experiments import load_experiment
-    from sim.files import BadInput
-    from sim.runner import EXIT_SIGTERM, Terminated, format_summary, resume_hint, run_batch
+    from sim.batch.experiments import load_experiment
+    from sim.batch.runner import EXIT_SIGTERM, Terminated, format_summary, resume_hint, run_batch
+    from sim.config.files import BadInput
 
     if args.workers is not None and args.workers < 1:
         return _fail([f"--workers {args.workers}: must be at least 1"])

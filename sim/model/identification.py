@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.codes import Category, Cause, Health, Stage, Status, Trigger
-from sim.kernels import jit, parallel, row
-from sim.rng import uniform
+from sim.model.codes import Category, Cause, Health, Stage, Status, Trigger
+from sim.model.kernels import jit, parallel, row
+from sim.model.rng import uniform
 
 # slots of the targeting stream, per household: exclusion (poor, missed), inclusion (non-poor,
 # registered); each is computed only for the never-registered households it can apply to

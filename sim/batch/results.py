@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.files import TMP_MARK, BadInput, input_problem, write_bytes_atomic, write_with
+from sim.config.files import TMP_MARK, BadInput, input_problem, write_bytes_atomic, write_with
 
 MANIFEST = "manifest.json"
 RUNS = "runs.parquet"
@@ -41,7 +41,7 @@ STATUS_COLUMNS = ("status", "error", "wall_seconds", "part")
 
 
 # ---------------------------------------------------------------------------------------------
-# Atomic writes: sim.files owns them; these names stay importable from here
+# Atomic writes: sim.config.files owns them; these names stay importable from here
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -128,7 +128,7 @@ class ResultStore:
 
     def create(self) -> None:
         """The part folders of a new batch. The folder itself is made (or staged, for
-        ``--force``) and locked by :func:`sim.runner.run_batch`; nothing is deleted here."""
+        ``--force``) and locked by :func:`sim.batch.runner.run_batch`; nothing is deleted here."""
         for sub in (RUN_PARTS, TIMESERIES):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
 
@@ -234,7 +234,7 @@ def merge_status(plan: pd.DataFrame, finished: pd.DataFrame | None) -> pd.DataFr
 class ResultsError(BadInput, ValueError):
     """A batch folder that cannot be read: one line naming the file and what is wrong with it.
 
-    A :class:`sim.files.BadInput` (the command line exits 2) and a ``ValueError`` for Python
+    A :class:`sim.config.files.BadInput` (the command line exits 2) and a ``ValueError`` for Python
     callers."""
 
     def __init__(self, problem: str):
@@ -282,7 +282,7 @@ def _check_manifest(path: Path, manifest: dict) -> None:
 
 
 def _read_manifest(path: Path) -> dict:
-    """The manifest as a dict. Not :func:`sim.files.read_json_object`: a manifest lists every
+    """The manifest as a dict. Not :func:`sim.config.files.read_json_object`: a manifest lists every
     run (about 80 bytes each), so a batch of a few 100,000 runs outgrows its 16 MiB bound."""
     problem = input_problem(path, "batch manifest")
     if problem and "too large" not in problem:
@@ -399,7 +399,7 @@ def load_results(path: str | Path) -> Results:
     data are the same whatever the number of workers, the backend or any resume in between.
 
     Raises :class:`NoResults` (a ``FileNotFoundError``) for a folder without a manifest and
-    :class:`ResultsError` (a ``ValueError`` and a :class:`sim.files.BadInput`) for a manifest or
+    :class:`ResultsError` (a ``ValueError`` and a :class:`sim.config.files.BadInput`) for a manifest or
     a part that cannot be read; each names the file.
     """
     root = Path(path)

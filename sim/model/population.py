@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.codes import CATEGORY_NAMES, INSTRUMENTS, Category, Cause, Health, Stage, Status
 from sim.config import CATEGORIES, Scenario
-from sim.households import HouseholdTable, PersonTable, VillageTable
+from sim.model.codes import CATEGORY_NAMES, INSTRUMENTS, Category, Cause, Health, Stage, Status
+from sim.model.households import HouseholdTable, PersonTable, VillageTable
 
 
 def _largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:

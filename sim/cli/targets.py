@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.cli_common import fail as _fail
+from sim.cli.common import fail as _fail
 
 EXIT_FAIL_ON = 1
 FORCE_HELP = (
@@ -33,9 +33,9 @@ exit codes: 0 done (with or without a box); 2 bad input. See docs/targets.md.
 def _load(results_dir: str, targets_path: str):
     """Results and targets validated against them; BadInput (ConfigError, ResultsError) on any
     problem."""
+    from sim.analysis.targets import context_for_results, load_targets, ok_runs
+    from sim.batch.results import load_results
     from sim.config import ConfigError
-    from sim.results import load_results
-    from sim.targets import context_for_results, load_targets, ok_runs
 
     results = load_results(results_dir)
     missing = [c for c in ("run_id", "strategy") if c not in results.runs.columns]
@@ -50,9 +50,7 @@ def _load(results_dir: str, targets_path: str):
 
 
 def cmd_targets(args) -> int:
-    from sim.cli_analysis import check_derived
-    from sim.files import BadInput, check_new_file
-    from sim.targets import (
+    from sim.analysis.targets import (
         evaluate,
         fails,
         format_evaluation,
@@ -60,6 +58,8 @@ def cmd_targets(args) -> int:
         plot_targets,
         write_csv,
     )
+    from sim.cli.analysis import check_derived
+    from sim.config.files import BadInput, check_new_file
 
     if not 0.5 <= args.confidence <= 1.0:
         return _fail([f"--confidence {args.confidence}: must lie in [0.5, 1]"])
@@ -111,9 +111,9 @@ def cmd_targets(args) -> int:
 
 def cmd_discover(args) -> int:
     from sim.analysis.discovery import discover, format_discovery, plot_tradeoffs
-    from sim.cli_analysis import check_derived
-    from sim.files import BadInput
-    from sim.targets import ok_runs, slug, target_values
+    from sim.analysis.targets import ok_runs, slug, target_values
+    from sim.cli.analysis import check_derived
+    from sim.config.files import BadInput
 
     try:
         results, targets = _load(args.results, args.targets)

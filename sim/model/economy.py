@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 
-from sim.codes import Health, Stage, Work
-from sim.kernels import jit, parallel, row
+from sim.model.codes import Health, Stage, Work
+from sim.model.kernels import jit, parallel, row
+from sim.model.rng import ndtr, ndtri, open_uniform, uniform
 from sim.policies import microcredit
-from sim.rng import ndtr, ndtri, open_uniform, uniform
 
 # slots of the labour stream, per person: the yearly part of the migration propensity, the local
 # job draw (computed only for persons who could take that work), and whether the person's local

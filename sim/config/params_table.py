@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.parameters import iter_params
+from sim.config.parameters import iter_params
 
 
 def _get(tree: dict, path: str):

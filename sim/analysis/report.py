@@ -29,8 +29,7 @@ from sim.analysis.compare import (
     row_labels,
     write_csv,
 )
-from sim.files import write_text_atomic
-from sim.plots import (
+from sim.analysis.plots import (
     FIGURES,
     INCOME_COMPONENTS,
     SkipFigure,
@@ -44,8 +43,9 @@ from sim.plots import (
     save,
     series_of,
 )
+from sim.config.files import write_text_atomic
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ODD = ROOT / "docs" / "ODD.md"
 SENSITIVITY = "sensitivity"
 
@@ -501,7 +501,7 @@ def read_returns_by_trigger(results, **_) -> list[str]:
 def read_heatmap(results, levers: list[str], outcome: str, **_) -> list[str]:
     from sim.analysis.compare import format_value
     from sim.analysis.outcomes import outcome_unit
-    from sim.plots import _short
+    from sim.analysis.plots import _short
 
     d = heatmap_data(results, levers, outcome)
     unit = outcome_unit(outcome)
@@ -721,7 +721,7 @@ def describe_distribution(spec) -> str:
 
 
 def _param_info(paths: list[str], scenario) -> pd.DataFrame:
-    from sim.params_table import params_frame
+    from sim.config.params_table import params_frame
 
     df = params_frame(scenario).set_index("path")
     return df.reindex(paths)
@@ -936,7 +936,7 @@ def section_assumptions(
     doc.heading(2, "Assumptions that carry the most weight")
     doc.para(
         f"The model is described in [docs/ODD.md]({odd_link}); every parameter has a unit and a "
-        "source in `sim/parameters/defaults.toml` (`povsim params`)."
+        "source in `sim/config/parameters/defaults.toml` (`povsim params`)."
     )
     if note:
         doc.para(note, css="warning")

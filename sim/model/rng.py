@@ -24,7 +24,7 @@ Population synthesis (setup) and the policy instruments still draw whole arrays 
 are one per household or person whatever the strategy, so they keep common random numbers too.
 
 The compiled functions here are called from kernels in other modules. Numba's cache only notices
-edits to a kernel's own file, so ``sim.kernels`` clears the cache when this file changes.
+edits to a kernel's own file, so ``sim.model.kernels`` clears the cache when this file changes.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from sim.kernels import jit
+from sim.model.kernels import jit
 
 MECHANISMS = (
     "population",
@@ -74,7 +74,7 @@ class Streams:
 
     def keys(self, mechanism: str, year: int, n: int = SLOTS) -> np.ndarray:
         """``n`` slot keys (uint64) of the (mechanism, year) stream, for ``uniform``/``normal``;
-        a mechanism names its slots 0, 1, ... (e.g. ``sim.shocks.U_ACUTE``)."""
+        a mechanism names its slots 0, 1, ... (e.g. ``sim.model.shocks.U_ACUTE``)."""
         key = self._sequence(mechanism, year).generate_state(1, np.uint64)[0]
         return slot_keys(key, n)
 
