@@ -5,7 +5,7 @@ Intervals are **90% intervals of the run values**: the 5th and 95th percentiles 
 lever combination (replication seeds × uncertainty samples). They show how much the outcome
 varies with what nobody controls, not the uncertainty of the mean. Differences are **paired**: each
 run is matched with the reference strategy's run in the same (sample, replication) and the same
-other levers — the same households and the same shocks (DESIGN.md §4.6) — so the interval of the
+other levers — the same households and the same shocks (common random numbers) — so the interval of the
 differences is free of the noise that both runs share.
 """
 

@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ODD = ROOT / "docs" / "ODD.md"
 SENSITIVITY = "sensitivity"
 
-# Defaults that carry the most weight (DESIGN.md §4.3, §4.5), shown with their effective values.
+# Defaults that carry the most weight (the poverty trap and the strategies), shown with their effective values.
 KEY_DEFAULTS = [
     "economy.poverty_line",
     "economy.assets.trap",
@@ -765,7 +765,7 @@ def section_question(doc: Doc, exp: dict, scenario, strategies: list[str], horiz
         f"{money or 'Which'} of {names} leaves fewer people poor by year {horizon}, and fewer "
         "households falling back into poverty (返贫) after the money stops? Transfusion (输血) "
         "lifts income while transfers last; blood-making (造血) builds capacity that should "
-        "outlast the money (DESIGN.md §1)."
+        "outlast the money."
     )
     desc = (exp.get("experiment") or {}).get("description")
     if desc:

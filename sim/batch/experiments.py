@@ -1,4 +1,4 @@
-"""Experiment files: levers × uncertainty samples × replication seeds → run specs (DESIGN.md §5).
+"""Experiment files: levers × uncertainty samples × replication seeds → run specs (docs/batch.md).
 
 An experiment file names a scenario and crosses the planner's **levers** (full factorial) with
 samples of the **uncertainties** (Latin hypercube, Sobol' or full factorial) and with replication

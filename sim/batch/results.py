@@ -1,4 +1,4 @@
-"""The results store of a batch: Parquet parts, a run table and a manifest (DESIGN.md §5).
+"""The results store of a batch: Parquet parts, a run table and a manifest (docs/batch.md).
 
 Layout of ``results/<name>/``::
 

@@ -1,6 +1,6 @@
 """Household and person state as a struct of numpy arrays, and the Household agent as a live view.
 
-The yearly phases work on whole arrays (DESIGN.md §7). Mesa users still get agents: a
+The yearly phases work on whole arrays (docs/architecture.md). Mesa users still get agents: a
 ``Household`` reads and writes its row, so ``model.agents.select(...)``, ``hh.income`` and
 ``hh.skill = 1.2`` work and stay consistent with the arrays.
 """

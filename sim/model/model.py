@@ -1,4 +1,4 @@
-"""PovertyModel: one step is one year, its phases in the fixed order of DESIGN.md §4.2."""
+"""PovertyModel: one step is one year, its phases in the fixed order of docs/ODD.md §3."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Random numbers: every draw is a pure function of (seed, mechanism, year, slot, row).
 
-Why counter-based. Common random numbers (DESIGN.md §4.6) need the same draw for the same person
+Why counter-based. Common random numbers (docs/ODD.md, Stochasticity) need the same draw for the same person
 or household under every strategy. Drawing whole arrays from a generator per (mechanism, year)
 gives that, but it makes every year pay for ~9 full arrays of draws per person whether or not
 anybody needs them (a normal for every person's hospital cost, although ~13% are admitted). Here a

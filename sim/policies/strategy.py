@@ -1,4 +1,4 @@
-"""A declarative strategy: instruments, budget rule, targeting, schedule (DESIGN.md §4.5)."""
+"""A declarative strategy: instruments, budget rule, targeting, schedule (docs/ODD.md, Strategies)."""
 
 from __future__ import annotations
 
