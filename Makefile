@@ -43,6 +43,7 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/batch_bench.py --out benchmarks/results/batch.json
+	$(BIN)/python benchmarks/strategies.py --out benchmarks/results/strategies.json
 	$(BIN)/python benchmarks/bench.py --out benchmarks/results/latest.json
 
 calibration: $(STAMP)

@@ -27,6 +27,10 @@ seed each repeat, the model and the reference interleaved repeat by repeat):
 * the county batch figures of ``benchmarks/batch_bench.py`` (``make bench`` runs it first and
   this script reads ``benchmarks/results/batch.json``): parallel efficiency at 2 workers, goal
   >= 85%.
+* every built-in strategy on the county (``benchmarks/strategies.py``, run first by ``make bench``,
+  read from ``benchmarks/results/strategies.json``): µs per household-year and ms a year by
+  phase; goals: precision (the headline) within 1.3x status_quo, and its policy phase no more
+  costly than the costliest compiled phase.
 * memory of one county run: the peak RSS (VmHWM) of a fresh child process that only builds and
   runs the model, less its RSS after the imports; the ``tracemalloc`` peak of building and running
   it here; and, for the record, this whole process's ``ru_maxrss``.
@@ -89,6 +93,7 @@ GOAL_ANKANG_RSS_GB = 3.0
 ANKANG_STRATEGY = "precision"  # a strategy that spends: every instrument runs (and compiles)
 GOAL_BATCH_EFFICIENCY = 0.85  # issue 8: county batch at 2 workers
 BATCH_JSON = ROOT / "benchmarks" / "results" / "batch.json"  # written by batch_bench.py
+STRATEGIES_JSON = ROOT / "benchmarks" / "results" / "strategies.json"  # by strategies.py
 BASE_SEED = 20150101
 
 
@@ -370,10 +375,11 @@ def ankang_command(warm_repeats: int = 2) -> dict | None:
     }
 
 
-def batch_figures() -> dict | None:
-    """The county batch figures of ``benchmarks/batch_bench.py`` (``make bench`` runs it first)."""
+def batch_figures(path: Path = BATCH_JSON) -> dict | None:
+    """Figures another benchmark wrote (``make bench`` runs ``batch_bench.py`` and
+    ``strategies.py`` first)."""
     try:
-        return json.loads(BATCH_JSON.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
@@ -537,6 +543,22 @@ def goals(r: dict) -> list[dict]:
                 "at_least": True,
             }
         )
+    st = r.get("strategies")
+    if st:
+        head = st["strategies"][st["headline"]]
+        out += [
+            {
+                "goal": f"{st['headline']} year / status_quo year (county)",
+                "limit": st["goal_ratio"],
+                "value": head["ratio_to_status_quo"],
+            },
+            {
+                "goal": f"{st['headline']} policy phase / costliest compiled phase "
+                f"({head['costliest_compiled_phase']})",
+                "limit": 1.0,
+                "value": head["policy_ms_per_year"] / head["costliest_compiled_ms_per_year"],
+            },
+        ]
     for g in out:
         at_least = g.setdefault("at_least", False)
         if g["value"] is None:
@@ -575,6 +597,7 @@ def run(repeats: int | None, quick: bool) -> dict:
         "start": None if quick else cold_and_warm(),
         "ankang_command": None if quick else ankang_command(),
         "batch": None if quick else batch_figures(),
+        "strategies": None if quick else batch_figures(STRATEGIES_JSON),
         "memory": memory(scenario, BASE_SEED)
         | {
             "bench_process_ru_maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -700,6 +723,11 @@ def markdown(r: dict) -> str:
             f"start-up); identical timeseries across backends: "
             f"{b['identical_timeseries_across_backends']}.",
         ]
+    if r.get("strategies"):
+        from strategies import markdown as strategies_markdown
+
+        lines += ["", "## Every built-in strategy (`benchmarks/strategies.py`)", ""]
+        lines += strategies_markdown(r["strategies"]).splitlines()
     if r.get("setup_large"):
         big = r["setup_large"]
         lines += [
