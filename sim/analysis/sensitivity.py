@@ -34,6 +34,7 @@ import pandas as pd
 from sim.analysis.outcomes import paired_differences, parse_outcome, run_outcomes
 from sim.batch.experiments import STRATEGY, Design, Values, load_experiment, scenario_field_type
 from sim.config import ConfigError, build_scenario
+from sim.config.files import BadInput, read_json_object, write_bytes_atomic
 
 METHODS = ("morris", "sobol")
 INPUTS = ("range", "distribution")
@@ -41,6 +42,10 @@ DEFAULT_LEVELS = 4  # Morris grid levels (even, as SALib wants)
 CONF_LEVEL = 0.95
 RESAMPLES = 1000  # bootstrap resamples for every confidence interval
 MORRIS_POOL = 100  # Campolongo: the r most spread trajectories of max(100, 2 r) candidates
+# SALib's trajectory selection grows steeply with r (1.4 s at 30, 16 s at 50, hours at 100):
+# above this many trajectories the design is SALib's plain random trajectories (a note says so)
+MORRIS_OPTIMISE_MAX = 30
+DEFAULT_MAX_RUNS = 100_000  # as `povsim batch --max-runs`
 SENSITIVITY = "sensitivity"
 FIGURES = "figures"
 INDEX_COLUMNS = ["outcome", "factor", "method", "index", "value", "conf_low", "conf_high"]
@@ -203,31 +208,81 @@ def make_plan(
     factors = list(factors)
     if not factors:
         raise ConfigError(["sensitivity: no factors to vary (the experiment has no uncertainties)"])
-    if method not in METHODS:
-        raise ConfigError([f"--method {method}: allowed: {', '.join(METHODS)}"])
-    if inputs not in INPUTS:
-        raise ConfigError([f"--inputs {inputs}: allowed: {', '.join(INPUTS)}"])
+    problems = design_problems(method, n, levels, inputs)
+    if problems:
+        raise ConfigError(problems)
     problem = problem_of(factors)
-    if method == "morris":
-        if n < 2:
-            raise ConfigError([f"--samples {n}: Morris needs at least 2 trajectories"])
-        if levels < 2 or levels % 2:
-            raise ConfigError([f"--levels {levels}: Morris needs an even number of levels >= 2"])
+    if method == "morris" and n <= MORRIS_OPTIMISE_MAX:
         X = morris_sample.sample(
             problem, max(MORRIS_POOL, 2 * n), num_levels=levels, optimal_trajectories=n, seed=seed
         )
+    elif method == "morris":
+        X = morris_sample.sample(problem, n, num_levels=levels, seed=seed)
     else:
-        if n < 2 or n & (n - 1):
-            lo = 1 << max(n.bit_length() - 1, 1)
-            raise ConfigError(
-                [f"--samples {n}: Sobol' needs a power of two base samples, e.g. {lo} or {lo * 2}"]
-            )
         X = sobol_sample.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
     X = np.asarray(X, dtype=float)
     rows = [
         {f.name: f.value(float(x), inputs) for f, x in zip(factors, row, strict=True)} for row in X
     ]
     return Plan(method, factors, n, seed, levels, inputs, X, rows)
+
+
+def design_problems(
+    method: str, n: int, levels: int = DEFAULT_LEVELS, inputs: str = "range", what: str = ""
+) -> list[str]:
+    """Problems with the design options, found by arithmetic alone (nothing is sampled).
+    ``what`` names where ``n`` came from (default ``--samples N``)."""
+    if method not in METHODS:
+        return [f"--method {method}: allowed: {', '.join(METHODS)}"]
+    problems = []
+    if inputs not in INPUTS:
+        problems.append(f"--inputs {inputs}: allowed: {', '.join(INPUTS)}")
+    what = what or f"--samples {n}"
+    if isinstance(n, bool) or not isinstance(n, int):
+        problems.append(f"{what}: must be a whole number")
+    elif method == "morris":
+        if n < 2:
+            problems.append(f"{what}: Morris needs at least 2 trajectories")
+        if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2 or levels % 2:
+            problems.append(
+                f"--levels {levels}: Morris needs an even number of levels >= 2 (e.g. 4)"
+            )
+    elif n < 2 or n & (n - 1):
+        lo = 1 << max(n.bit_length() - 1, 1)
+        problems.append(
+            f"{what}: Sobol' needs a power of two >= 2 base samples, e.g. {lo} or {lo * 2}"
+        )
+    return problems
+
+
+def design_points(method: str, n: int, k: int) -> int:
+    """Design points of ``n`` Morris trajectories (n (k + 1)) or Sobol' base samples without
+    second order (Saltelli 2010: n (k + 2)), for ``k`` factors."""
+    return n * (k + 1) if method == "morris" else n * (k + 2)
+
+
+def size_problems(
+    method: str, n: int, k: int, strategies: int, seeds: int, max_runs: int | None, what: str = ""
+) -> list[str]:
+    """The study's run count against ``max_runs``, by arithmetic, before anything is sampled."""
+    if max_runs is None:
+        return []
+    runs = design_points(method, n, k) * strategies * seeds
+    if runs <= max_runs:
+        return []
+    per = design_points(method, 1, k) * strategies * seeds
+    most = max_runs // per
+    if method == "sobol" and most >= 1:
+        most = 1 << (most.bit_length() - 1)  # the largest power of two that fits
+    formula = f"(k + {1 if method == 'morris' else 2})"
+    what = what or f"--samples {n}"
+    hint = f"use fewer samples (at most {most:,} here)" if most >= 2 else "vary fewer --factors"
+    return [
+        f"{what}: {method} with {k} factors is {n:,} x {formula} = "
+        f"{design_points(method, n, k):,} design points x {strategies} "
+        f"strateg{'ies' if strategies != 1 else 'y'} x {seeds} seed{'s' if seeds != 1 else ''} "
+        f"= {runs:,} runs, more than --max-runs {max_runs:,}; {hint}, or raise --max-runs"
+    ]
 
 
 def derived_seed(master_seed: int, stream: str) -> int:
@@ -616,16 +671,20 @@ def prepare_study(
     outcomes: Sequence[str] | None = None,
     include_levers: bool = False,
     factors: Sequence[str] | None = None,
-    levels: int = DEFAULT_LEVELS,
+    levels: int | None = DEFAULT_LEVELS,
     inputs: str = "range",
+    max_runs: int | None = DEFAULT_MAX_RUNS,
 ) -> Study:
     """Read the experiment, choose the factors, draw the SALib design and wrap it as a batch.
 
     ``samples`` defaults to the experiment's ``sampling.samples`` (Morris trajectories, or
     Sobol' base samples). ``factors`` picks a subset; an uncertainty left out keeps the
-    scenario's value, a lever left out its first value.
+    scenario's value, a lever left out its first value. The options, the outcomes and the
+    number of runs (at most ``max_runs``; None: no limit) are checked by arithmetic before
+    anything is sampled: every problem is raised at once as :class:`ConfigError`.
     """
     design = experiment if isinstance(experiment, Design) else load_experiment(experiment)
+    levels = DEFAULT_LEVELS if levels is None else levels
     notes: list[str] = []
     candidates: list[Factor] = []
     for path, dist in design.uncertainties.items():
@@ -647,13 +706,15 @@ def prepare_study(
             why = "" if include_levers else " (--include-levers varies numeric levers)"
             notes.append(f"lever {path}: held at its first value {values[0]!r}{why}")
     chosen = candidates
+    problems: list[str] = []
     if factors:
         known = {f.name: f for f in candidates}
         unknown = [n for n in factors if n not in known]
         if unknown:
+            allowed = ", ".join(known) or "none (the experiment has no uncertainties to vary)"
             raise ConfigError(
                 [
-                    f"--factors {n}: not a factor of {design.path}; allowed: {', '.join(known)}"
+                    f"--factors {n}: not a factor of {design.path}; allowed: {allowed}"
                     for n in unknown
                 ]
             )
@@ -667,16 +728,44 @@ def prepare_study(
             else:
                 notes.append(f"{f.name}: not varied (the scenario's own value)")
 
-    n = samples if samples is not None else design.spec.sampling.samples
-    plan = make_plan(
-        chosen, method, n, derived_seed(design.spec.sampling.seed, "sample"), levels, inputs
-    )
+    if include_levers and not any(f.source == "lever" for f in candidates):
+        notes.append("--include-levers: the experiment has no numeric lever with several values")
+    if samples is not None:
+        n, what = samples, f"--samples {samples}"
+    else:
+        n = design.spec.sampling.samples
+        what = f"--samples (default: the experiment's sampling.samples = {n})"
     strategies = [str(s) for s in design.levers.get(STRATEGY, ["status_quo"])]
+    if not chosen:
+        problems.append(
+            f"{design.path}: no factors to vary (the experiment has no uncertainties"
+            f"{'' if include_levers else ' and --include-levers was not given'})"
+        )
+    problems += design_problems(method, n, levels, inputs, what)
+    if not problems:
+        problems += size_problems(
+            method, n, len(chosen), len(strategies), len(design.seeds), max_runs, what
+        )
     reference = build_scenario(
         design.scenario_data, str(design.scenario_path), design.base_overrides
     )
     horizon = int(reference.meta.years)
-    specs = resolve_outcomes(outcomes or default_outcomes(strategies, horizon), strategies, horizon)
+    try:
+        specs = resolve_outcomes(
+            outcomes or default_outcomes(strategies, horizon), strategies, horizon
+        )
+    except ConfigError as exc:
+        problems += exc.problems
+    if problems:
+        raise ConfigError(problems)
+    if method == "morris" and n > MORRIS_OPTIMISE_MAX:
+        notes.append(
+            f"{n} Morris trajectories: drawn at random (SALib's selection of the most spread "
+            f"trajectories is used up to {MORRIS_OPTIMISE_MAX}; beyond that it takes hours)"
+        )
+    plan = make_plan(
+        chosen, method, n, derived_seed(design.spec.sampling.seed, "sample"), levels, inputs
+    )
     batch = batch_design(design, plan, strategies, fixed)
     _check_points(batch, plan)
     return Study(design, plan, strategies, fixed, specs, horizon, batch, notes)
@@ -752,15 +841,27 @@ def sensitivity_dir(out: str | Path) -> Path:
     return Path(out) / SENSITIVITY
 
 
+STUDY_KEYS = ("method", "samples", "levels", "inputs", "salib_seed", "factors", "strategies")
+
+
+def earlier_design(out: Path) -> dict | None:
+    """``OUT/sensitivity/design.json`` of an earlier analysis in ``out``, or None."""
+    path = sensitivity_dir(out) / "design.json"
+    if not (path.exists() or path.is_symlink()):
+        return None
+    return read_json_object(path, "sensitivity design record")  # BadInput if unreadable
+
+
 def check_resume_study(study: Study, out: Path) -> list[str]:
     """A resumed study must be the same study (the batch runner checks the run plan too)."""
-    path = sensitivity_dir(out) / "design.json"
-    if not path.is_file():
+    try:
+        before = earlier_design(out)
+    except BadInput as exc:
+        return [f"{p}; use --force to start over, or another --out" for p in exc.problems]
+    if before is None:
         return []
-    before = json.loads(path.read_text())
     now = json.loads(json.dumps(study.describe(), default=str))
-    keys = ("method", "samples", "levels", "inputs", "salib_seed", "factors", "strategies")
-    changed = [k for k in keys if before.get(k) != now.get(k)]
+    changed = [k for k in STUDY_KEYS if before.get(k) != now.get(k)]
     if changed:
         return [
             f"--out {out}: holds a different sensitivity study ({', '.join(changed)} differ); "
@@ -781,11 +882,14 @@ def run_study(
     flush_every: int | None = None,
     on_run: Callable | None = None,
     dask_processes: bool = True,
+    max_runs: int | None = DEFAULT_MAX_RUNS,
 ) -> StudyRun:
     """Run (or finish) the study's batch, then analyse it and write ``OUT/sensitivity/``.
 
     Nothing is analysed if the batch was interrupted or aborted: resume it first.
     """
+    import inspect
+
     from sim.batch.runner import run_batch
 
     t0 = time.perf_counter()
@@ -794,6 +898,9 @@ def run_study(
         problems = check_resume_study(study, out)
         if problems:
             raise ConfigError(problems)
+    extra = {}
+    if max_runs is not None and "max_runs" in inspect.signature(run_batch).parameters:
+        extra["max_runs"] = max_runs  # the runner's own limit, once it has one
     summary = run_batch(
         study.batch,
         out,
@@ -805,23 +912,42 @@ def run_study(
         flush_every=flush_every,
         on_run=on_run,
         dask_processes=dask_processes,
+        **extra,
     )
-    _write_design(study, out, summary)
-    analysis = None
-    if not (summary.interrupted or summary.aborted):
-        analysis = analyse_study(study, out)
+    finished = not (summary.interrupted or summary.aborted)
+    if finished or not force:  # an unfinished --force may have left the earlier study in out
+        _write_design(study, out, summary)
+    analysis = analyse_study(study, out) if finished else None
     return StudyRun(out, summary, analysis, time.perf_counter() - t0)
 
 
-def _write_design(study: Study, out: Path, summary) -> None:
-    from sim.batch.results import write_json_atomic
-
-    folder = sensitivity_dir(out)
-    folder.mkdir(parents=True, exist_ok=True)
+def _design_record(study: Study, out: Path, summary=None, analysed: Sequence[str] = ()) -> dict:
+    """design.json: the study's identity and its outcomes: those analysed earlier in ``out``
+    (by the same study) followed by ``analysed``; the requested ones if none was yet."""
     info = study.describe()
     info["notes"] = study.notes
-    info["batch"] = {"ok": summary.ok, "failed": summary.failed, "pending": summary.pending}
-    write_json_atomic(folder / "design.json", info)
+    try:
+        before = earlier_design(out) or {}
+    except BadInput:
+        before = {}
+    now = json.loads(json.dumps(info, default=str))
+    if before and all(before.get(k) == now.get(k) for k in STUDY_KEYS):
+        earlier = [o for o in before.get("outcomes", []) if isinstance(o, str)]
+        info["outcomes"] = list(dict.fromkeys([*earlier, *analysed]))
+    elif analysed:
+        info["outcomes"] = list(analysed)
+    if summary is not None:
+        info["batch"] = {"ok": summary.ok, "failed": summary.failed, "pending": summary.pending}
+    elif "batch" in before:
+        info["batch"] = before["batch"]
+    return info
+
+
+def _write_design(study: Study, out: Path, summary) -> None:
+    folder = sensitivity_dir(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    info = _design_record(study, out, summary)
+    _write_if_changed(folder / "design.json", json.dumps(info, indent=1, default=str) + "\n")
     factors = pd.DataFrame(
         {
             "factor": [f.name for f in study.plan.factors],
@@ -832,14 +958,36 @@ def _write_design(study: Study, out: Path, summary) -> None:
             "range": [f.describe() for f in study.plan.factors],
         }
     )
-    factors.to_csv(folder / "factors.csv", index=False)
+    _write_if_changed(folder / "factors.csv", factors.to_csv(index=False))
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Atomically, and not at all when the file already says this (a resume keeps mtimes)."""
+    data = text.encode("utf-8")
+    try:
+        if path.is_file() and path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    write_bytes_atomic(path, data)
 
 
 def analyse_study(study: Study, out: str | Path, figures: bool = True) -> Analysis:
-    """Indices, noise and figures from the batch in ``out``; written to ``out/sensitivity``."""
+    """Indices, noise and figures of the study's outcomes from the batch in ``out``, written to
+    ``out/sensitivity``.
+
+    Outcomes **add up**: rows and figures of outcomes analysed earlier in ``out`` (by the same
+    study) are kept; an outcome analysed again replaces its own rows and figure. Everything is
+    computed (figures rendered) before the first file is replaced, and every file is written to
+    a temporary sibling and renamed, so an interrupted analysis leaves the earlier files whole.
+    The returned :class:`Analysis` holds this call's outcomes only.
+    """
     from sim.batch.results import load_results
 
     out = Path(out)
+    problems = check_resume_study(study, out)
+    if problems:
+        raise ConfigError(problems)
     results = load_results(out)
     plan = study.plan
     Ys = outcome_matrices(results, study.outcomes, plan.points, study.replications)
@@ -872,19 +1020,66 @@ def analyse_study(study: Study, out: str | Path, figures: bool = True) -> Analys
     floors = pd.DataFrame(floor_rows, columns=FLOOR_COLUMNS)
     analysis = Analysis(indices, noise, samples, floors, skipped)
     folder = sensitivity_dir(out)
+    rendered = render_figures(analysis, plan) if figures else {}
+    analysed = set(indices["outcome"])
+    files = {
+        "indices.csv": _merge_rows(indices, folder / "indices.csv", analysed),
+        "noise.csv": _merge_rows(noise, folder / "noise.csv", analysed),
+        "noise_factors.csv": _merge_rows(floors, folder / "noise_factors.csv", analysed),
+        "samples.csv": _merge_samples(samples, folder / "samples.csv", plan),
+    }
     folder.mkdir(parents=True, exist_ok=True)
-    _write_csv(indices, folder / "indices.csv")
-    _write_csv(noise, folder / "noise.csv")
-    _write_csv(floors, folder / "noise_factors.csv")
-    _write_csv(samples, folder / "samples.csv")
-    if figures:
-        analysis.figures = plot_study(analysis, plan, folder / FIGURES)
+    for name, df in files.items():
+        _write_csv(df, folder / name)
+    if rendered:
+        (folder / FIGURES).mkdir(exist_ok=True)
+    for name, png in rendered.items():
+        path = folder / FIGURES / name
+        write_bytes_atomic(path, png)
+        analysis.figures.append(path)
+    info = _design_record(study, out, analysed=list(dict.fromkeys(indices["outcome"])))
+    _write_if_changed(folder / "design.json", json.dumps(info, indent=1, default=str) + "\n")
     return analysis
 
 
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    from sim.batch.results import write_bytes_atomic
+def _read_earlier(path: Path) -> pd.DataFrame | None:
+    """An earlier output table, or None (missing, or not a table povsim could have written)."""
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError):
+        return None
 
+
+def _merge_rows(new: pd.DataFrame, path: Path, analysed: set[str]) -> pd.DataFrame:
+    """The earlier rows of outcomes not analysed now, then the new rows."""
+    old = _read_earlier(path)
+    if old is None or "outcome" not in old.columns or list(old.columns) != list(new.columns):
+        return new
+    kept = old[~old["outcome"].isin(analysed)]
+    if kept.empty:
+        return new
+    if new.empty:
+        return kept.reset_index(drop=True)
+    return pd.concat([kept, new], ignore_index=True)
+
+
+def _merge_samples(new: pd.DataFrame, path: Path, plan: Plan) -> pd.DataFrame:
+    """The design points with the seed means of every outcome analysed so far."""
+    old = _read_earlier(path)
+    if old is None or "point" not in old.columns or len(old) != len(new):
+        return new
+    if not (old["point"].to_numpy() == new["point"].to_numpy()).all():
+        return new
+    design = {"point", "trajectory", *(f.name for f in plan.factors)}
+    earlier = [c for c in old.columns if c not in design and c not in new.columns]
+    if not earlier:
+        return new
+    return pd.concat([new, old[earlier].reset_index(drop=True)], axis=1)
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
     write_bytes_atomic(path, df.to_csv(index=False).encode())
 
 
@@ -896,16 +1091,19 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
 
 
-def plot_study(analysis: Analysis, plan: Plan, folder: Path) -> list[Path]:
-    """One PNG per outcome, named ``<method>_<outcome>.png``; old figures are replaced."""
+def figure_name(method: str, outcome: str) -> str:
+    return f"{method}_{slug(outcome)}.png"
+
+
+def render_figures(analysis: Analysis, plan: Plan) -> dict[str, bytes]:
+    """One PNG per analysed outcome, ``<method>_<outcome>.png`` → its bytes (nothing written)."""
+    import io
+
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob(f"{plan.method}_*.png"):
-        old.unlink()
     noise = analysis.noise.set_index("outcome")
-    paths = []
+    rendered = {}
     for outcome, df in analysis.indices.groupby("outcome", sort=False):
         fig = Figure(figsize=(9.0, max(4.0, 0.4 * len(plan.factors) + 2.4)), layout="constrained")
         FigureCanvasAgg(fig)
@@ -922,9 +1120,19 @@ def plot_study(analysis: Analysis, plan: Plan, folder: Path) -> list[Path]:
             f"{_pct(n['noise_share_of_mean'])} of the {int(n['replications'])}-seed means' variance",
             fontsize=9,
         )
-        path = folder / f"{plan.method}_{slug(outcome)}.png"
-        fig.savefig(path, dpi=110)
-        paths.append(path)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+        rendered[figure_name(plan.method, str(outcome))] = buf.getvalue()
+    return rendered
+
+
+def plot_study(analysis: Analysis, plan: Plan, folder: Path) -> list[Path]:
+    """Write one PNG per analysed outcome to ``folder`` (atomically); other figures are kept."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, png in render_figures(analysis, plan).items():
+        write_bytes_atomic(folder / name, png)
+        paths.append(folder / name)
     return paths
 
 

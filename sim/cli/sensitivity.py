@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from sim.cli.common import fail as _fail
+
+DEFAULT_MAX_RUNS = (
+    100_000  # sim.analysis.sensitivity.DEFAULT_MAX_RUNS (not imported: --help is fast)
+)
 
 EXAMPLE = """examples:
   povsim sensitivity experiments/sensitivity_county.toml --method morris
@@ -27,21 +33,32 @@ written); 130 interrupted (finished runs kept; resume with --resume).
 
 def cmd_sensitivity(args) -> int:
     from sim.analysis.sensitivity import format_analysis, prepare_study, run_study
-    from sim.config import ConfigError
+    from sim.batch.experiments import load_experiment
+    from sim.config.files import BadInput
 
-    if args.workers is not None and args.workers < 1:
-        return _fail([f"--workers {args.workers}: must be at least 1"])
+    problems = _option_problems(args)
+    if problems:
+        return _fail(problems)
     try:
-        study = prepare_study(
-            args.experiment,
-            args.method,
-            samples=args.samples,
-            outcomes=args.outcome,
-            include_levers=args.include_levers,
-            factors=args.factors,
-            levels=args.levels,
-            inputs=args.inputs,
-        )
+        design = load_experiment(args.experiment)
+        out = Path(args.out) if args.out is not None else _default_out(design.name, args.method)
+        problems = out_problems(out, args.force, args.resume)
+        try:
+            study = prepare_study(
+                design,
+                args.method,
+                samples=args.samples,
+                outcomes=args.outcome,
+                include_levers=args.include_levers,
+                factors=args.factors,
+                levels=args.levels,
+                inputs=args.inputs,
+                max_runs=args.max_runs,
+            )
+        except BadInput as exc:
+            return _fail(problems + exc.problems)
+        if problems:
+            return _fail(problems)
         if not args.quiet:
             p = study.plan
             print(
@@ -54,15 +71,20 @@ def cmd_sensitivity(args) -> int:
                 print(f"note: {note}", file=sys.stderr)
         done = run_study(
             study,
-            args.out,
+            out,
             workers=args.workers,
             scheduler=args.scheduler,
             resume=args.resume,
             force=args.force,
             quiet=args.quiet,
+            max_runs=args.max_runs,
         )
-    except ConfigError as exc:
+    except BadInput as exc:
         return _fail(exc.problems)
+    except OSError as exc:  # the disk filled up, a folder vanished: one line, not a traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: cannot write the results{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     s = done.summary
     resume = _resume_command(args, done.out)
     if s.interrupted or s.aborted:
@@ -91,6 +113,55 @@ def cmd_sensitivity(args) -> int:
     return 1 if s.failed or a.skipped else 0
 
 
+def _default_out(name: str, method: str) -> Path:
+    return Path("results") / f"{name}-{method}"
+
+
+def _option_problems(args) -> list[str]:
+    """Options that are wrong whatever the experiment says (checked before reading it)."""
+    problems = []
+    if args.workers is not None and args.workers < 1:
+        problems.append(f"--workers {args.workers}: must be at least 1")
+    if args.max_runs < 1:
+        problems.append(f"--max-runs {args.max_runs}: must be at least 1")
+    if args.resume and args.force:
+        problems.append(
+            "--resume and --force: give one (resume keeps the runs on disk, force replaces them)"
+        )
+    if args.levels is not None and args.method != "morris":
+        problems.append(f"--levels {args.levels}: only for --method morris (Sobol' has no grid)")
+    if args.scheduler is not None and not args.scheduler.strip():
+        problems.append("--scheduler: empty; give an address such as tcp://host:8786, or local")
+    for option, values in (("--outcome", args.outcome), ("--factors", args.factors)):
+        if any(not v.strip() for v in values or []):
+            problems.append(f"{option}: an empty name; see povsim sensitivity --help")
+    return problems
+
+
+def out_problems(out: Path, force: bool, resume: bool) -> list[str]:
+    """Why the study cannot be written to ``out``, found before anything runs or is written.
+
+    :func:`sim.config.files.check_out_folder` reads permissions; as root (or on file systems such as
+    /proc that refuse what the permission bits allow) only trying tells, so a missing ``out``
+    is also tried: an empty folder is made next to where it would go, and removed at once.
+    """
+    import tempfile
+
+    from sim.config.files import BATCH_FOLDER, check_out_folder
+
+    problems = check_out_folder(out, BATCH_FOLDER, force, resume)
+    if problems or out.exists():
+        return problems
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".povsim-probe-", dir=parent))
+    except OSError as exc:
+        return [f"--out {out}: cannot create a folder in {parent}: {exc.strerror or exc}"]
+    return []
+
+
 def _resume_command(args, out) -> str:
     """The command that finishes this very study: every option that shapes it, repeated."""
     import shlex
@@ -98,13 +169,15 @@ def _resume_command(args, out) -> str:
     parts = ["povsim", "sensitivity", str(args.experiment), "--method", args.method]
     if args.samples is not None:
         parts += ["--samples", str(args.samples)]
+    if args.max_runs != DEFAULT_MAX_RUNS:
+        parts += ["--max-runs", str(args.max_runs)]
     if args.outcome:
         parts += ["--outcome", *args.outcome]
     if args.factors:
         parts += ["--factors", *args.factors]
     if args.include_levers:
         parts.append("--include-levers")
-    if args.levels != 4:
+    if args.levels is not None:
         parts += ["--levels", str(args.levels)]
     if args.inputs != "range":
         parts += ["--inputs", args.inputs]
@@ -159,7 +232,9 @@ def register(subparsers) -> None:
         action="store_true",
         help="also vary numeric levers with several values, continuously over min..max",
     )
-    p.add_argument("--levels", type=int, default=4, help="Morris grid levels (even; default 4)")
+    p.add_argument(
+        "--levels", type=int, help="Morris grid levels (even, at least 2; default 4); Morris only"
+    )
     p.add_argument(
         "--inputs",
         choices=["range", "distribution"],
@@ -178,14 +253,25 @@ def register(subparsers) -> None:
         metavar="ADDRESS|local",
         help="run on Dask: a scheduler address such as tcp://host:8786, or `local`",
     )
+    p.add_argument(
+        "--max-runs",
+        type=int,
+        default=DEFAULT_MAX_RUNS,
+        metavar="N",
+        help=f"refuse a study of more runs than this (default {DEFAULT_MAX_RUNS:,}); the count "
+        "is checked before anything is sampled or run",
+    )
     p.add_argument("--out", help="output folder (default: results/<experiment name>-<method>)")
     p.add_argument(
         "--resume",
         action="store_true",
-        help="finish the runs missing from --out, then analyse (re-analyses a finished study)",
+        help="finish the runs missing from --out, then analyse (a finished study is only "
+        "analysed: --outcome adds outcomes, the earlier ones are kept)",
     )
     p.add_argument(
-        "--force", action="store_true", help="delete an earlier batch in --out and start over"
+        "--force",
+        action="store_true",
+        help="replace an earlier study of povsim's in --out and start over",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=cmd_sensitivity)
