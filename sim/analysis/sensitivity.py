@@ -33,6 +33,7 @@ import pandas as pd
 
 from sim.analysis.outcomes import paired_differences, parse_outcome, run_outcomes
 from sim.batch.experiments import STRATEGY, Design, Values, load_experiment, scenario_field_type
+from sim.batch.limits import MAX_RUNS
 from sim.config import ConfigError, build_scenario
 from sim.config.files import BadInput, read_json_object, write_bytes_atomic
 
@@ -45,7 +46,6 @@ MORRIS_POOL = 100  # Campolongo: the r most spread trajectories of max(100, 2 r)
 # SALib's trajectory selection grows steeply with r (1.4 s at 30, 16 s at 50, hours at 100):
 # above this many trajectories the design is SALib's plain random trajectories (a note says so)
 MORRIS_OPTIMISE_MAX = 30
-DEFAULT_MAX_RUNS = 100_000  # as `povsim batch --max-runs`
 SENSITIVITY = "sensitivity"
 FIGURES = "figures"
 INDEX_COLUMNS = ["outcome", "factor", "method", "index", "value", "conf_low", "conf_high"]
@@ -673,7 +673,7 @@ def prepare_study(
     factors: Sequence[str] | None = None,
     levels: int | None = DEFAULT_LEVELS,
     inputs: str = "range",
-    max_runs: int | None = DEFAULT_MAX_RUNS,
+    max_runs: int | None = MAX_RUNS,
 ) -> Study:
     """Read the experiment, choose the factors, draw the SALib design and wrap it as a batch.
 
@@ -882,14 +882,11 @@ def run_study(
     flush_every: int | None = None,
     on_run: Callable | None = None,
     dask_processes: bool = True,
-    max_runs: int | None = DEFAULT_MAX_RUNS,
 ) -> StudyRun:
     """Run (or finish) the study's batch, then analyse it and write ``OUT/sensitivity/``.
 
     Nothing is analysed if the batch was interrupted or aborted: resume it first.
     """
-    import inspect
-
     from sim.batch.runner import run_batch
 
     t0 = time.perf_counter()
@@ -898,9 +895,6 @@ def run_study(
         problems = check_resume_study(study, out)
         if problems:
             raise ConfigError(problems)
-    extra = {}
-    if max_runs is not None and "max_runs" in inspect.signature(run_batch).parameters:
-        extra["max_runs"] = max_runs  # the runner's own limit, once it has one
     summary = run_batch(
         study.batch,
         out,
@@ -912,7 +906,6 @@ def run_study(
         flush_every=flush_every,
         on_run=on_run,
         dask_processes=dask_processes,
-        **extra,
     )
     finished = not (summary.interrupted or summary.aborted)
     if finished or not force:  # an unfinished --force may have left the earlier study in out

@@ -7,11 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from sim.batch import limits
 from sim.cli.common import fail as _fail
-
-DEFAULT_MAX_RUNS = (
-    100_000  # sim.analysis.sensitivity.DEFAULT_MAX_RUNS (not imported: --help is fast)
-)
 
 EXAMPLE = """examples:
   povsim sensitivity experiments/sensitivity_county.toml --method morris
@@ -77,7 +74,6 @@ def cmd_sensitivity(args) -> int:
             resume=args.resume,
             force=args.force,
             quiet=args.quiet,
-            max_runs=args.max_runs,
         )
     except BadInput as exc:
         return _fail(exc.problems)
@@ -169,7 +165,7 @@ def _resume_command(args, out) -> str:
     parts = ["povsim", "sensitivity", str(args.experiment), "--method", args.method]
     if args.samples is not None:
         parts += ["--samples", str(args.samples)]
-    if args.max_runs != DEFAULT_MAX_RUNS:
+    if args.max_runs != limits.MAX_RUNS:
         parts += ["--max-runs", str(args.max_runs)]
     if args.outcome:
         parts += ["--outcome", *args.outcome]
@@ -256,9 +252,9 @@ def register(subparsers) -> None:
     p.add_argument(
         "--max-runs",
         type=int,
-        default=DEFAULT_MAX_RUNS,
+        default=limits.MAX_RUNS,
         metavar="N",
-        help=f"refuse a study of more runs than this (default {DEFAULT_MAX_RUNS:,}); the count "
+        help=f"refuse a study of more runs than this (default {limits.MAX_RUNS:,}); the count "
         "is checked before anything is sampled or run",
     )
     p.add_argument("--out", help="output folder (default: results/<experiment name>-<method>)")
