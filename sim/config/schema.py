@@ -14,11 +14,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    create_model,
     field_validator,
     model_validator,
 )
 
 from sim.config.files import check_name
+from sim.config.parameters import default_values, instrument_names
 
 # ---------------------------------------------------------------------------------------------
 # Field types
@@ -343,117 +345,43 @@ class Programme(Strict):
     targeting: Literal["poorest_first", "category_first", "random"]
 
 
-class DibaoParams(Strict):
-    eligibility: Literal["no_labour", "registered"]
-    standing_after_phase_out: bool
-    admin_cost: Annotated[float, Field(ge=0.0, le=1.0)]
+def _section_model(name: str, leaves: dict[str, Any]) -> type[BaseModel]:
+    """The config layer's check of one ``[instruments.NAME]`` table, derived from its defaults:
+    the same keys (an unknown key is a typo), each value of its default's kind (a switch stays a
+    switch, a number a finite number, a choice a string). Bounds and choices are the
+    instrument's own parameter model's (``Instrument.params`` in sim.policies), checked when a
+    strategy is bound to the scenario (sim.policies.registry.validate_params)."""
+    fields: dict[str, Any] = {}
+    for key, value in leaves.items():
+        if isinstance(value, bool):
+            kind: Any = bool
+        elif isinstance(value, int):
+            kind = int | float  # an integer stays an integer (a count, a term in years)
+        elif isinstance(value, float):
+            kind = float  # strict float takes integers too
+        elif isinstance(value, str):
+            kind = str
+        else:
+            kind = type(value)
+        fields[key] = (kind, ...)
+    title = "".join(part.title() for part in name.split("_")) + "Section"
+    return create_model(title, __base__=Strict, **fields)
 
 
-class CashTransferParams(Strict):
-    max_per_person: NonNegFloat
-    per: Literal["person", "household"]
-    admin_cost: Annotated[float, Field(ge=0.0, le=1.0)]
+def _instruments_model() -> type[BaseModel]:
+    """The scenario's ``instruments`` section: one table per ``[instruments.NAME]`` of the
+    defaults (instruments and the behavioural options). Config is the bottom layer and never
+    imports the policies; the defaults file is where an instrument's parameters are declared,
+    so the section follows the data (sim.policies.registry explains the split)."""
+    tables = default_values()["instruments"]
+    fields = {name: (_section_model(name, leaves), ...) for name, leaves in tables.items()}
+    return create_model("Instruments", __base__=Strict, **fields)
 
 
-class IndustryParams(Strict):
-    grant: NonNegFloat
-    enterprise_subsidy: NonNegFloat
-    min_labour: NonNegFloat
-    job_share: Prob
+Instruments = _instruments_model()
 
-
-class RelocationParams(Strict):
-    cost_per_person: NonNegFloat
-    household_contribution: NonNegFloat
-    household_contribution_cap: NonNegFloat
-    land_kept: Prob
-    employment_support: bool
-    employment_support_cost: NonNegFloat
-    job_access_with_support: NonNegFloat
-    job_access_without_support: NonNegFloat
-    min_remoteness: Prob
-    min_disaster_risk: Prob
-
-
-class TrainingParams(Strict):
-    cost_per_person: NonNegFloat
-    effect_mean: Annotated[float, Field(ge=-1.0, le=5.0)]
-    effect_sd: NonNegFloat
-    max_age: Annotated[int, Field(ge=16, le=80)]
-
-
-class MicrocreditParams(Strict):
-    amount: NonNegFloat
-    max_amount: NonNegFloat
-    term: Annotated[int, Field(ge=1, le=3)]
-    interest_rate: Annotated[float, Field(ge=0.0, le=1.0)]
-    take_up: Prob
-    extensions: Annotated[int, Field(ge=0, le=5)]
-    invest_share: Prob
-    risk_cover: Prob
-    min_labour: NonNegFloat
-
-    @model_validator(mode="after")
-    def _max(self) -> MicrocreditParams:
-        if self.amount > self.max_amount:
-            raise ValueError(
-                f"amount ({self.amount:g}) exceeds max_amount ({self.max_amount:g}); poverty "
-                "microcredit is at most 50,000 yuan"
-            )
-        return self
-
-
-class MedicalAidParams(Strict):
-    extra_reimbursement: Prob
-    outpatient_extra: Prob
-    oop_cap: NonNegFloat
-    premium: NonNegFloat
-
-
-class EducationAidParams(Strict):
-    compulsory: NonNegFloat
-    high_school: NonNegFloat
-    university: NonNegFloat
-    removes_barrier: Prob
-
-
-class HousingParams(Strict):
-    subsidy: NonNegFloat
-
-
-class InfrastructureParams(Strict):
-    cost_per_village: NonNegFloat
-    infrastructure_gain: Prob
-    remoteness_cut: Prob
-    poor_villages_only: bool
-
-
-class MonitoringParams(Strict):
-    assistance: NonNegFloat
-    cost_per_flag: NonNegFloat
-
-
-class DependencyParams(Strict):
-    enabled: bool
-    elasticity: Prob
-
-
-class Instruments(Strict):
-    dibao: DibaoParams
-    cash_transfer: CashTransferParams
-    industry: IndustryParams
-    relocation: RelocationParams
-    training: TrainingParams
-    microcredit: MicrocreditParams
-    medical_aid: MedicalAidParams
-    education_aid: EducationAidParams
-    housing: HousingParams
-    infrastructure: InfrastructureParams
-    monitoring: MonitoringParams
-    dependency: DependencyParams
-
-
-INSTRUMENT_NAMES = tuple(n for n in Instruments.model_fields if n != "dependency")
+# the programme instruments, in the defaults' order (spending columns, receipts, docs tables)
+INSTRUMENT_NAMES = instrument_names()
 
 
 class StrategySpec(Strict):

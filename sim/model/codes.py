@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import IntEnum, IntFlag
 
+from sim.config.parameters import instrument_names
+
 
 class Status(IntEnum):
     NEVER = 0  # never registered
@@ -73,20 +75,9 @@ class Trigger(IntEnum):
     OTHER = 6
 
 
-# programme instruments, in the order spending columns and receipt records list them
-INSTRUMENTS = (
-    "dibao",
-    "cash_transfer",
-    "industry",
-    "relocation",
-    "training",
-    "microcredit",
-    "medical_aid",
-    "education_aid",
-    "housing",
-    "infrastructure",
-    "monitoring",
-)
+# programme instruments, in the order spending columns and receipt records list them: the
+# [instruments.NAME] tables of the parameter defaults (sim/config/parameters/defaults.toml)
+INSTRUMENTS = instrument_names()
 
 CATEGORY_NAMES = {c.value: c.name.lower() for c in Category}
 STATUS_NAMES = {s.value: s.name.lower() for s in Status}

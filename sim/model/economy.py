@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 
+from sim.model import credit
 from sim.model.codes import Health, Stage, Work
 from sim.model.kernels import jit, parallel, row
 from sim.model.rng import ndtr, ndtri, open_uniform, uniform
-from sim.policies import microcredit
 
 # slots of the labour stream, per person: the yearly part of the migration propensity, the local
 # job draw (computed only for persons who could take that work), and whether the person's local
@@ -228,6 +228,7 @@ def labour_and_income(model, keys) -> None:
             ]
         ),
     )
+    earn_local += fx.wages  # programme-paid wages (public-welfare posts) are wage income
     paid = getattr(yr, "loan_interest_paid", None)
     if paid is None:
         paid = np.zeros(n, dtype=bool)
@@ -597,11 +598,8 @@ def assets(model, keys) -> None:
     hh = model.hh
     price_level = model.line(model.year) / model.line(0)
     need_pp = ec.subsistence_per_person * price_level
-    if hh.loan.any():
-        # microcredit principal due this year is repaid first, out of the surplus
-        used = microcredit.settle(model, hh.income - need_pp * hh.size, model.strategy.params)
-    else:
-        used = np.zeros(hh.n)
+    # microcredit principal due this year is repaid first, out of the surplus (zeros: no loans)
+    used = credit.settle(model, hh.income - need_pp * hh.size, model.strategy.params)
     parallel(
         _assets,
         hh.n,

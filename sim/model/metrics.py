@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.codes import Status, Trigger
+from sim.model.codes import INSTRUMENTS, Status, Trigger
 from sim.model.kernels import argsort, jit, start
-from sim.policies import INSTRUMENTS
 
 TRIGGERS = [t.name.lower() for t in Trigger if t != Trigger.NONE]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -12,14 +13,35 @@ import pandas as pd
 
 from sim.config import Scenario, load_scenario
 from sim.model import demography, economy, identification, shocks
+from sim.model.effects import Effects, Ledger, StrategyLike
 from sim.model.enterprises import Enterprise, build_enterprises
 from sim.model.households import Household, household_frame
 from sim.model.metrics import COLUMNS, collect
 from sim.model.population import link_initial, synthesize
 from sim.model.rng import Streams, fresh_seed
-from sim.policies import Effects, Ledger, Strategy, get_strategy
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "county.toml"
+
+# the plugin point: the package that resolves strategy names (documented in sim/model/__init__.py)
+STRATEGY_PROVIDER = "sim.policies"
+
+
+def resolve_strategy(strategy: str | StrategyLike, scenario: Scenario) -> StrategyLike:
+    """A strategy object for the model: an object with the :class:`StrategyLike` protocol is
+    used as it is (bound to the scenario if it has ``bind``); a name is looked up, late, in
+    ``STRATEGY_PROVIDER``'s ``get_strategy(name, scenario)``: the model never imports the
+    policies, they plug in."""
+    if isinstance(strategy, str):
+        provider = importlib.import_module(STRATEGY_PROVIDER)
+        return provider.get_strategy(strategy, scenario)
+    bind = getattr(strategy, "bind", None)
+    bound = bind(scenario) if callable(bind) else strategy
+    if not isinstance(bound, StrategyLike):
+        raise TypeError(
+            f"strategy: expected a name or an object with budget, params, in_programme and "
+            f"apply; got {type(strategy).__name__}"
+        )
+    return bound
 
 
 class PovertyModel(mesa.Model):
@@ -27,7 +49,8 @@ class PovertyModel(mesa.Model):
 
     Args:
         scenario: a :class:`sim.config.Scenario`, or a path to a scenario TOML file.
-        strategy: a strategy name (see ``povsim strategies``) or a Strategy object.
+        strategy: a strategy name (see ``povsim strategies``) or a strategy object
+            (:class:`sim.model.effects.StrategyLike`, e.g. a ``sim.policies.Strategy``).
         seed: the run's seed; every random stream is spawned from it. ``None`` draws one and
             records it in ``model.seed``.
         years: horizon; defaults to the scenario's ``meta.years``.
@@ -45,7 +68,7 @@ class PovertyModel(mesa.Model):
     def __init__(
         self,
         scenario: Scenario | str | Path | None = None,
-        strategy: str | Strategy = "status_quo",
+        strategy: str | StrategyLike = "status_quo",
         seed: int | None = None,
         years: int | None = None,
         overrides: dict[str, Any] | None = None,
@@ -61,7 +84,7 @@ class PovertyModel(mesa.Model):
             scenario = load_scenario(scenario, overrides)
         self.seed = int(seed)
         self.scenario = scenario
-        self.strategy = get_strategy(strategy, scenario)
+        self.strategy = resolve_strategy(strategy, scenario)
         self.years = int(years if years is not None else scenario.meta.years)
         self.year = 0
         self.streams = Streams(self.seed)

@@ -1,52 +1,52 @@
 """What every instrument shares: who the programme serves, the queue, and the books.
 
-An instrument module exposes ``allocate(model, ctx, budget)``: it picks eligible households, puts
-them in the strategy's targeting order, serves them while money lasts (the rest wait, and the
-household frame shows it), applies the effect, and books the cost per household and per year.
+An instrument module declares ``INSTRUMENT = Instrument(...)`` (sim.policies.registry) with its
+``allocate(model, ctx, budget)``: it picks eligible households, puts them in the strategy's
+targeting order, serves them while money lasts (the rest wait, and the household frame shows
+it), applies the effect, and books the cost per household and per year (``book``, from
+sim.model.effects).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.model.codes import Category, Cause, Status
+from sim.model.codes import Category, Status
+from sim.model.effects import book  # noqa: F401  (re-exported: instruments book through it)
 
-# Which causes make a household a match for an instrument under cause-matched strategies
-# (组合拳). ``None``: a guarantee (三保障 / 兜底) that every programme household may get when it
-# meets the instrument's own eligibility.
-CAUSE_MATCH: dict[str, int | None] = {
-    "dibao": int(Cause.LACK_LABOUR | Cause.DISABILITY),
-    "cash_transfer": None,
-    "industry": int(Cause.LACK_CAPITAL | Cause.LACK_SKILL | Cause.LACK_LAND),
-    "relocation": int(Cause.REMOTE | Cause.DISASTER | Cause.LACK_WATER),
-    "training": int(Cause.LACK_SKILL),
-    "microcredit": int(Cause.LACK_CAPITAL),
-    "medical_aid": None,
-    "education_aid": None,
-    "housing": None,
-    "infrastructure": int(Cause.REMOTE | Cause.LACK_WATER | Cause.LACK_LAND | Cause.DISASTER),
-    "monitoring": None,
-}
 
-# The category whose households come first under ``category_first`` targeting.
-CATEGORY_OF = {
-    "dibao": Category.DIBAO,
-    "industry": Category.INDUSTRY,
-    "training": Category.INDUSTRY,
-    "microcredit": Category.INDUSTRY,
-    "relocation": Category.RELOCATION,
-    "medical_aid": Category.MEDICAL,
-    "education_aid": Category.EDUCATION,
-}
+@dataclass(frozen=True)
+class Instrument:
+    """What an instrument module declares (``INSTRUMENT = Instrument(...)``, sim.policies.registry).
+
+    ``name``: its key everywhere (``[instruments.NAME]`` in the defaults, ``spending_NAME``,
+    ``NAME_first/_last/_cost`` in the household frame, strategies' shares); ``params``: the
+    pydantic model of its parameters (defaults, units, descriptions and sources stay in
+    ``defaults.toml``); ``cause_match``: the causes (``Cause`` flags) that make a household a
+    match under cause-matched strategies (组合拳), ``None`` for a guarantee (三保障 / 兜底) every
+    programme household may get when it meets the instrument's own eligibility; ``category``:
+    the category whose households come first under ``category_first`` targeting, or ``None``;
+    ``effects``: what it changes — fields of the effects record (``sim.model.effects.Effects``)
+    or household / person / village arrays; ``allocate(model, ctx, budget)``: the year's
+    allocation.
+    """
+
+    name: str
+    params: type
+    cause_match: int | None
+    category: Category | None
+    effects: tuple[str, ...]
+    allocate: Callable[..., None]
 
 
 @dataclass
 class Context:
     """One year's policy context for one strategy."""
 
-    params: object  # sim.config.Instruments, merged with the strategy's own parameters
+    params: object  # the instruments' parameters, merged with the strategy's own (registry)
     programme: np.ndarray  # households the programme serves this year
     targeting: str
     match_causes: bool
@@ -54,11 +54,12 @@ class Context:
     rng: np.random.Generator  # the policy stream for this year (fixed-shape draws only)
     in_programme: bool = True
     served: dict[str, int] = field(default_factory=dict)
+    instruments: dict[str, Instrument] = field(default_factory=dict)  # the registry
 
     def match(self, model, instrument: str) -> np.ndarray:
         """Households whose causes match the instrument (all of them unless cause-matched)."""
-        flags = CAUSE_MATCH.get(instrument)
-        if not self.match_causes or flags is None:
+        flags = self.instruments[instrument].cause_match if self.match_causes else None
+        if flags is None:
             return np.ones(model.hh.n, dtype=bool)
         return (model.hh.causes & flags) != 0
 
@@ -68,8 +69,9 @@ class Context:
         if self.targeting == "random":
             return idx[np.argsort(self.random_key[idx], kind="stable")]
         income = model.hh.prev_income_pc[idx]
-        if self.targeting == "category_first" and instrument in CATEGORY_OF:
-            other = model.hh.category[idx] != CATEGORY_OF[instrument]
+        category = self.instruments[instrument].category if instrument in self.instruments else None
+        if self.targeting == "category_first" and category is not None:
+            other = model.hh.category[idx] != category
             return idx[np.lexsort((idx, income, other))]
         return idx[np.lexsort((idx, income))]
 
@@ -80,23 +82,6 @@ def programme_households(model, support_after_exit: int) -> np.ndarray:
     active = (hh.status == Status.POOR) | (hh.status == Status.RETURNED)
     recent = (hh.status == Status.EXITED) & (model.year - hh.exit_year <= support_after_exit)
     return active | recent
-
-
-def book(model, instrument: str, idx: np.ndarray, costs: np.ndarray) -> float:
-    """Book the cost in the ledger and on each household's record; returns the total."""
-    total = float(np.sum(costs))
-    if total <= 0 and len(idx) == 0:
-        return 0.0
-    granted = model.ledger.spend(instrument, total)
-    if granted + 1e-6 < total:
-        raise RuntimeError(f"{instrument}: booked {total:.2f} but only {granted:.2f} was available")
-    hh = model.hh
-    if len(idx):
-        np.add.at(getattr(hh, f"{instrument}_cost"), idx, costs)
-        first = getattr(hh, f"{instrument}_first")
-        first[idx] = np.where(first[idx] < 0, model.year, first[idx])
-        getattr(hh, f"{instrument}_last")[idx] = model.year
-    return total
 
 
 def serve(

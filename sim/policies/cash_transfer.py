@@ -9,9 +9,19 @@ stops; with ``instruments.dependency.enabled`` recipients work less.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Annotated, Literal
 
-from sim.policies.base import serve
+import numpy as np
+from pydantic import Field
+
+from sim.config.schema import NonNegFloat, Strict
+from sim.policies.base import Instrument, serve
+
+
+class Params(Strict):
+    max_per_person: NonNegFloat
+    per: Literal["person", "household"]
+    admin_cost: Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 def allocate(model, ctx, budget: float) -> None:
@@ -29,3 +39,13 @@ def allocate(model, ctx, budget: float) -> None:
     amount = per_unit * units
     chosen, _ = serve(model, "cash_transfer", queue, amount * (1.0 + p.admin_cost), budget)
     model.effects.transfers[chosen] += amount[: len(chosen)]
+
+
+INSTRUMENT = Instrument(
+    name="cash_transfer",
+    params=Params,
+    cause_match=None,
+    category=None,
+    effects=("transfers",),
+    allocate=allocate,
+)

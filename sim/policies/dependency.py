@@ -11,6 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.config.schema import Prob, Strict
+
+
+class Params(Strict):
+    """``[instruments.dependency]``: a behavioural option, not an instrument (it spends nothing)."""
+
+    enabled: bool
+    elasticity: Prob
+
 
 def work_factor(model, params) -> np.ndarray:
     d = params.dependency

@@ -10,9 +10,20 @@ when the programme ends. Failure modes: exclusion errors in registration; none i
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Annotated, Literal
 
-from sim.policies.base import serve
+import numpy as np
+from pydantic import Field
+
+from sim.config.schema import Strict
+from sim.model.codes import Category, Cause
+from sim.policies.base import Instrument, serve
+
+
+class Params(Strict):
+    eligibility: Literal["no_labour", "registered"]
+    standing_after_phase_out: bool
+    admin_cost: Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 def own_income(hh) -> np.ndarray:
@@ -39,3 +50,13 @@ def end_programme(model, params) -> None:
     if params.dibao.standing_after_phase_out:
         hh = model.hh
         hh.dibao |= hh.dibao_first >= 0
+
+
+INSTRUMENT = Instrument(
+    name="dibao",
+    params=Params,
+    cause_match=int(Cause.LACK_LABOUR | Cause.DISABILITY),
+    category=Category.DIBAO,
+    effects=("transfers", "dibao_programme"),
+    allocate=allocate,
+)

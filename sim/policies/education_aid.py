@@ -12,8 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.codes import Stage
-from sim.policies.base import serve
+from sim.config.schema import NonNegFloat, Prob, Strict
+from sim.model.codes import Category, Stage
+from sim.policies.base import Instrument, serve
+
+
+class Params(Strict):
+    compulsory: NonNegFloat
+    high_school: NonNegFloat
+    university: NonNegFloat
+    removes_barrier: Prob
 
 
 def allocate(model, ctx, budget: float) -> None:
@@ -36,3 +44,13 @@ def allocate(model, ctx, budget: float) -> None:
     chosen, paid = serve(model, "education_aid", queue, per_hh[queue], budget)
     model.effects.schooling_aid[chosen] += paid
     model.effects.school_barrier[chosen] = a.removes_barrier
+
+
+INSTRUMENT = Instrument(
+    name="education_aid",
+    params=Params,
+    cause_match=None,
+    category=Category.EDUCATION,
+    effects=("schooling_aid", "school_barrier"),
+    allocate=allocate,
+)

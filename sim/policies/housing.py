@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.policies.base import serve
+from sim.config.schema import NonNegFloat, Strict
+from sim.policies.base import Instrument, serve
+
+
+class Params(Strict):
+    subsidy: NonNegFloat
 
 
 def allocate(model, ctx, budget: float) -> None:
@@ -19,3 +24,13 @@ def allocate(model, ctx, budget: float) -> None:
     queue = ctx.order(model, elig, "housing")
     chosen, _ = serve(model, "housing", queue, np.full(len(queue), h.subsidy), budget)
     hh.house_safe[chosen] = True
+
+
+INSTRUMENT = Instrument(
+    name="housing",
+    params=Params,
+    cause_match=None,
+    category=None,
+    effects=("house_safe",),
+    allocate=allocate,
+)

@@ -14,8 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.codes import Health, Stage, Work
-from sim.policies.base import book, serve
+from sim.config.schema import NonNegFloat, Prob, Strict
+from sim.model.codes import Category, Cause, Health, Stage, Work
+from sim.policies.base import Instrument, book, serve
+
+
+class Params(Strict):
+    grant: NonNegFloat
+    enterprise_subsidy: NonNegFloat
+    min_labour: NonNegFloat
+    job_share: Prob
 
 
 def allocate(model, ctx, budget: float) -> None:
@@ -98,3 +106,13 @@ def _assign_jobs(model, households, ents, job_share, rng) -> None:
     worker = ci[first_of_hh]
     p.ent_job[worker] = True
     p.work[worker] = Work.ENTERPRISE
+
+
+INSTRUMENT = Instrument(
+    name="industry",
+    params=Params,
+    cause_match=int(Cause.LACK_CAPITAL | Cause.LACK_SKILL | Cause.LACK_LAND),
+    category=Category.INDUSTRY,
+    effects=("enterprise", "link_year", "assets", "ent_job", "work"),
+    allocate=allocate,
+)

@@ -13,7 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.policies.base import book
+from sim.config.schema import NonNegFloat, Prob, Strict
+from sim.model.codes import Cause
+from sim.policies.base import Instrument, book
+
+
+class Params(Strict):
+    cost_per_village: NonNegFloat
+    infrastructure_gain: Prob
+    remoteness_cut: Prob
+    poor_villages_only: bool
 
 
 def allocate(model, ctx, budget: float) -> None:
@@ -46,3 +55,13 @@ def allocate(model, ctx, budget: float) -> None:
     else:  # villages without households still cost money
         book(model, "infrastructure", idx, cost)
         model.ledger.spend("infrastructure", q.cost_per_village * len(vid))
+
+
+INSTRUMENT = Instrument(
+    name="infrastructure",
+    params=Params,
+    cause_match=int(Cause.REMOTE | Cause.LACK_WATER | Cause.LACK_LAND | Cause.DISASTER),
+    category=None,
+    effects=("infrastructure", "remoteness"),
+    allocate=allocate,
+)

@@ -12,7 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.policies.base import serve
+from sim.config.schema import NonNegFloat, Prob, Strict
+from sim.model.codes import Category
+from sim.policies.base import Instrument, serve
+
+
+class Params(Strict):
+    extra_reimbursement: Prob
+    outpatient_extra: Prob
+    oop_cap: NonNegFloat
+    premium: NonNegFloat
 
 
 def allocate(model, ctx, budget: float) -> None:
@@ -37,3 +46,13 @@ def allocate(model, ctx, budget: float) -> None:
         return
     hh.insured[chosen] = hh.insured[chosen] | ins.enabled
     hh.sp_medical[chosen] = oop[:k] - cap[:k]
+
+
+INSTRUMENT = Instrument(
+    name="medical_aid",
+    params=Params,
+    cause_match=None,
+    category=Category.MEDICAL,
+    effects=("insured", "sp_medical"),
+    allocate=allocate,
+)

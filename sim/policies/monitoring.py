@@ -12,8 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.config.schema import NonNegFloat, Strict
 from sim.model.identification import rigid_spike
-from sim.policies.base import book, serve
+from sim.policies.base import Instrument, book, serve
+
+
+class Params(Strict):
+    assistance: NonNegFloat
+    cost_per_flag: NonNegFloat
 
 
 def allocate(model, ctx, budget: float) -> None:
@@ -33,3 +39,13 @@ def allocate(model, ctx, budget: float) -> None:
     queue = ctx.order(model, danger, "monitoring")
     chosen, _ = serve(model, "monitoring", queue, np.full(len(queue), m.assistance), budget)
     model.effects.transfers[chosen] += m.assistance
+
+
+INSTRUMENT = Instrument(
+    name="monitoring",
+    params=Params,
+    cause_match=None,
+    category=None,
+    effects=("transfers",),
+    allocate=allocate,
+)

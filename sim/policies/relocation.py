@@ -15,8 +15,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.codes import Category
-from sim.policies.base import serve
+from sim.config.schema import NonNegFloat, Prob, Strict
+from sim.model.codes import Category, Cause
+from sim.policies.base import Instrument, serve
+
+
+class Params(Strict):
+    cost_per_person: NonNegFloat
+    household_contribution: NonNegFloat
+    household_contribution_cap: NonNegFloat
+    land_kept: Prob
+    employment_support: bool
+    employment_support_cost: NonNegFloat
+    job_access_with_support: NonNegFloat
+    job_access_without_support: NonNegFloat
+    min_remoteness: Prob
+    min_disaster_risk: Prob
 
 
 def allocate(model, ctx, budget: float) -> None:
@@ -56,3 +70,21 @@ def allocate(model, ctx, budget: float) -> None:
     hh.job_access[chosen] = (
         p.job_access_with_support if p.employment_support else p.job_access_without_support
     )
+
+
+INSTRUMENT = Instrument(
+    name="relocation",
+    params=Params,
+    cause_match=int(Cause.REMOTE | Cause.DISASTER | Cause.LACK_WATER),
+    category=Category.RELOCATION,
+    effects=(
+        "village",
+        "house_safe",
+        "relocated_year",
+        "land",
+        "land_let",
+        "job_access",
+        "savings",
+    ),
+    allocate=allocate,
+)

@@ -4,37 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.config import Instruments, StrategySpec
+from sim.config import StrategySpec
 from sim.model.rng import uniforms
-from sim.policies import (
-    cash_transfer,
-    dibao,
-    education_aid,
-    housing,
-    industry,
-    infrastructure,
-    medical_aid,
-    microcredit,
-    monitoring,
-    relocation,
-    training,
-)
+from sim.policies import dibao, registry
 from sim.policies.base import Context, programme_households
 from sim.policies.dependency import work_factor
-
-ALLOCATORS = {
-    "dibao": dibao.allocate,
-    "cash_transfer": cash_transfer.allocate,
-    "industry": industry.allocate,
-    "relocation": relocation.allocate,
-    "training": training.allocate,
-    "microcredit": microcredit.allocate,
-    "medical_aid": medical_aid.allocate,
-    "education_aid": education_aid.allocate,
-    "housing": housing.allocate,
-    "infrastructure": infrastructure.allocate,
-    "monitoring": monitoring.allocate,
-}
 
 
 class Strategy:
@@ -65,7 +39,8 @@ class Strategy:
         merged = scenario.instruments.model_dump()
         for inst, over in s.params.items():
             merged[inst] = {**merged[inst], **over}
-        self.params = Instruments.model_validate(merged)
+        where = f"strategy {self.name!r}: instruments" if s.params else "instruments"
+        self.params = registry.validate_params(merged, where)
         self.order = list(s.order) if s.order else list(s.shares)
         return self
 
@@ -100,13 +75,24 @@ class Strategy:
             match_causes=self.spec.match_causes,
             random_key=random_key,
             rng=model.streams.get("policy", year),
+            instruments=registry.instruments(),
         )
-        shares = self.spec.shares
         for inst in self.instruments:
-            cap = shares[inst] * self.budget
-            budget = min(cap, model.ledger.available)
+            budget = self.allotment(inst, model.ledger.available)
             if budget <= 0:
                 model.hh.waiting[ctx.programme] = True
                 continue
-            ALLOCATORS[inst](model, ctx, budget)
+            ctx.instruments[inst].allocate(model, ctx, budget)
         model.hh.waiting_years += model.hh.waiting
+
+    def allotment(self, instrument: str, available: float) -> float:
+        """What an instrument may spend this year, given what is left in the ledger.
+
+        One rule, ``min(share x budget, what is left)``, instruments in ``order``; the allocation
+        mode says what the shares are. ``"shares"``: a fixed split — the shares sum to 1 (the
+        validator), so every instrument can have its full share whatever the order, and what one
+        leaves unspent is never taken by another. ``"priority"``: the shares are caps that may
+        sum to more than 1 — instruments take money in ``order`` while it lasts, so an
+        instrument early in the order can leave a later one short
+        (tests/test_policies.py::test_priority_order_decides_who_is_short)."""
+        return min(self.spec.shares[instrument] * self.budget, available)

@@ -10,10 +10,21 @@ without labour gain nothing (they are not eligible).
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Annotated
 
-from sim.model.codes import Health, Stage
-from sim.policies.base import serve
+import numpy as np
+from pydantic import Field
+
+from sim.config.schema import NonNegFloat, Strict
+from sim.model.codes import Category, Cause, Health, Stage
+from sim.policies.base import Instrument, serve
+
+
+class Params(Strict):
+    cost_per_person: NonNegFloat
+    effect_mean: Annotated[float, Field(ge=-1.0, le=5.0)]
+    effect_sd: NonNegFloat
+    max_age: Annotated[int, Field(ge=16, le=80)]
 
 
 def allocate(model, ctx, budget: float) -> None:
@@ -43,3 +54,13 @@ def allocate(model, ctx, budget: float) -> None:
     trainee = ci[first]
     p.skill[trainee] *= 1.0 + np.maximum(gain_draw[trainee], 0.0)
     p.base_skill[trainee] *= 1.0 + np.maximum(gain_draw[trainee], 0.0)
+
+
+INSTRUMENT = Instrument(
+    name="training",
+    params=Params,
+    cause_match=int(Cause.LACK_SKILL),
+    category=Category.INDUSTRY,
+    effects=("skill", "base_skill"),
+    allocate=allocate,
+)

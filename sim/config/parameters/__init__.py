@@ -15,6 +15,9 @@ from typing import Any
 
 META_KEYS = frozenset({"value", "unit", "description", "source"})
 
+# ``[instruments.*]`` tables that are behavioural options, not instruments (they spend nothing)
+BEHAVIOUR_SECTIONS = frozenset({"dependency"})
+
 
 @dataclass(frozen=True)
 class Param:
@@ -76,3 +79,11 @@ def iter_params(node: dict | None = None, prefix: str = "") -> list[Param]:
 
 def param_index() -> dict[str, Param]:
     return {p.path: p for p in iter_params()}
+
+
+def instrument_names() -> tuple[str, ...]:
+    """The programme instruments: the ``[instruments.NAME]`` tables of the defaults, in file
+    order, less the behavioural options. Every layer takes the list from here (the model's
+    spending columns and household receipts, the scenario schema, the policies' registry)."""
+    tables = _raw_defaults().get("instruments", {})
+    return tuple(k for k in tables if k not in BEHAVIOUR_SECTIONS)

@@ -1,0 +1,102 @@
+"""The contract between the model and the strategies that act on it.
+
+A strategy (``sim.policies`` or any object with the :class:`StrategyLike` protocol) runs in the
+policy phase. It writes this year's effects into the per-household :class:`Effects` record, which
+the later phases read (``economy`` the transfers, programme wages, schooling aid and the work
+factor; ``demography`` the schooling barrier), or changes household state directly (assets,
+links, houses, skills). It books what it spends with :func:`book`: the :class:`Ledger` per
+instrument and year (the timeseries' ``spending_*`` columns) and the household's receipt fields
+(``<instrument>_first``, ``_last``, ``_cost`` in the household frame). The instrument names come
+from ``sim.model.codes.INSTRUMENTS`` (the ``[instruments.*]`` tables of the defaults).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from sim.model.codes import INSTRUMENTS
+
+
+@runtime_checkable
+class StrategyLike(Protocol):
+    """What the model needs from a strategy.
+
+    ``budget``: yearly programme budget (yuan); ``params``: instrument parameters by attribute
+    (the economy reads ``params.microcredit`` for loans the programme made); ``in_programme``:
+    whether a year is funded; ``apply``: the policy phase. A strategy with ``bind(scenario)`` is
+    bound to the model's scenario first.
+    """
+
+    budget: float
+    params: Any
+
+    def in_programme(self, year: int) -> bool: ...
+
+    def apply(self, model) -> None: ...
+
+
+class Effects:
+    """This year's policy effects, per household; reset at the start of each policy phase."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.reset()
+
+    def reset(self) -> None:
+        n = self.n
+        self.transfers = np.zeros(n)  # programme transfers reaching the household, yuan
+        self.wages = np.zeros(n)  # programme-paid wages (public-welfare posts), yuan
+        self.schooling_aid = np.zeros(n)  # schooling cost covered, yuan
+        self.school_barrier = np.zeros(n)  # share of the poverty barrier to schooling removed
+        self.work_factor = np.ones(n)  # multiplier on off-farm work chances (dependency)
+
+
+@dataclass
+class Ledger:
+    """Programme spending booked per instrument and year; the budget is never exceeded."""
+
+    budget: float
+    carry_over: bool = False
+    spent: dict[int, dict[str, float]] = field(default_factory=dict)
+    available: float = 0.0
+    year: int = 0
+
+    def open_year(self, year: int, funded: bool = True) -> None:
+        """Open a year; only programme years are funded, and only they carry money over."""
+        leftover = self.available if self.carry_over else 0.0
+        self.year = year
+        self.available = (self.budget if funded else 0.0) + leftover
+        self.spent.setdefault(year, {})
+
+    def spend(self, instrument: str, amount: float) -> float:
+        """Book up to ``amount``; returns what was actually granted."""
+        if instrument not in INSTRUMENTS:
+            raise KeyError(f"unknown instrument {instrument!r}")
+        grant = float(min(max(amount, 0.0), self.available))
+        self.available -= grant
+        book = self.spent.setdefault(self.year, {})
+        book[instrument] = book.get(instrument, 0.0) + grant
+        return grant
+
+    def year_spending(self, year: int | None = None) -> dict[str, float]:
+        return dict(self.spent.get(self.year if year is None else year, {}))
+
+
+def book(model, instrument: str, idx: np.ndarray, costs: np.ndarray) -> float:
+    """Book the cost in the ledger and on each household's record; returns the total."""
+    total = float(np.sum(costs))
+    if total <= 0 and len(idx) == 0:
+        return 0.0
+    granted = model.ledger.spend(instrument, total)
+    if granted + 1e-6 < total:
+        raise RuntimeError(f"{instrument}: booked {total:.2f} but only {granted:.2f} was available")
+    hh = model.hh
+    if len(idx):
+        np.add.at(getattr(hh, f"{instrument}_cost"), idx, costs)
+        first = getattr(hh, f"{instrument}_first")
+        first[idx] = np.where(first[idx] < 0, model.year, first[idx])
+        getattr(hh, f"{instrument}_last")[idx] = model.year
+    return total

@@ -1,0 +1,96 @@
+"""public_jobs (公益岗位): village posts — cleaner, road keeper, forest ranger — for weak labour.
+
+Eligibility: programme households with a member who can work but cannot migrate: of working age
+up to ``max_age``, out of school, without an enterprise job, not a migrant last year, and older
+than ``economy.migrant_age_max``, chronically ill or disabled, or caring for a disabled member of
+the household. One post per household. Posts: ``post_share`` per registered household of the
+village, at least one in a village with registered households; last year's holders are renewed
+first (one-year appointments, 一年一聘), then the rest in the strategy's targeting order. Cost:
+``monthly_pay`` for ``months`` a year, plus administration (accident insurance, supervision).
+Effect: this year's wage income (``effects.wages``; inc_wage in the household frame). The posts
+are part-time and do not take the holder away from the farm. Lag: none. Duration: while the
+programme runs. Failure modes: the income stops at the phase-out (a return risk for households
+that had no other earner); posts per village are few where the weak-labour poor are many.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from pydantic import Field
+
+from sim.config.schema import NonNegFloat, Strict
+from sim.model.codes import Cause, Health, Stage, Work
+from sim.policies.base import Instrument, serve
+
+
+class Params(Strict):
+    monthly_pay: NonNegFloat
+    months: Annotated[int, Field(ge=1, le=12)]
+    post_share: Annotated[float, Field(ge=0.0, le=1.0)]
+    max_age: Annotated[int, Field(ge=16, le=80)]
+    admin_cost: Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def weak_labour_households(model, max_age: int) -> np.ndarray:
+    """Households with a member who can hold a village post and cannot migrate (person arrays,
+    last year's work)."""
+    hh, p = model.hh, model.persons
+    lo, _ = model.working_age
+    disabled_member = np.bincount(p.hh, weights=p.health == Health.DISABLED, minlength=hh.n) > 0
+    weak = (
+        (p.age > model.scenario.economy.migrant_age_max)
+        | (p.health != Health.HEALTHY)
+        | disabled_member[p.hh]
+    )
+    can_hold = (
+        (p.age >= lo)
+        & (p.age <= max_age)
+        & (p.stage == Stage.NONE)
+        & ~p.ent_job
+        & (p.work != Work.MIGRANT)
+    )
+    return np.bincount(p.hh, weights=weak & can_hold, minlength=hh.n) > 0
+
+
+def village_posts(model, post_share: float) -> np.ndarray:
+    """Posts per village: ``post_share`` per registered household, at least one where any live."""
+    hh = model.hh
+    registered = np.bincount(hh.village[hh.registered], minlength=model.villages.n)
+    return np.where(registered > 0, np.maximum(np.ceil(post_share * registered), 1), 0)
+
+
+def allocate(model, ctx, budget: float) -> None:
+    j = ctx.params.public_jobs
+    hh = model.hh
+    elig = (
+        ctx.programme & weak_labour_households(model, j.max_age) & ctx.match(model, "public_jobs")
+    )
+    queue = ctx.order(model, elig, "public_jobs")
+    renewed = hh.public_jobs_last[queue] == model.year - 1
+    queue = np.concatenate([queue[renewed], queue[~renewed]])
+    # rank of each household among the queued households of its village, in queue order
+    vil = hh.village[queue]
+    by_village = np.argsort(vil, kind="stable")
+    first = np.searchsorted(vil[by_village], vil[by_village], side="left")
+    rank = np.empty(len(queue), dtype=np.int64)
+    rank[by_village] = np.arange(len(queue)) - first
+    fits = rank < village_posts(model, j.post_share)[vil]
+    hh.waiting[queue[~fits]] = True
+    queue = queue[fits]
+    pay = float(j.monthly_pay * j.months)
+    chosen, _ = serve(
+        model, "public_jobs", queue, np.full(len(queue), pay * (1.0 + j.admin_cost)), budget
+    )
+    model.effects.wages[chosen] += pay
+
+
+INSTRUMENT = Instrument(
+    name="public_jobs",
+    params=Params,
+    cause_match=int(Cause.LACK_LABOUR | Cause.DISABILITY | Cause.ILLNESS),
+    category=None,
+    effects=("wages",),
+    allocate=allocate,
+)
