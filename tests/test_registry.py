@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import small_data
+from conftest import ROOT, small_data
 
 from sim.config import INSTRUMENT_NAMES, ConfigError, Instruments, build_scenario
 from sim.config.parameters import iter_params
@@ -62,12 +62,11 @@ def test_a_params_model_that_disagrees_with_the_defaults_is_reported(monkeypatch
     assert any(p.startswith("housing: Params fields") for p in problems)
 
 
-def test_bounds_are_the_instruments_own_and_reported_when_bound():
+def test_bounds_are_the_instruments_own_and_reported_at_load():
     d = small_data()
     d["instruments"] = {"microcredit": {"term": 7}}
-    sc = build_scenario(d, "small.toml")  # the config layer checks keys and kinds only
-    with pytest.raises(ConfigError, match=r"instruments\.microcredit\.term"):
-        PovertyModel(sc, strategy="status_quo", seed=1, agents=False)
+    with pytest.raises(ConfigError, match=r"small.toml: instruments\.microcredit\.term: .*3"):
+        build_scenario(d, "small.toml")  # the instrument's own Params, through the registry
     d["instruments"] = {"microcredit": {"term": "three"}}
     with pytest.raises(ConfigError, match=r"instruments\.microcredit\.term"):
         build_scenario(d, "small.toml")  # a wrong kind is reported at load
@@ -101,3 +100,20 @@ def test_shares_are_a_fixed_split_whatever_the_order():
     assert a == pytest.approx(b)
     assert a["cash_transfer"] <= 0.5 * budget * (1 + 1e-9)
     assert np.isclose(sum(a.values()), sum(b.values()))
+
+
+def test_validate_reports_an_instrument_bound_at_load(tmp_path, capsys):
+    """Each instrument's own bounds are checked when a scenario is loaded, not only when a
+    model is built: `povsim validate` says so (exit 2)."""
+    from sim.cli import main
+
+    code = main(
+        [
+            "validate",
+            str(ROOT / "scenarios" / "tiny.toml"),
+            "--set",
+            "instruments.microcredit.term=7",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "instruments.microcredit.term" in err and "less than or equal to 3" in err

@@ -349,8 +349,8 @@ def _section_model(name: str, leaves: dict[str, Any]) -> type[BaseModel]:
     """The config layer's check of one ``[instruments.NAME]`` table, derived from its defaults:
     the same keys (an unknown key is a typo), each value of its default's kind (a switch stays a
     switch, a number a finite number, a choice a string). Bounds and choices are the
-    instrument's own parameter model's (``Instrument.params`` in sim.policies), checked when a
-    strategy is bound to the scenario (sim.policies.registry.validate_params)."""
+    instrument's own parameter model's (``Instrument.params`` in sim.policies), checked right
+    after this schema by ``sim.config.loading.instrument_problems``."""
     fields: dict[str, Any] = {}
     for key, value in leaves.items():
         if isinstance(value, bool):

@@ -18,9 +18,11 @@ Where each derived thing comes from, and why:
   from the defaults (known keys, the kind of each value: a typo or a wrong kind is reported at
   load with the file and field). The instrument's own ``Params`` model (bounds, choices,
   cross-field rules) lives with its mechanism here and is applied by :func:`validate_params`
-  when a strategy is bound to a scenario, with the same kind of message (``ConfigError``).
-  A registration hook into config was the alternative; it makes what a scenario accepts depend
-  on whether ``sim.policies`` was imported before it was loaded, which this split avoids.
+  on every load (``sim.config.loading.instrument_problems`` reaches it through one documented
+  plugin point, loaded on first use) and when a strategy is bound to a scenario, with the same
+  kind of message (``ConfigError``). A registration hook into config was the alternative; it
+  makes what a scenario accepts depend on whether ``sim.policies`` was imported before it was
+  loaded, which the plugin point avoids.
 - *Ledger columns, receipt fields and the docs tables* (``make docs``: parameters from the
   defaults, columns from ``sim.model.metrics.COLUMNS``) follow the list.
 """
