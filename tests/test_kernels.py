@@ -16,7 +16,7 @@ from scipy.special import ndtr
 
 from sim.model import kernels, metrics, rng
 from sim.model.codes import Health, Work
-from sim.model.economy import Z_YEAR, labour_and_income
+from sim.model.economy import labour_and_income
 from sim.model.households import Household
 from sim.model.identification import _poorest
 
@@ -74,12 +74,12 @@ def test_migration_follows_the_gaussian_copula_rule():
     m = small_model(seed=2)
     m.run(2)
     m.persons.skill[::7] *= 1.1  # some thresholds must be recomputed
-    keys = m.streams.keys("labour", m.year, 2)
+    keys = m.streams.keys("labour", m.year)
     labour_and_income(m, keys)
     sc, p, hh = m.scenario, m.persons, m.hh
     ec, lab = sc.economy, sc.population.labour
     rho = ec.labour_persistence
-    z = rng.normals(keys[Z_YEAR], p.n)
+    z = rng.normals(keys.key("migration"), p.n)
     x = np.sqrt(rho) * p.work_propensity + np.sqrt(1 - rho) * z
     p_mig = ec.migrant_base_prob * np.maximum(p.skill, 1e-6) ** ec.skill.migrant_elasticity
     p_mig = np.where(p.health == Health.CHRONIC, 0.3 * p_mig, p_mig)

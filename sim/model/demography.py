@@ -6,13 +6,15 @@ check); ageing alone moves people into and out of the labour force. See docs/ODD
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 from sim.model.codes import Stage
 from sim.model.kernels import jit, parallel, row
 from sim.model.rng import uniform
 
-# slots of the demography stream: one uniform per person for enrolment and progression, one for
+# streams "demography.<field>": one uniform per person for enrolment and progression, one for
 # dropout; each is computed only for the persons at that decision
-U, U_DROP = range(2)
+DemographyStreams = namedtuple("DemographyStreams", "progression dropout")
 NONE, PRESCHOOL, COMPULSORY = int(Stage.NONE), int(Stage.PRESCHOOL), int(Stage.COMPULSORY)
 HIGH, UNIVERSITY = int(Stage.HIGH), int(Stage.UNIVERSITY)
 
@@ -34,7 +36,7 @@ def step(model, keys) -> None:
         hh.prev_income_pc,
         model.effects.school_barrier,
         model.line(model.year - 1),
-        keys,
+        keys.record(DemographyStreams),
         sch.compulsory_enrolment,
         min(1.0, sch.high_school_enrolment / max(sch.compulsory_enrolment, 1e-9)),
         min(1.0, sch.university_enrolment / max(sch.high_school_enrolment, 1e-9)),
@@ -70,7 +72,7 @@ def _step(
 ):
     """One flat loop over the persons (§7.1); the transitions are rare, so their branches are
     predictable."""
-    k_u, k_drop = keys[U], keys[U_DROP]
+    k_u, k_drop = keys.progression, keys.dropout
     for i in range(row(lo), row(hi)):
         h = row(hh_of[i])
         # a household poor last year holds its children back (the poverty barrier), unless aid

@@ -8,15 +8,17 @@ and a safe house.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
 from sim.model.codes import Category, Cause, Health, Stage, Status, Trigger
 from sim.model.kernels import jit, parallel, row
 from sim.model.rng import uniform
 
-# slots of the targeting stream, per household: exclusion (poor, missed), inclusion (non-poor,
+# streams "targeting.<field>", per household: exclusion (poor, missed), inclusion (non-poor,
 # registered); each is computed only for the never-registered households it can apply to
-U_EX, U_IN = range(2)
+TargetingStreams = namedtuple("TargetingStreams", "exclusion inclusion")
 NEVER, POOR, EXITED, RETURNED = (int(s) for s in Status)
 HEALTHY, DISABLED, HIGH = int(Health.HEALTHY), int(Health.DISABLED), int(Stage.HIGH)
 CATEGORIES = np.array(
@@ -117,7 +119,7 @@ def identify(model, keys) -> None:
             hh.status,
             hh.prev_income_pc,
             line_prev,
-            keys,
+            keys.record(TargetingStreams),
             ident.exclusion_error,
             ident.inclusion_error,
         )
@@ -156,7 +158,7 @@ def _candidates(status, prev_income_pc, line_prev, keys, exclusion_error, inclus
     found = np.empty(len(status), dtype=np.int64)
     mistaken = np.empty(len(status), dtype=np.int64)
     n_found = n_mistaken = 0
-    k_ex, k_in = keys[U_EX], keys[U_IN]
+    k_ex, k_in = keys.exclusion, keys.inclusion
     for h in range(len(status)):
         never = status[h] == NEVER
         poor = prev_income_pc[h] < line_prev

@@ -1,6 +1,6 @@
 """Shocks: illness (per person), disasters (per village), prices (per industry), enterprise failure.
 
-Every draw is a function of (seed, mechanism, year, slot, row) (``sim.model.rng``): the same person,
+Every draw is a function of (seed, stream name, year, row) (``sim.model.rng``): the same person,
 household, village or enterprise sees the same number under every strategy (common random
 numbers), and a number is only computed where the rule needs it.
 """
@@ -8,6 +8,7 @@ numbers), and a number is only computed where the rule needs it.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 
@@ -15,12 +16,12 @@ from sim.model.codes import Health, Work
 from sim.model.kernels import jit, parallel, row
 from sim.model.rng import normal, normals, uniform, uniforms
 
-# slots of the illness stream: per person, the hospital episode, its cost, and chronic onset (for
-# the healthy) or recovery (for the chronically ill, so one uniform serves both); per household,
-# insurance enrolment
-U_ACUTE, Z_COST, U_CHRONIC, U_ENROL = range(4)
-# slots of the disaster stream: per village, per household
-U_VILLAGE, U_HOUSE = range(2)
+# streams "illness.<field>": per person, the hospital episode (acute), its cost, and chronic onset
+# (for the healthy) or recovery (for the chronically ill, so one uniform serves both); per
+# household, insurance enrolment
+IllnessStreams = namedtuple("IllnessStreams", "acute cost chronic enrolment")
+# streams "disaster.<field>": per village (hit), per household (house damaged)
+DisasterStreams = namedtuple("DisasterStreams", "village house")
 HEALTHY, CHRONIC = int(Health.HEALTHY), int(Health.CHRONIC)
 
 
@@ -51,7 +52,7 @@ def illness(model, keys) -> None:
         yr.med_acute,
         yr.med_chronic,
         yr.med_new,
-        keys,
+        keys.record(IllnessStreams),
         model.year,
         ill.enabled,
         ins.enabled,
@@ -140,7 +141,7 @@ def _illness(
         base1 = incidence_registered / norm1
         admitted = np.empty(last - first, dtype=np.int64)
         n_admitted = 0
-        k_chronic, k_acute = keys[U_CHRONIC], keys[U_ACUTE]
+        k_chronic, k_acute = keys.chronic, keys.acute
         for i in range(row(first), row(last)):
             h = row(hh_of[i])
             a = np.float64(age[i])
@@ -162,14 +163,14 @@ def _illness(
             med_chronic[h] += chronic_cost * chronic
             med_new[h] += chronic_cost * onset  # a new chronic case is news, like an episode
         mu = -0.5 * acute_sigma * acute_sigma
-        k_cost = keys[Z_COST]
+        k_cost = keys.cost
         for j in range(n_admitted):
             i = admitted[j]
             z = normal(k_cost, i)
             med_acute[hh_of[i]] += acute_mean * math.exp(mu + acute_sigma * z)
     else:
         acute[first:last] = False
-    k_enrol = keys[U_ENROL]
+    k_enrol = keys.enrolment
     for h in range(row(lo), row(hi)):
         ins = insurance_on & (uniform(k_enrol, h) < enrolment)
         insured[h] = ins
@@ -194,7 +195,7 @@ def disasters(model, keys) -> None:
         hh.assets,
         hh.loss_disaster,
         hh.house_safe,
-        keys,
+        keys.record(DisasterStreams),
         on,
         d.risk_multiplier,
         d.asset_loss,
@@ -207,13 +208,13 @@ def _disasters(
     hit, risk, village, assets, loss_disaster, house_safe, keys, on, multiplier, asset_loss, damage
 ):
     for v in range(len(hit)):
-        hit[v] = on and uniform(keys[U_VILLAGE], v) < risk[v] * multiplier
+        hit[v] = on and uniform(keys.village, v) < risk[v] * multiplier
     for h in range(len(village)):
         if hit[village[h]]:
             lost = assets[h] * asset_loss
             assets[h] -= lost
             loss_disaster[h] = lost
-            if uniform(keys[U_HOUSE], h) < damage:
+            if uniform(keys.house, h) < damage:
                 house_safe[h] = False
         else:
             loss_disaster[h] = 0.0
@@ -224,7 +225,7 @@ def markets(model, keys) -> None:
     m = model.scenario.shocks.market
     if model.year == 0:
         return  # prices start at 1
-    eps = normals(keys[0], 1 + len(model.industry_names))
+    eps = normals(keys.key("prices"), 1 + len(model.industry_names))  # "market.prices"
     vol = np.concatenate([[m.volatility], model.industry_volatility])
     model.log_prices = m.persistence * model.log_prices + vol * eps
     model.crop_price = float(np.exp(model.log_prices[0]))
@@ -239,7 +240,7 @@ def enterprises(model, keys) -> None:
     hh.loss_enterprise[:] = 0.0
     if e.n == 0 or year == 0:
         return
-    u = uniforms(keys[0], e.n)
+    u = uniforms(keys.key("failure"), e.n)  # "enterprise.failure"
     back = ~e.alive & (year - e.failed_year >= sc.shocks.enterprise.reentry_years)
     e.alive[back] = True  # a new enterprise takes the place; it starts with no links
     fail = e.alive & (u < np.minimum(e.failure_risk * sc.shocks.enterprise.failure_multiplier, 1.0))
