@@ -35,6 +35,7 @@ SCHOOL_START_AGE = 6  # a child's years of schooling are its age minus this
 CHILD_AGE_MAX = 21  # persons up to this age get the years of their age, adults a draw
 COMPULSORY_YEARS = 9  # nine-year compulsory education (Compulsory Education Law, art. 2)
 MAX_EDU_YEARS = 16  # a four-year degree: the most schooling synthesis gives
+UNIVERSITY_EDU_YEARS = 15  # years of schooling from which a person has the university skill
 STUDENT_AGES = (HIGH_AGES[0], UNIVERSITY_AGES[1])  # the education household's student
 ELDERLY_AGES = (65, 85)
 # chronic illness is counted among persons of 15 and over, as the NHSS prevalences it is drawn
@@ -335,7 +336,7 @@ def draw_skill(
     mean_skill = np.where(members.registered, sk.mean_registered, sk.mean_other)
     base_skill = mean_skill * rng.lognormal(-0.5 * sk.sigma**2, sk.sigma, size=len(edu))
     skill = base_skill * (1.0 + sch.years_primary_skill * np.maximum(edu - SCHOOL_START_AGE, 0))
-    return base_skill, skill + np.where(edu >= 15, sch.university_skill, 0.0)
+    return base_skill, skill + np.where(edu >= UNIVERSITY_EDU_YEARS, sch.university_skill, 0.0)
 
 
 def draw_persons(

@@ -13,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from sim.model.codes import Health, Work
-from sim.model.kernels import jit, parallel, row
+from sim.model.kernels import columns, jit, parallel, row
 from sim.model.rng import normal, normals, uniform, uniforms
 
 # streams "illness.<field>": per person, the hospital episode (acute), its cost, and chronic onset
@@ -25,11 +25,32 @@ DisasterStreams = namedtuple("DisasterStreams", "village house")
 HEALTHY, CHRONIC = int(Health.HEALTHY), int(Health.CHRONIC)
 
 
-def illness(model, keys) -> None:
-    """Onset and recovery, hospital episodes, medical cost and what basic insurance pays."""
+# The relative admission risk of a person: 1 + AGE_GRADIENT_PER_YEAR x years above AGE_PIVOT
+# (the scenario's age_gradient), times SICK_RISK for the chronically ill and the disabled. Named
+# constants, not parameters: no source pins them, and the admission rates by group are met
+# whatever their values, because the base rates are normalised to them at year 0.
+AGE_PIVOT = 45.0  # years; below it the admission risk does not depend on age
+SICK_RISK = 1.5  # relative admission risk of a chronically ill or disabled person
+MAX_ADMISSION = 0.95  # a cap that keeps an admission a chance, whatever the multipliers
+CHRONIC_AGE_MIN = 15  # chronic onset from this age, as at synthesis (sim.model.population)
+
+# the columns the illness kernel reads and writes, by their table names
+IllnessPersons = namedtuple("IllnessPersons", "hh age health acute")
+IllnessHouseholds = namedtuple("IllnessHouseholds", "frail insured medical_cost sp_medical")
+IllnessYear = namedtuple("IllnessYear", "med_acute med_chronic med_new")  # model.yr work arrays
+IllnessParams = namedtuple(
+    "IllnessParams",
+    "illness_on insurance_on transitions enrolment reimbursement outpatient_reimbursement "
+    "age_gradient chronic_onset chronic_recovery base0 base1 acute_mean acute_sigma chronic_cost",
+)
+
+
+def illness_params(model) -> IllnessParams:
+    """This year's illness parameters: the scenario's, with the base rates normalised (at year 0)
+    and the costs grown to this year."""
     ill = model.scenario.shocks.illness
     ins = model.scenario.shocks.insurance
-    p, hh, yr = model.persons, model.hh, model.yr
+    p, hh = model.persons, model.hh
     if model.illness_norm is None:
         # normalise so that the group means equal the stated admission rates at year 0
         model.illness_norm = np.array(
@@ -37,38 +58,36 @@ def illness(model, keys) -> None:
         )
     norm0, norm1 = model.illness_norm
     growth = (1.0 + ill.cost_growth) ** model.year
+    return IllnessParams(
+        illness_on=bool(ill.enabled),
+        insurance_on=bool(ins.enabled),
+        transitions=model.year > 0,
+        enrolment=ins.enrolment,
+        reimbursement=ins.reimbursement,
+        outpatient_reimbursement=ins.outpatient_reimbursement,
+        age_gradient=ill.age_gradient,
+        chronic_onset=ill.chronic_onset,
+        chronic_recovery=ill.chronic_recovery,
+        base0=ill.incidence / norm0,
+        base1=ill.incidence_registered / norm1,
+        acute_mean=ill.acute_cost_mean * growth,
+        acute_sigma=ill.acute_cost_sigma,
+        chronic_cost=ill.chronic_cost * growth,
+    )
+
+
+def illness(model, keys) -> None:
+    """Onset and recovery, hospital episodes, medical cost and what basic insurance pays."""
+    params = illness_params(model)
     parallel(
         _illness,
-        hh.n,
+        model.hh.n,
         model.person_start,
-        p.hh,
-        p.age,
-        p.health,
-        p.acute,
-        hh.frail,
-        hh.insured,
-        hh.medical_cost,
-        hh.sp_medical,
-        yr.med_acute,
-        yr.med_chronic,
-        yr.med_new,
+        columns(IllnessPersons, model.persons),
+        columns(IllnessHouseholds, model.hh),
+        columns(IllnessYear, model.yr),
         keys.record(IllnessStreams),
-        model.year,
-        ill.enabled,
-        ins.enabled,
-        ins.enrolment,
-        ins.reimbursement,
-        ins.outpatient_reimbursement,
-        ill.age_gradient,
-        ill.chronic_onset,
-        ill.chronic_recovery,
-        ill.incidence,
-        ill.incidence_registered,
-        norm0,
-        norm1,
-        ill.acute_cost_mean * growth,
-        ill.acute_cost_sigma,
-        ill.chronic_cost * growth,
+        params,
     )
 
 
@@ -80,9 +99,9 @@ def _group_means(age, health, frail, start, age_gradient):
     for h in range(len(start) - 1):
         g = 1 if frail[h] else 0
         for i in range(start[h], start[h + 1]):
-            rel = 1.0 + age_gradient * max(age[i] - 45.0, 0.0)
+            rel = 1.0 + age_gradient * max(age[i] - AGE_PIVOT, 0.0)
             if health[i] != HEALTHY:
-                rel *= 1.5
+                rel *= SICK_RISK
             total[g] += rel
             count[g] += 1.0
     return (
@@ -92,76 +111,54 @@ def _group_means(age, health, frail, start, age_gradient):
 
 
 @jit
-def _illness(
-    lo,
-    hi,
-    start,
-    hh_of,
-    age,
-    health,
-    acute,
-    frail,
-    insured,
-    medical_cost,
-    sp_medical,
-    med_acute,
-    med_chronic,
-    med_new,
-    keys,
-    year,
-    illness_on,
-    insurance_on,
-    enrolment,
-    reimbursement,
-    outpatient_reimbursement,
-    age_gradient,
-    chronic_onset,
-    chronic_recovery,
-    incidence,
-    incidence_registered,
-    norm0,
-    norm1,
-    acute_mean,
-    acute_sigma,
-    chronic_cost,
-):
+def _illness(lo, hi, start, persons, households, yr, keys, par):
     """Health transitions and hospital episodes of the persons of households ``lo:hi``, then
     each household's cost and what insurance pays (§7.2).
 
     The persons are visited in one flat loop without a branch on who falls ill (the loop stays
     tight), adding into the sums of their household; the ~13% admitted to hospital are listed
     and their costs drawn after, in a second loop."""
+    hh_of, age, health, acute = persons.hh, persons.age, persons.health, persons.acute
+    frail = households.frail
+    med_acute, med_chronic, med_new = yr.med_acute, yr.med_chronic, yr.med_new
     med_acute[lo:hi] = 0.0
     med_chronic[lo:hi] = 0.0
     med_new[lo:hi] = 0.0
     first, last = start[lo], start[hi]
-    if illness_on:
-        transitions = year > 0
-        base0 = incidence / norm0
-        base1 = incidence_registered / norm1
+    if par.illness_on:
+        transitions = par.transitions
+        age_gradient, chronic_cost = par.age_gradient, par.chronic_cost
+        chronic_onset, chronic_recovery = par.chronic_onset, par.chronic_recovery
+        base0, base1 = par.base0, par.base1
         admitted = np.empty(last - first, dtype=np.int64)
         n_admitted = 0
         k_chronic, k_acute = keys.chronic, keys.acute
         for i in range(row(first), row(last)):
             h = row(hh_of[i])
             a = np.float64(age[i])
-            age_factor = 1.0 + age_gradient * max(a - 45.0, 0.0)
+            age_factor = 1.0 + age_gradient * max(a - AGE_PIVOT, 0.0)
             state = health[i]
             u = uniform(k_chronic, i)
-            onset = transitions & (state == HEALTHY) & (a >= 15) & (u < chronic_onset * age_factor)
+            onset = (
+                transitions
+                & (state == HEALTHY)
+                & (a >= CHRONIC_AGE_MIN)
+                & (u < chronic_onset * age_factor)
+            )
             recover = transitions & (state == CHRONIC) & (u < chronic_recovery)
             # HEALTHY = 0, CHRONIC = 1; onset and recovery exclude each other
             state = state + onset - recover
             health[i] = state
-            rel = age_factor * (1.0 + 0.5 * (state != HEALTHY))
+            rel = age_factor * (1.0 + (SICK_RISK - 1.0) * (state != HEALTHY))
             base = base1 if frail[h] else base0
-            sick = uniform(k_acute, i) < min(base * rel, 0.95)
+            sick = uniform(k_acute, i) < min(base * rel, MAX_ADMISSION)
             acute[i] = sick
             admitted[n_admitted] = i
             n_admitted += sick
             chronic = state == CHRONIC
             med_chronic[h] += chronic_cost * chronic
             med_new[h] += chronic_cost * onset  # a new chronic case is news, like an episode
+        acute_mean, acute_sigma = par.acute_mean, par.acute_sigma
         mu = -0.5 * acute_sigma * acute_sigma
         k_cost = keys.cost
         for j in range(n_admitted):
@@ -170,16 +167,28 @@ def _illness(
             med_acute[hh_of[i]] += acute_mean * math.exp(mu + acute_sigma * z)
     else:
         acute[first:last] = False
+    _insurance(lo, hi, households, yr, keys, par)
+
+
+@jit
+def _insurance(lo, hi, households, yr, keys, par):
+    """Each household's medical cost of the year, its insurance enrolment and what it pays."""
+    insured, medical_cost, sp_medical = (
+        households.insured,
+        households.medical_cost,
+        households.sp_medical,
+    )
+    med_acute, med_chronic, med_new = yr.med_acute, yr.med_chronic, yr.med_new
     k_enrol = keys.enrolment
     for h in range(row(lo), row(hi)):
-        ins = insurance_on & (uniform(k_enrol, h) < enrolment)
+        ins = par.insurance_on & (uniform(k_enrol, h) < par.enrolment)
         insured[h] = ins
         cost_acute = med_acute[h]
         cost_chronic = med_chronic[h]
         med_new[h] = cost_acute + med_new[h]
         cost = cost_acute + cost_chronic
         medical_cost[h] = cost
-        paid = (reimbursement * cost_acute + outpatient_reimbursement * cost_chronic) * ins
+        paid = (par.reimbursement * cost_acute + par.outpatient_reimbursement * cost_chronic) * ins
         sp_medical[h] = cost - paid
 
 
