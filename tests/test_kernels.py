@@ -175,3 +175,34 @@ def test_parallel_covers_every_row_once_and_reraises():
             kernels.parallel(fail, 100_000)
     finally:
         kernels.use_threads(0)
+
+
+def test_columns_fill_a_record_by_name():
+    from collections import namedtuple
+    from types import SimpleNamespace
+
+    from sim.model.kernels import columns
+
+    Rec = namedtuple("Rec", "a b")
+    first, second = SimpleNamespace(a=np.zeros(2)), SimpleNamespace(a=np.ones(2), b=np.ones(3))
+    rec = columns(Rec, first, second)
+    assert rec.a is first.a and rec.b is second.b  # the first table that has it; no copies
+    with pytest.raises(AttributeError, match="'c'"):
+        columns(namedtuple("Other", "a c"), first, second)
+
+
+def test_kernel_records_name_real_columns():
+    """Every column a kernel record names exists in the tables it is filled from."""
+    from sim.model import demography, identification, shocks
+
+    m = small_model()
+    for record, tables in (
+        (shocks.IllnessPersons, (m.persons,)),
+        (shocks.IllnessHouseholds, (m.hh,)),
+        (shocks.IllnessYear, (m.yr,)),
+        (demography.DemographyPersons, (m.persons,)),
+        (demography.DemographyHouseholds, (m.hh, m.effects)),
+        (identification.StatusHouseholds, (m.hh,)),
+    ):
+        for name in record._fields:
+            assert any(hasattr(t, name) for t in tables), (record.__name__, name)
