@@ -203,6 +203,12 @@ def test_kernel_records_name_real_columns():
         (demography.DemographyPersons, (m.persons,)),
         (demography.DemographyHouseholds, (m.hh, m.effects)),
         (identification.StatusHouseholds, (m.hh,)),
+        (identification.CategoryPersons, (m.persons,)),
+        (identification.CategoryHouseholds, (m.hh,)),
+        (identification.CategoryVillages, (m.villages,)),
+        (identification.MonitoringHouseholds, (m.hh,)),
+        (shocks.DisasterVillages, (m.villages,)),
+        (shocks.DisasterHouseholds, (m.hh,)),
     ):
         for name in record._fields:
             assert any(hasattr(t, name) for t in tables), (record.__name__, name)

@@ -53,57 +53,41 @@ T_SUPPORT_ENDED, T_MARKET, OTHER = (
 )
 
 
+CategoryPersons = namedtuple("CategoryPersons", "health stage")
+CategoryHouseholds = namedtuple(
+    "CategoryHouseholds",
+    "net_income labour_units sp_medical sp_schooling village category primary_cause causes",
+)
+CategoryVillages = namedtuple("CategoryVillages", "remoteness disaster_risk")
+
+
 def assign_category(model, idx: np.ndarray) -> None:
     """Primary cause and measure for newly registered households, read off their state."""
-    hh, p, v = model.hh, model.persons, model.villages
     _assign_category(
         np.asarray(idx, dtype=np.int64),
         model.person_start,
-        p.health,
-        p.stage,
-        hh.net_income,
-        hh.labour_units,
-        hh.sp_medical,
-        hh.sp_schooling,
-        hh.village,
-        v.remoteness,
-        v.disaster_risk,
-        hh.category,
-        hh.primary_cause,
-        hh.causes,
+        columns(CategoryPersons, model.persons),
+        columns(CategoryHouseholds, model.hh),
+        columns(CategoryVillages, model.villages),
         MEASURES,
     )
 
 
 @jit
-def _assign_category(
-    idx,
-    start,
-    health,
-    stage,
-    net_income,
-    labour_units,
-    sp_medical,
-    sp_schooling,
-    village,
-    remoteness,
-    disaster_risk,
-    category,
-    primary_cause,
-    causes,
-    measures,
-):
+def _assign_category(idx, start, persons, hh, villages, measures):
+    health, stage = persons.health, persons.stage
     for h in idx:
         sick = disabled = student = False
         for i in range(start[h], start[h + 1]):
             sick |= health[i] != HEALTHY
             disabled |= health[i] == DISABLED
             student |= stage[i] >= HIGH
-        net = max(net_income[h], 1.0)
-        no_labour = labour_units[h] <= 0.0
-        medical = sp_medical[h] > MEDICAL_SHARE * net or sick
-        school = student and sp_schooling[h] > SCHOOLING_SHARE * net
-        remote = remoteness[village[h]] > REMOTE_ABOVE or disaster_risk[village[h]] > RISK_ABOVE
+        net = max(hh.net_income[h], 1.0)
+        no_labour = hh.labour_units[h] <= 0.0
+        medical = hh.sp_medical[h] > MEDICAL_SHARE * net or sick
+        school = student and hh.sp_schooling[h] > SCHOOLING_SHARE * net
+        v = hh.village[h]
+        remote = (villages.remoteness[v] > REMOTE_ABOVE) or (villages.disaster_risk[v] > RISK_ABOVE)
         # the first condition that holds decides (dibao, medical, education, relocation)
         k = 0 if no_labour else 1 if medical else 2 if school else 3 if remote else 4
         flags = (
@@ -113,9 +97,9 @@ def _assign_category(
             | (LACK_LABOUR if no_labour else 0)
             | (REMOTE if remote else 0)
         )
-        category[h] = measures[k, 0]
-        primary_cause[h] = measures[k, 1]
-        causes[h] = flags | measures[k, 1]
+        hh.category[h] = measures[k, 0]
+        hh.primary_cause[h] = measures[k, 1]
+        hh.causes[h] = flags | measures[k, 1]
 
 
 def identify(model, keys) -> None:
@@ -181,45 +165,33 @@ def _candidates(status, prev_income_pc, line_prev, keys, exclusion_error, inclus
     return found[:n_found], mistaken[:n_mistaken]
 
 
+MonitoringHouseholds = namedtuple(
+    "MonitoringHouseholds",
+    "status prev_income_pc sp_medical sp_schooling loss_disaster net_income at_risk",
+)
+
+
 def flag_monitoring(model, line: float) -> None:
     """At risk (防返贫监测): not on the active register, and income under the monitoring line or a
     rigid-spending spike."""
     ident = model.scenario.identification
-    hh = model.hh
     parallel(
         _flag_monitoring,
-        hh.n,
-        hh.status,
-        hh.prev_income_pc,
-        hh.sp_medical,
-        hh.sp_schooling,
-        hh.loss_disaster,
-        hh.net_income,
-        hh.at_risk,
+        model.hh.n,
+        columns(MonitoringHouseholds, model.hh),
         ident.monitoring_line * line,
         ident.spending_spike,
     )
 
 
 @jit
-def _flag_monitoring(
-    lo,
-    hi,
-    status,
-    prev_income_pc,
-    sp_medical,
-    sp_schooling,
-    loss_disaster,
-    net_income,
-    at_risk,
-    low,
-    spike,
-):
+def _flag_monitoring(lo, hi, hh, low, spike):
+    status, at_risk = hh.status, hh.at_risk
     for h in range(row(lo), row(hi)):
         active = (status[h] == POOR) | (status[h] == RETURNED)
-        rigid = sp_medical[h] + sp_schooling[h] + loss_disaster[h]
+        rigid = hh.sp_medical[h] + hh.sp_schooling[h] + hh.loss_disaster[h]
         at_risk[h] = ~active & (
-            (prev_income_pc[h] < low) | (rigid > spike * max(net_income[h], 1.0))
+            (hh.prev_income_pc[h] < low) | (rigid > spike * max(hh.net_income[h], 1.0))
         )
 
 

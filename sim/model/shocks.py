@@ -192,38 +192,40 @@ def _insurance(lo, hi, households, yr, keys, par):
         sp_medical[h] = cost - paid
 
 
+DisasterVillages = namedtuple("DisasterVillages", "hit disaster_risk")
+DisasterHouseholds = namedtuple("DisasterHouseholds", "village assets loss_disaster house_safe")
+DisasterParams = namedtuple("DisasterParams", "on risk_multiplier asset_loss house_damage")
+
+
 def disasters(model, keys) -> None:
     """Village disasters destroy farm output (booked in the income phase), assets and houses."""
     d = model.scenario.shocks.disaster
-    v, hh = model.villages, model.hh
-    on = d.enabled and model.year > 0
+    par = DisasterParams(
+        on=bool(d.enabled and model.year > 0),
+        risk_multiplier=d.risk_multiplier,
+        asset_loss=d.asset_loss,
+        house_damage=d.house_damage,
+    )
     _disasters(
-        v.hit,
-        v.disaster_risk,
-        hh.village,
-        hh.assets,
-        hh.loss_disaster,
-        hh.house_safe,
+        columns(DisasterVillages, model.villages),
+        columns(DisasterHouseholds, model.hh),
         keys.record(DisasterStreams),
-        on,
-        d.risk_multiplier,
-        d.asset_loss,
-        d.house_damage,
+        par,
     )
 
 
 @jit
-def _disasters(
-    hit, risk, village, assets, loss_disaster, house_safe, keys, on, multiplier, asset_loss, damage
-):
+def _disasters(villages, hh, keys, par):
+    hit, risk = villages.hit, villages.disaster_risk
+    assets, loss_disaster, house_safe = hh.assets, hh.loss_disaster, hh.house_safe
     for v in range(len(hit)):
-        hit[v] = on and uniform(keys.village, v) < risk[v] * multiplier
-    for h in range(len(village)):
-        if hit[village[h]]:
-            lost = assets[h] * asset_loss
+        hit[v] = par.on and uniform(keys.village, v) < risk[v] * par.risk_multiplier
+    for h in range(len(hh.village)):
+        if hit[hh.village[h]]:
+            lost = assets[h] * par.asset_loss
             assets[h] -= lost
             loss_disaster[h] = lost
-            if uniform(keys.house, h) < damage:
+            if uniform(keys.house, h) < par.house_damage:
                 house_safe[h] = False
         else:
             loss_disaster[h] = 0.0
