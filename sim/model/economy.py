@@ -17,12 +17,10 @@ from sim.model.kernels import jit, parallel, row
 from sim.model.rng import ndtr, ndtri, open_uniform, uniform
 from sim.policies import microcredit
 
-# streams of the labour phase, per person: the yearly part of the migration propensity, the local
-# job draw (computed only for persons who could take that work), and whether the person's local
-# draw is renewed this year (computed for everybody, so that it never depends on the strategy);
-# the kernel gets their keys in this order: Z_YEAR, U_LOC, U_RENEW are positions in that array
-LABOUR_STREAMS = ("migration", "local", "renewal")  # "labour.migration", ...
-Z_YEAR, U_LOC, U_RENEW = range(3)  # positions in LABOUR_STREAMS
+# streams "labour.<draw>", per person: the migration propensity's yearly part, the local job draw
+# (only for who could take it), its renewal (for everybody: never depends on the strategy)
+LABOUR_STREAMS = ("migration", "local", "renewal")
+Z_YEAR, U_LOC, U_RENEW = range(3)  # their keys' positions in the array the kernel gets
 HEALTHY, CHRONIC, DISABLED = int(Health.HEALTHY), int(Health.CHRONIC), int(Health.DISABLED)
 NONE, COMPULSORY = int(Stage.NONE), int(Stage.COMPULSORY)
 HIGH, UNIVERSITY = int(Stage.HIGH), int(Stage.UNIVERSITY)
