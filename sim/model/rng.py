@@ -18,7 +18,10 @@ is derived from the seed, the name and the year alone:
   ``numpy.random.SeedSequence(seed, spawn_key=(KEY, *name_words(name), year))``.
 
 So adding, removing, renaming or reordering a stream changes no other stream, and nothing depends
-on which streams were drawn before or at all. Two names collide with probability ~2**-128.
+on which streams were drawn before or at all. Two names collide with probability ~2**-128. A new
+draw gets a new name; a name, once results were published with it, is never reused for another
+draw. From the key:
+
 * the draw for row ``i`` (a person or household index) is the ``(i + 1)``-th output
   of the SplitMix64 generator started at the stream key: ``mix64(key + (i + 1) * GAMMA)``.
   SplitMix64 (Steele, Lea & Flood 2014, the seeding generator of xoshiro) passes BigCrush; every
