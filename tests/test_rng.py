@@ -223,3 +223,24 @@ def test_a_generator_and_a_key_stream_of_one_name_differ():
     a = s.get("policy.instruments", 1).random(1000)
     b = rng.uniforms(s.key("policy.instruments", 1), 1000)
     assert abs(np.corrcoef(a, b)[0, 1]) < Z / np.sqrt(1000)
+
+
+def test_a_mechanism_with_a_new_stream_leaves_the_model_unchanged(monkeypatch):
+    """Give the illness phase one more stream and list its streams in another order: every result
+    of a run is the same, because each draw is keyed by its name alone."""
+    from collections import namedtuple
+
+    from conftest import small_model
+
+    from sim.model import shocks
+
+    def run():
+        m = small_model(seed=3)
+        m.run(3)
+        return m.timeseries(), m.households()
+
+    ts, hh = run()
+    grown = namedtuple("IllnessStreams", "extra enrolment chronic cost acute")
+    monkeypatch.setattr(shocks, "IllnessStreams", grown)
+    ts2, hh2 = run()
+    assert ts.equals(ts2) and hh.equals(hh2)
