@@ -171,7 +171,7 @@ def floor_year(model, repeats: int = 3) -> float:
     """One vectorised pass over a year's data: every household and person array read once (a
     sum each) and a year's random numbers drawn (sim.model.rng); the fastest of ``repeats``."""
     hh, p = model.hh, model.persons
-    keys = model.streams.keys("illness", model.year, 9)
+    keys = model.streams.keys("bench", model.year).array(tuple(f"draw{i}" for i in range(9)))
     best = float("inf")
     for _ in range(repeats):
         gc.collect()

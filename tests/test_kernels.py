@@ -16,7 +16,7 @@ from scipy.special import ndtr
 
 from sim.model import kernels, metrics, rng
 from sim.model.codes import Health, Work
-from sim.model.economy import Z_YEAR, labour_and_income
+from sim.model.economy import labour_and_income
 from sim.model.households import Household
 from sim.model.identification import _poorest
 
@@ -74,12 +74,12 @@ def test_migration_follows_the_gaussian_copula_rule():
     m = small_model(seed=2)
     m.run(2)
     m.persons.skill[::7] *= 1.1  # some thresholds must be recomputed
-    keys = m.streams.keys("labour", m.year, 2)
+    keys = m.streams.keys("labour", m.year)
     labour_and_income(m, keys)
     sc, p, hh = m.scenario, m.persons, m.hh
     ec, lab = sc.economy, sc.population.labour
     rho = ec.labour_persistence
-    z = rng.normals(keys[Z_YEAR], p.n)
+    z = rng.normals(keys.key("migration"), p.n)
     x = np.sqrt(rho) * p.work_propensity + np.sqrt(1 - rho) * z
     p_mig = ec.migrant_base_prob * np.maximum(p.skill, 1e-6) ** ec.skill.migrant_elasticity
     p_mig = np.where(p.health == Health.CHRONIC, 0.3 * p_mig, p_mig)
@@ -175,3 +175,40 @@ def test_parallel_covers_every_row_once_and_reraises():
             kernels.parallel(fail, 100_000)
     finally:
         kernels.use_threads(0)
+
+
+def test_columns_fill_a_record_by_name():
+    from collections import namedtuple
+    from types import SimpleNamespace
+
+    from sim.model.kernels import columns
+
+    Rec = namedtuple("Rec", "a b")
+    first, second = SimpleNamespace(a=np.zeros(2)), SimpleNamespace(a=np.ones(2), b=np.ones(3))
+    rec = columns(Rec, first, second)
+    assert rec.a is first.a and rec.b is second.b  # the first table that has it; no copies
+    with pytest.raises(AttributeError, match="'c'"):
+        columns(namedtuple("Other", "a c"), first, second)
+
+
+def test_kernel_records_name_real_columns():
+    """Every column a kernel record names exists in the tables it is filled from."""
+    from sim.model import demography, identification, shocks
+
+    m = small_model()
+    for record, tables in (
+        (shocks.IllnessPersons, (m.persons,)),
+        (shocks.IllnessHouseholds, (m.hh,)),
+        (shocks.IllnessYear, (m.yr,)),
+        (demography.DemographyPersons, (m.persons,)),
+        (demography.DemographyHouseholds, (m.hh, m.effects)),
+        (identification.StatusHouseholds, (m.hh,)),
+        (identification.CategoryPersons, (m.persons,)),
+        (identification.CategoryHouseholds, (m.hh,)),
+        (identification.CategoryVillages, (m.villages,)),
+        (identification.MonitoringHouseholds, (m.hh,)),
+        (shocks.DisasterVillages, (m.villages,)),
+        (shocks.DisasterHouseholds, (m.hh,)),
+    ):
+        for name in record._fields:
+            assert any(hasattr(t, name) for t in tables), (record.__name__, name)

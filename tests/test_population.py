@@ -16,7 +16,7 @@ from sim.model.rng import Streams
 
 
 def _synth(sc, seed=1):
-    return synthesize(sc, Streams(seed).get("population"))
+    return synthesize(sc, Streams(seed).get("population.households"))
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,18 @@
 """The counter-based random numbers (sim/model/rng.py): uniform and normal draws with the right moments,
-independent across slots, rows, years and mechanisms, reproducible, and the same number for the
-same (seed, mechanism, year, slot, row) however and wherever it is computed."""
+independent across streams, rows, years and seeds, reproducible, the same number for the same
+(seed, stream name, year, row) however and wherever it is computed, and a stream's draws
+independent of which other streams exist or were drawn."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import special, stats
 
 from sim.model import rng
-from sim.model.rng import MECHANISMS, Streams
+from sim.model.rng import Streams
 
 N = 400_000
 # a statistic within 5 standard errors of its expectation: a false alarm has probability ~6e-7,
@@ -17,12 +20,12 @@ N = 400_000
 Z = 5.0
 
 
-def uniforms(seed=1, mechanism="illness", year=3, slot=0, n=N):
-    return rng.uniforms(Streams(seed).keys(mechanism, year, slot + 1)[slot], n)
+def uniforms(seed=1, name="illness.acute", year=3, n=N):
+    return rng.uniforms(Streams(seed).key(name, year), n)
 
 
 def reference_uniforms(key: int, n: int) -> np.ndarray:
-    """The definition, in plain Python integers: SplitMix64 output row + 1 from the slot key."""
+    """The definition, in plain Python integers: SplitMix64 output row + 1 from the stream key."""
     mask = (1 << 64) - 1
     out = np.empty(n)
     for row in range(n):
@@ -34,11 +37,31 @@ def reference_uniforms(key: int, n: int) -> np.ndarray:
     return out
 
 
+def reference_key(seed: int, name: str, year: int) -> int:
+    """The documented key: SeedSequence(seed, spawn_key=(0, BLAKE2b-128 words of name, year))."""
+    import hashlib
+
+    d = hashlib.blake2b(name.encode(), digest_size=16, person=b"povsim-stream").digest()
+    words = [int.from_bytes(d[i : i + 4], "little") for i in range(0, 16, 4)]
+    seq = np.random.SeedSequence(seed, spawn_key=(0, *words, year))
+    return int(seq.generate_state(1, np.uint64)[0])
+
+
 def test_compiled_draws_match_the_definition():
     """Also a guard against a stale compiled cache: the kernels must compute the documented
     function."""
-    key = int(Streams(7).keys("labour", 2, 2)[1])
+    key = int(Streams(7).key("labour.local", 2))
+    assert key == reference_key(7, "labour.local", 2)
     np.testing.assert_array_equal(rng.uniforms(np.uint64(key), 1000), reference_uniforms(key, 1000))
+
+
+def test_keys_are_pinned():
+    """The key of a name is fixed for good: a change to the derivation would silently change
+    every result, so it must show up here."""
+    assert int(Streams(1).key("illness.acute", 0)) == PINNED
+
+
+PINNED = 6418932236210271536  # Streams(1).key("illness.acute", 0)
 
 
 def test_uniform_moments_and_range():
@@ -50,12 +73,12 @@ def test_uniform_moments_and_range():
     assert stats.chisquare(counts).pvalue > 1e-6
 
 
-def test_uniforms_independent_across_slots_rows_years_mechanisms_and_seeds():
+def test_uniforms_independent_across_streams_rows_years_and_seeds():
     base = uniforms()
     others = {
-        "next slot": uniforms(slot=1),
+        "other draw of the mechanism": uniforms(name="illness.cost"),
         "next year": uniforms(year=4),
-        "other mechanism": uniforms(mechanism="labour"),
+        "other mechanism": uniforms(name="labour.local"),
         "next seed": uniforms(seed=2),
         "next row": np.roll(base, 1),
     }
@@ -66,15 +89,15 @@ def test_uniforms_independent_across_slots_rows_years_mechanisms_and_seeds():
 
 
 def test_uniform_pairs_fill_the_unit_square():
-    """Consecutive rows and two slots of one row: no lattice structure at the scale of 1/20."""
-    u, v = uniforms(), uniforms(slot=1)
+    """Consecutive rows and two streams of one row: no lattice structure at the scale of 1/20."""
+    u, v = uniforms(), uniforms(name="illness.chronic")
     for x, y in ((u[:-1], u[1:]), (u, v)):
         counts = np.histogram2d(x, y, bins=20)[0].ravel()
         assert stats.chisquare(counts).pvalue > 1e-6
 
 
 def test_normal_moments_and_shape():
-    key = Streams(3).keys("illness", 1, 2)[1]
+    key = Streams(3).key("illness.cost", 1)
     z = rng.normals(key, N)
     se = 1 / np.sqrt(N)
     assert abs(z.mean()) < Z * se
@@ -97,16 +120,127 @@ def test_inverse_normal_cdf_is_accurate():
     np.testing.assert_allclose([rng.ndtr(v) for v in x], special.ndtr(x), rtol=1e-13, atol=1e-300)
 
 
+NAMES = [
+    "population.households",
+    "population.enterprises",
+    "population.links",
+    "demography.progression",
+    "demography.dropout",
+    "illness.acute",
+    "illness.cost",
+    "illness.chronic",
+    "illness.enrolment",
+    "disaster.village",
+    "disaster.house",
+    "market.prices",
+    "enterprise.failure",
+    "labour.migration",
+    "labour.local",
+    "labour.renewal",
+    "targeting.exclusion",
+    "targeting.inclusion",
+    "allocation.queue",
+    "policy.instruments",
+]
+
+
 def test_keys_are_reproducible_and_distinct():
     a, b = Streams(11), Streams(11)
-    np.testing.assert_array_equal(a.keys("targeting", 5, 4), b.keys("targeting", 5, 4))
-    keys = [k for m in MECHANISMS for y in range(11) for k in Streams(11).keys(m, y, 5)]
+    assert a.key("targeting.exclusion", 5) == b.key("targeting.exclusion", 5)
+    keys = [Streams(11).key(n, y) for n in NAMES for y in range(11)]
     assert len(set(keys)) == len(keys)
-    assert Streams(11).keys("assets", 3).shape == (8,)
 
 
-@pytest.mark.parametrize("mechanism", ["demography", "illness", "labour", "targeting"])
-def test_a_row_sees_the_same_number_however_many_rows_are_drawn(mechanism):
-    key = Streams(5).keys(mechanism, 2, 1)[0]
+def test_phase_streams_are_the_named_streams():
+    s = Streams(4)
+    phase = s.keys("illness", 3)
+    assert phase.key("cost") == s.key("illness.cost", 3)
+    np.testing.assert_array_equal(
+        phase.array(("acute", "cost")), [s.key("illness.acute", 3), s.key("illness.cost", 3)]
+    )
+    from sim.model.shocks import IllnessStreams
+
+    rec = phase.record(IllnessStreams)
+    assert rec.enrolment == s.key("illness.enrolment", 3)
+
+
+@pytest.mark.parametrize("bad", ["illness", "Illness.acute", "illness.", ".acute", "a b.c", ""])
+def test_a_stream_name_is_mechanism_dot_draw(bad):
+    with pytest.raises(ValueError, match="stream name"):
+        Streams(1).key(bad, 0)
+
+
+@pytest.mark.parametrize("name", ["demography.progression", "illness.acute", "labour.local"])
+def test_a_row_sees_the_same_number_however_many_rows_are_drawn(name):
+    key = Streams(5).key(name, 2)
     np.testing.assert_array_equal(rng.uniforms(key, 10), rng.uniforms(key, 1000)[:10])
     assert rng.uniform(key, 999) == rng.uniforms(key, 1000)[999]
+
+
+stream_name = st.from_regex(r"[a-z][a-z0-9_]{0,8}\.[a-z][a-z0-9_]{0,8}", fullmatch=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**63 - 1),
+    year=st.integers(0, 50),
+    target=stream_name,
+    others=st.lists(st.tuples(stream_name, st.integers(0, 50)), max_size=12),
+    before=st.booleans(),
+)
+def test_a_streams_draws_do_not_depend_on_other_streams(seed, year, target, others, before):
+    """Whatever other streams exist, were added, renamed or drawn (before or after it, in any
+    order, as keys or as generators), a stream's key and draws are those it has alone."""
+    alone = Streams(seed)
+    expected = rng.uniforms(alone.key(target, year), 50)
+    crowded = Streams(seed)
+    if before:
+        for name, y in others:
+            rng.uniforms(crowded.key(name, y), 5)
+            crowded.get(name, y).random(3)
+    got = rng.uniforms(crowded.key(target, year), 50)
+    for name, y in others:
+        crowded.key(name, y)
+    np.testing.assert_array_equal(got, expected)
+    assert crowded.key(target, year) == alone.key(target, year)
+
+
+def test_adding_a_stream_leaves_the_others_unchanged():
+    """The key of a name does not depend on the list of names in use: the keys of the model's
+    streams are the same when one is added or one renamed."""
+    s = Streams(9)
+    before = {n: s.key(n, 2) for n in NAMES}
+    grown = Streams(9)
+    grown.key("illness.new_draw", 2)
+    renamed = [n if n != "illness.cost" else "illness.costs" for n in NAMES]
+    after = {n: grown.key(n, 2) for n in renamed}
+    assert all(after[n] == before[n] for n in NAMES if n != "illness.cost")
+    assert after["illness.costs"] != before["illness.cost"]
+
+
+def test_a_generator_and_a_key_stream_of_one_name_differ():
+    s = Streams(2)
+    a = s.get("policy.instruments", 1).random(1000)
+    b = rng.uniforms(s.key("policy.instruments", 1), 1000)
+    assert abs(np.corrcoef(a, b)[0, 1]) < Z / np.sqrt(1000)
+
+
+def test_a_mechanism_with_a_new_stream_leaves_the_model_unchanged(monkeypatch):
+    """Give the illness phase one more stream and list its streams in another order: every result
+    of a run is the same, because each draw is keyed by its name alone."""
+    from collections import namedtuple
+
+    from conftest import small_model
+
+    from sim.model import shocks
+
+    def run():
+        m = small_model(seed=3)
+        m.run(3)
+        return m.timeseries(), m.households()
+
+    ts, hh = run()
+    grown = namedtuple("IllnessStreams", "extra enrolment chronic cost acute")
+    monkeypatch.setattr(shocks, "IllnessStreams", grown)
+    ts2, hh2 = run()
+    assert ts.equals(ts2) and hh.equals(hh2)

@@ -88,6 +88,7 @@ class Labour(Strict):
     no_labour_share_dibao: Prob
     no_labour_share_medical: Prob
     no_labour_share_other: Prob
+    no_labour_elderly_share: Prob
 
 
 class Age(Strict):
@@ -117,6 +118,8 @@ class Health(Strict):
     disability_other: Prob
     capacity_secondary_cause: Prob
     illness_secondary_cause: Prob
+    chronic_age_reference: PosFloat
+    chronic_age_factor: Annotated[Range, AfterValidator(lambda v: _range_ok(v, 0.0))]
 
 
 class Schooling(Strict):
@@ -127,6 +130,29 @@ class Schooling(Strict):
     dropout_poor: Prob
     years_primary_skill: NonNegFloat
     university_skill: NonNegFloat
+    adult_years: Annotated[list[NonNegFloat], Field(min_length=2, max_length=2)]
+    adult_years_sd: NonNegFloat
+    adult_years_decline_from: Annotated[int, Field(ge=0, le=120)]
+    adult_years_decline: NonNegFloat
+    adult_years_decline_max: NonNegFloat
+
+
+class Wealth(Strict):
+    land_log_mean: Annotated[float, Field(ge=-10.0, le=10.0)]
+    land_sigma: NonNegFloat
+    expected_income: Annotated[list[NonNegFloat], Field(min_length=2, max_length=2)]
+    savings_log_mean: Annotated[float, Field(ge=-10.0, le=10.0)]
+    savings_sigma: NonNegFloat
+    debt_log_mean: Annotated[float, Field(ge=-10.0, le=10.0)]
+    debt_sigma: NonNegFloat
+
+
+class Causes(Strict):
+    industry_lack_capital: Prob
+    industry_lack_skill: Prob
+    capacity_lack_capital: Prob
+    disaster_risk_threshold: Prob
+    remoteness_threshold: Prob
 
 
 class Population(Strict):
@@ -136,11 +162,16 @@ class Population(Strict):
     productivity_sigma: NonNegFloat
     productivity_registered: PosFloat
     work_propensity_other: Annotated[float, Field(ge=-5.0, le=5.0)]
+    female_share: Prob
+    relocation_village_share: Annotated[float, Field(gt=0.0, le=1.0)]
+    relocation_disaster_weight: NonNegFloat
     registered: Registered
     labour: Labour
     age: Age
     health: Health
     schooling: Schooling
+    wealth: Wealth
+    causes: Causes
 
 
 class Villages(Strict):

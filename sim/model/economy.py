@@ -17,10 +17,10 @@ from sim.model.codes import Health, Stage, Work
 from sim.model.kernels import jit, parallel, row
 from sim.model.rng import ndtr, ndtri, open_uniform, uniform
 
-# slots of the labour stream, per person: the yearly part of the migration propensity, the local
-# job draw (computed only for persons who could take that work), and whether the person's local
-# draw is renewed this year (computed for everybody, so that it never depends on the strategy)
-Z_YEAR, U_LOC, U_RENEW = range(3)
+# streams "labour.<draw>", per person: the migration propensity's yearly part, the local job draw
+# (only for who could take it), its renewal (for everybody: never depends on the strategy)
+LABOUR_STREAMS = ("migration", "local", "renewal")
+Z_YEAR, U_LOC, U_RENEW = range(3)  # their keys' positions in the array the kernel gets
 HEALTHY, CHRONIC, DISABLED = int(Health.HEALTHY), int(Health.CHRONIC), int(Health.DISABLED)
 NONE, COMPULSORY = int(Stage.NONE), int(Stage.COMPULSORY)
 HIGH, UNIVERSITY = int(Stage.HIGH), int(Stage.UNIVERSITY)
@@ -37,13 +37,13 @@ def asset_return(assets: np.ndarray, a) -> np.ndarray:
 
 
 def _local_keys(model) -> np.ndarray:
-    """The local-job slot key of every year's labour stream: a person keeps the draw of the year
+    """The key of every year's ``labour.local`` stream: a person keeps the draw of the year
     its local draw was last renewed (``persons.local_year``)."""
     keys = model.__dict__.get("_local_key_cache")
     if keys is None or len(keys) <= model.year:
         horizon = max(model.years, model.year) + 1
         keys = np.array(
-            [model.streams.keys("labour", y)[U_LOC] for y in range(horizon)], dtype=np.uint64
+            [model.streams.key("labour.local", y) for y in range(horizon)], dtype=np.uint64
         )
         model._local_key_cache = keys
     return keys
@@ -151,7 +151,7 @@ def labour_and_income(model, keys) -> None:
         lost_work,
         pensioners,
         school,
-        keys,
+        keys.array(LABOUR_STREAMS),
         np.array(
             [
                 lab.working_age_min,

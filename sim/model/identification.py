@@ -8,88 +8,86 @@ and a safe house.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
 from sim.model.codes import Category, Cause, Health, Stage, Status, Trigger
-from sim.model.kernels import jit, parallel, row
+from sim.model.kernels import columns, jit, parallel, row
 from sim.model.rng import uniform
 
-# slots of the targeting stream, per household: exclusion (poor, missed), inclusion (non-poor,
+# streams "targeting.<field>", per household: exclusion (poor, missed), inclusion (non-poor,
 # registered); each is computed only for the never-registered households it can apply to
-U_EX, U_IN = range(2)
+TargetingStreams = namedtuple("TargetingStreams", "exclusion inclusion")
 NEVER, POOR, EXITED, RETURNED = (int(s) for s in Status)
 HEALTHY, DISABLED, HIGH = int(Health.HEALTHY), int(Health.DISABLED), int(Stage.HIGH)
-CATEGORIES = np.array(
-    [Category.DIBAO, Category.MEDICAL, Category.EDUCATION, Category.RELOCATION, Category.INDUSTRY],
+# a new registration's measure and primary cause, in the order the conditions are tested; each
+# row one (category, cause) pair
+MEASURES = np.array(
+    [
+        (Category.DIBAO, Cause.LACK_LABOUR),
+        (Category.MEDICAL, Cause.ILLNESS),
+        (Category.EDUCATION, Cause.SCHOOLING),
+        (Category.RELOCATION, Cause.REMOTE),
+        (Category.INDUSTRY, Cause.LACK_CAPITAL),
+    ],
     dtype=np.int64,
 )
-CAUSES = np.array(
-    [Cause.LACK_LABOUR, Cause.ILLNESS, Cause.SCHOOLING, Cause.REMOTE, Cause.LACK_CAPITAL],
-    dtype=np.int64,
-)
+# the 看+算 judgement of a new registration's needs: rigid spending above these shares of net
+# income marks a medical or schooling need, a village above these thresholds a relocation need.
+# Named constants, not parameters: they read off the category a household's state implies (the
+# tests check the categories), and no source gives the thresholds officials used.
+MEDICAL_SHARE, SCHOOLING_SHARE = 0.3, 0.2
+REMOTE_ABOVE, RISK_ABOVE = 0.8, 0.1
 ILLNESS, DISABILITY, SCHOOLING = int(Cause.ILLNESS), int(Cause.DISABILITY), int(Cause.SCHOOLING)
 LACK_LABOUR, REMOTE = int(Cause.LACK_LABOUR), int(Cause.REMOTE)
-# the order of the losses compared for a return's trigger, and their codes
-TRIGGERS = np.array(
-    [Trigger.ILLNESS, Trigger.DISASTER, Trigger.ENTERPRISE, Trigger.SUPPORT_ENDED, Trigger.MARKET],
-    dtype=np.int8,
+T_ILLNESS, T_DISASTER, T_ENTERPRISE = (
+    int(Trigger.ILLNESS),
+    int(Trigger.DISASTER),
+    int(Trigger.ENTERPRISE),
 )
-OTHER = int(Trigger.OTHER)
+T_SUPPORT_ENDED, T_MARKET, OTHER = (
+    int(Trigger.SUPPORT_ENDED),
+    int(Trigger.MARKET),
+    int(Trigger.OTHER),
+)
+
+
+CategoryPersons = namedtuple("CategoryPersons", "health stage")
+CategoryHouseholds = namedtuple(
+    "CategoryHouseholds",
+    "net_income labour_units sp_medical sp_schooling village category primary_cause causes",
+)
+CategoryVillages = namedtuple("CategoryVillages", "remoteness disaster_risk")
 
 
 def assign_category(model, idx: np.ndarray) -> None:
     """Primary cause and measure for newly registered households, read off their state."""
-    hh, p, v = model.hh, model.persons, model.villages
     _assign_category(
         np.asarray(idx, dtype=np.int64),
         model.person_start,
-        p.health,
-        p.stage,
-        hh.net_income,
-        hh.labour_units,
-        hh.sp_medical,
-        hh.sp_schooling,
-        hh.village,
-        v.remoteness,
-        v.disaster_risk,
-        hh.category,
-        hh.primary_cause,
-        hh.causes,
-        CATEGORIES,
-        CAUSES,
+        columns(CategoryPersons, model.persons),
+        columns(CategoryHouseholds, model.hh),
+        columns(CategoryVillages, model.villages),
+        MEASURES,
     )
 
 
 @jit
-def _assign_category(
-    idx,
-    start,
-    health,
-    stage,
-    net_income,
-    labour_units,
-    sp_medical,
-    sp_schooling,
-    village,
-    remoteness,
-    disaster_risk,
-    category,
-    primary_cause,
-    causes,
-    categories,
-    cause_codes,
-):
+def _assign_category(idx, start, persons, hh, villages, measures):
+    health, stage = persons.health, persons.stage
     for h in idx:
         sick = disabled = student = False
         for i in range(start[h], start[h + 1]):
             sick |= health[i] != HEALTHY
             disabled |= health[i] == DISABLED
             student |= stage[i] >= HIGH
-        net = max(net_income[h], 1.0)
-        no_labour = labour_units[h] <= 0.0
-        medical = sp_medical[h] > 0.3 * net or sick
-        school = student and sp_schooling[h] > 0.2 * net
-        remote = remoteness[village[h]] > 0.8 or disaster_risk[village[h]] > 0.1
+        net = max(hh.net_income[h], 1.0)
+        no_labour = hh.labour_units[h] <= 0.0
+        medical = hh.sp_medical[h] > MEDICAL_SHARE * net or sick
+        school = student and hh.sp_schooling[h] > SCHOOLING_SHARE * net
+        v = hh.village[h]
+        remote = (villages.remoteness[v] > REMOTE_ABOVE) or (villages.disaster_risk[v] > RISK_ABOVE)
         # the first condition that holds decides (dibao, medical, education, relocation)
         k = 0 if no_labour else 1 if medical else 2 if school else 3 if remote else 4
         flags = (
@@ -99,9 +97,9 @@ def _assign_category(
             | (LACK_LABOUR if no_labour else 0)
             | (REMOTE if remote else 0)
         )
-        category[h] = categories[k]
-        primary_cause[h] = cause_codes[k]
-        causes[h] = flags | cause_codes[k]
+        hh.category[h] = measures[k, 0]
+        hh.primary_cause[h] = measures[k, 1]
+        hh.causes[h] = flags | measures[k, 1]
 
 
 def identify(model, keys) -> None:
@@ -117,7 +115,7 @@ def identify(model, keys) -> None:
             hh.status,
             hh.prev_income_pc,
             line_prev,
-            keys,
+            keys.record(TargetingStreams),
             ident.exclusion_error,
             ident.inclusion_error,
         )
@@ -156,7 +154,7 @@ def _candidates(status, prev_income_pc, line_prev, keys, exclusion_error, inclus
     found = np.empty(len(status), dtype=np.int64)
     mistaken = np.empty(len(status), dtype=np.int64)
     n_found = n_mistaken = 0
-    k_ex, k_in = keys[U_EX], keys[U_IN]
+    k_ex, k_in = keys.exclusion, keys.inclusion
     for h in range(len(status)):
         never = status[h] == NEVER
         poor = prev_income_pc[h] < line_prev
@@ -167,45 +165,33 @@ def _candidates(status, prev_income_pc, line_prev, keys, exclusion_error, inclus
     return found[:n_found], mistaken[:n_mistaken]
 
 
+MonitoringHouseholds = namedtuple(
+    "MonitoringHouseholds",
+    "status prev_income_pc sp_medical sp_schooling loss_disaster net_income at_risk",
+)
+
+
 def flag_monitoring(model, line: float) -> None:
     """At risk (防返贫监测): not on the active register, and income under the monitoring line or a
     rigid-spending spike."""
     ident = model.scenario.identification
-    hh = model.hh
     parallel(
         _flag_monitoring,
-        hh.n,
-        hh.status,
-        hh.prev_income_pc,
-        hh.sp_medical,
-        hh.sp_schooling,
-        hh.loss_disaster,
-        hh.net_income,
-        hh.at_risk,
+        model.hh.n,
+        columns(MonitoringHouseholds, model.hh),
         ident.monitoring_line * line,
         ident.spending_spike,
     )
 
 
 @jit
-def _flag_monitoring(
-    lo,
-    hi,
-    status,
-    prev_income_pc,
-    sp_medical,
-    sp_schooling,
-    loss_disaster,
-    net_income,
-    at_risk,
-    low,
-    spike,
-):
+def _flag_monitoring(lo, hi, hh, low, spike):
+    status, at_risk = hh.status, hh.at_risk
     for h in range(row(lo), row(hi)):
         active = (status[h] == POOR) | (status[h] == RETURNED)
-        rigid = sp_medical[h] + sp_schooling[h] + loss_disaster[h]
+        rigid = hh.sp_medical[h] + hh.sp_schooling[h] + hh.loss_disaster[h]
         at_risk[h] = ~active & (
-            (prev_income_pc[h] < low) | (rigid > spike * max(net_income[h], 1.0))
+            (hh.prev_income_pc[h] < low) | (rigid > spike * max(hh.net_income[h], 1.0))
         )
 
 
@@ -217,127 +203,94 @@ def rigid_spike(model) -> np.ndarray:
     return rigid > model.scenario.identification.spending_spike * np.maximum(hh.net_income, 1.0)
 
 
+# the household columns the status kernel reads and writes, by their table names
+StatusHouseholds = namedtuple(
+    "StatusHouseholds",
+    "income_pc prev_income_pc status house_safe insured loss_illness loss_disaster "
+    "loss_enterprise prev_transfers_programme inc_transfers_programme loss_market exit_year "
+    "first_exit_year return_year first_return_year returns return_trigger",
+)
+StatusEvents = namedtuple("StatusEvents", "exits returns new_poor triggers")
+StatusParams = namedtuple("StatusParams", "year line line_prev exit_line insurance_off")
+
+
 def update_status(model) -> dict[str, int | np.ndarray]:
     """Phase 7: exits, returns (with their main trigger) and new poverty this year."""
     sc = model.scenario
-    hh = model.hh
-    n = hh.n
+    n = model.hh.n
     events = {
         "exits": np.zeros(n, dtype=bool),
         "returns": np.zeros(n, dtype=bool),
         "new_poor": np.zeros(n, dtype=bool),
         "triggers": np.zeros(n, dtype=np.int8),  # for the returns; 0 (none) elsewhere
     }
+    line = model.line(model.year)
+    par = StatusParams(
+        year=model.year,
+        line=line,
+        line_prev=model.line(model.year - 1),
+        exit_line=line * (1.0 + sc.identification.exit_margin),
+        insurance_off=not sc.shocks.insurance.enabled,
+    )
     parallel(
         _update_status,
         n,
         model.person_start,
         model.persons.dropped_out,
-        hh.income_pc,
-        hh.prev_income_pc,
-        hh.status,
-        hh.house_safe,
-        hh.insured,
-        hh.loss_illness,
-        hh.loss_disaster,
-        hh.loss_enterprise,
-        hh.prev_transfers_programme,
-        hh.inc_transfers_programme,
-        hh.loss_market,
-        hh.exit_year,
-        hh.first_exit_year,
-        hh.return_year,
-        hh.first_return_year,
-        hh.returns,
-        hh.return_trigger,
-        events["exits"],
-        events["returns"],
-        events["new_poor"],
-        events["triggers"],
-        model.year,
-        model.line(model.year),
-        model.line(model.year - 1),
-        sc.identification.exit_margin,
-        not sc.shocks.insurance.enabled,
-        TRIGGERS,
+        columns(StatusHouseholds, model.hh),
+        StatusEvents(**events),
+        par,
     )
     return events
 
 
 @jit
-def _update_status(
-    lo,
-    hi,
-    start,
-    dropped_out,
-    income_pc,
-    prev_income_pc,
-    status,
-    house_safe,
-    insured,
-    loss_illness,
-    loss_disaster,
-    loss_enterprise,
-    prev_transfers_programme,
-    inc_transfers_programme,
-    loss_market,
-    exit_year,
-    first_exit_year,
-    return_year,
-    first_return_year,
-    returns,
-    return_trigger,
-    exits_out,
-    returns_out,
-    new_poor_out,
-    triggers_out,
-    year,
-    line,
-    line_prev,
-    exit_margin,
-    insurance_off,
-    trigger_codes,
-):
-    exit_line = line * (1.0 + exit_margin)
+def _update_status(lo, hi, start, dropped_out, hh, events, par):
+    """Exit test, returns with their trigger, and new poverty of households ``lo:hi`` (§7.10)."""
+    status = hh.status
     for h in range(row(lo), row(hi)):
         st = status[h]
-        ipc = income_pc[h]
-        poor = ipc < line
+        ipc = hh.income_pc[h]
+        poor = ipc < par.line
         active = (st == POOR) | (st == RETURNED)
         # exit test: income above the line and 三保障 (a safe house, basic medical cover, no
         # member who dropped out of compulsory school, checked last: it reads the persons)
-        if active & (ipc >= exit_line) & house_safe[h] & (insured[h] | insurance_off):
+        if active & (ipc >= par.exit_line) & hh.house_safe[h] & (hh.insured[h] | par.insurance_off):
             in_school = True
             for i in range(start[h], start[h + 1]):
                 in_school &= not dropped_out[i]
             if in_school:
-                exits_out[h] = True
+                events.exits[h] = True
                 status[h] = EXITED
-                exit_year[h] = year
-                if first_exit_year[h] < 0:
-                    first_exit_year[h] = year
+                hh.exit_year[h] = par.year
+                if hh.first_exit_year[h] < 0:
+                    hh.first_exit_year[h] = par.year
         elif (st == EXITED) & poor:
-            # a return, and its main trigger: the largest loss this year (the first of equals),
-            # other if there was none
-            support_ended = max(prev_transfers_programme[h] - inc_transfers_programme[h], 0.0)
-            losses = (
-                loss_illness[h],
-                loss_disaster[h],
-                loss_enterprise[h],
-                support_ended,
-                loss_market[h],
-            )
-            k = 0
-            for j in range(1, 5):
-                if losses[j] > losses[k]:
-                    k = j
-            trig = trigger_codes[k] if losses[k] > 0.0 else OTHER
-            triggers_out[h] = trig
-            returns_out[h] = True
+            trig = _trigger(hh, h)
+            events.triggers[h] = trig
+            events.returns[h] = True
             status[h] = RETURNED
-            return_year[h] = year
-            if first_return_year[h] < 0:
-                first_return_year[h] = year
-            returns[h] += 1
-            return_trigger[h] = trig
-        new_poor_out[h] = (st == NEVER) & poor & (prev_income_pc[h] >= line_prev)
+            hh.return_year[h] = par.year
+            if hh.first_return_year[h] < 0:
+                hh.first_return_year[h] = par.year
+            hh.returns[h] += 1
+            hh.return_trigger[h] = trig
+        events.new_poor[h] = (st == NEVER) & poor & (hh.prev_income_pc[h] >= par.line_prev)
+
+
+@jit
+def _trigger(hh, h):
+    """A return's main trigger: the largest loss this year (the first of equals, in the order
+    below), other if there was none. Each loss stands next to its code."""
+    trig, best = OTHER, 0.0
+    support_ended = max(hh.prev_transfers_programme[h] - hh.inc_transfers_programme[h], 0.0)
+    for loss, code in (
+        (hh.loss_illness[h], T_ILLNESS),
+        (hh.loss_disaster[h], T_DISASTER),
+        (hh.loss_enterprise[h], T_ENTERPRISE),
+        (support_ended, T_SUPPORT_ENDED),
+        (hh.loss_market[h], T_MARKET),
+    ):
+        if loss > best:
+            trig, best = code, loss
+    return trig

@@ -132,6 +132,21 @@ def start(kernel, n: int, *args) -> Future:
     return done
 
 
+def columns(record, *tables):
+    """The namedtuple ``record`` filled with the arrays of the same names, each from the first of
+    ``tables`` that has it: a kernel's inputs by name (``persons.age``), no list of positional
+    arrays to keep in order by hand. numba reads it as a tuple of arrays."""
+    values = []
+    for name in record._fields:
+        for table in tables:
+            if hasattr(table, name):
+                values.append(getattr(table, name))
+                break
+        else:
+            raise AttributeError(f"no table has the column {name!r} of {record.__name__}")
+    return record(*values)
+
+
 @jit
 def row(index):
     """An index known to be >= 0 (a household or person number read from an array). As an

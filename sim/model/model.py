@@ -89,12 +89,14 @@ class PovertyModel(mesa.Model):
         self.year = 0
         self.streams = Streams(self.seed)
 
-        self.villages, self.hh, self.persons = synthesize(scenario, self.streams.get("population"))
+        self.villages, self.hh, self.persons = synthesize(
+            scenario, self.streams.get("population.households")
+        )
         n_v = scenario.villages.count
         self.ent, self.enterprise_names, self.industry_names = build_enterprises(
-            scenario, n_v, self.streams.get("population", 1)
+            scenario, n_v, self.streams.get("population.enterprises")
         )
-        link_initial(scenario, self.hh, self.ent, self.streams.get("population", 2))
+        link_initial(scenario, self.hh, self.ent, self.streams.get("population.links"))
         self.industry_volatility = np.array(
             [scenario.industries[i].volatility for i in self.industry_names]
         )

@@ -6,15 +6,44 @@ Registered households, their people and their primary-cause categories are repro
 Household composition is drawn person by person from age bands, then made consistent with the
 household's category: dibao households mostly have no labour, education households have a student,
 medical households have a chronically ill or disabled member.
+
+:func:`synthesize` runs the steps in order, each a function of its own that can be called and
+tested alone: :func:`build_villages`, :func:`household_groups` and :func:`draw_sizes`,
+:func:`place_households`, :func:`draw_ages` and :func:`labour_capacity`, :func:`draw_health`,
+:func:`draw_schooling` and :func:`draw_skill`, :func:`draw_economy`, :func:`draw_causes`. They
+share one generator and draw from it in this order (docs/ODD.md §5): a step that drew more or
+less would change every later step's draws.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from sim.config import CATEGORIES, Scenario
 from sim.model.codes import CATEGORY_NAMES, INSTRUMENTS, Category, Cause, Health, Stage, Status
 from sim.model.households import HouseholdTable, PersonTable, VillageTable
+
+# A resettlement site is by a town, safe and serviced, with the least land: fixed values, not
+# parameters, because the villages section of the scenario is outside the population's schema
+SITE_REMOTENESS, SITE_DISASTER_RISK, SITE_INFRASTRUCTURE = 0.05, 0.005, 0.95
+# School stages by age: China's school system (pre-school 3-5, compulsory 6-14, high school 15-17,
+# university 18-21); institutions, not behaviour, and the same ages as sim.model.demography
+PRESCHOOL_AGES, COMPULSORY_AGES, HIGH_AGES, UNIVERSITY_AGES = (3, 5), (6, 14), (15, 17), (18, 21)
+SCHOOL_START_AGE = 6  # a child's years of schooling are its age minus this
+CHILD_AGE_MAX = 21  # persons up to this age get the years of their age, adults a draw
+COMPULSORY_YEARS = 9  # nine-year compulsory education (Compulsory Education Law, art. 2)
+MAX_EDU_YEARS = 16  # a four-year degree: the most schooling synthesis gives
+UNIVERSITY_EDU_YEARS = 15  # years of schooling from which a person has the university skill
+STUDENT_AGES = (HIGH_AGES[0], UNIVERSITY_AGES[1])  # the education household's student
+ELDERLY_AGES = (65, 85)
+# chronic illness is counted among persons of 15 and over, as the NHSS prevalences it is drawn
+# from are; the illness phase uses the same age for onset (sim.model.shocks)
+CHRONIC_AGE_MIN = 15
+# a household head (its first person) is drawn from the age bands that start at this age or later:
+# past school and university age (the 18-22 band), a consequence of the school ages, not data
+HEAD_AGE_MIN = 23  # NBS's elderly band; the no-labour conversion redraws ages in it
 
 
 def _largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
@@ -53,6 +82,8 @@ def household_sizes(
 
 
 def build_villages(sc: Scenario, rng: np.random.Generator) -> VillageTable:
+    """The villages (poor ones at random; remote ones riskier and less serviced), then the
+    resettlement sites."""
     v = sc.villages
     n, n_sites = v.count, v.resettlement_sites
     t = VillageTable(n + n_sites)
@@ -74,10 +105,9 @@ def build_villages(sc: Scenario, rng: np.random.Generator) -> VillageTable:
     prod = rng.uniform(v.land_productivity[0], v.land_productivity[1], size=n)
     t.remoteness[:n], t.disaster_risk[:n], t.infrastructure[:n] = rem, risk, infra
     t.land_productivity[:n], t.poor[:n] = prod, poor
-    # resettlement sites: by a town, safe, serviced, little land
-    t.remoteness[n:] = 0.05
-    t.disaster_risk[n:] = 0.005
-    t.infrastructure[n:] = 0.95
+    t.remoteness[n:] = SITE_REMOTENESS
+    t.disaster_risk[n:] = SITE_DISASTER_RISK
+    t.infrastructure[n:] = SITE_INFRASTRUCTURE
     t.land_productivity[n:] = v.land_productivity[0]
     t.site[n:] = True
     return t
@@ -89,15 +119,12 @@ def _choose(rng: np.random.Generator, pool: np.ndarray, size: int) -> np.ndarray
     return pool[rng.integers(0, len(pool), size=size)]
 
 
-def synthesize(sc: Scenario, rng: np.random.Generator):
-    """Villages, households and persons for a scenario. Returns (villages, hh, persons)."""
-    p = sc.population
-    r = p.registered
-    econ = sc.economy
-    villages = build_villages(sc, rng)
-    n_v = sc.villages.count
-
-    # ---- households per group, with exact registered counts --------------------------------
+# ---- households ------------------------------------------------------------------------------
+def household_groups(sc: Scenario) -> list[tuple[int, int, int]]:
+    """(category code, households, people) of the five registered categories, then of the
+    non-registered (code -1). A category whose people are not given gets its share of the
+    registered people left over, by largest remainder on ``households × size_weight``."""
+    p, r = sc.population, sc.population.registered
     cats = [getattr(r.categories, c) for c in CATEGORIES]
     given = sum(c.people for c in cats)
     derive = np.array([c.people == 0 and c.households > 0 for c in cats])
@@ -108,17 +135,28 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
     cat_people = [int(derived_people[i]) if derive[i] else c.people for i, c in enumerate(cats)]
     groups = [(i, c.households, cat_people[i]) for i, c in enumerate(cats)]
     groups.append((int(Category.NONE), p.households - r.households, p.people - r.people))
+    return groups
 
+
+def draw_sizes(
+    sc: Scenario, groups: list[tuple[int, int, int]], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every household's size and category, group after group (exact counts per group)."""
     sizes, category = [], []
     for code, n_h, n_p in groups:
-        sizes.append(household_sizes(n_h, n_p, p.max_household_size, rng))
+        sizes.append(household_sizes(n_h, n_p, sc.population.max_household_size, rng))
         category.append(np.full(n_h, code, dtype=np.int8))
-    size = np.concatenate(sizes)
-    category = np.concatenate(category)
-    H = len(size)
-    registered = category >= 0
+    return np.concatenate(sizes), np.concatenate(category)
 
-    # ---- villages ----------------------------------------------------------------------------
+
+def place_households(
+    sc: Scenario, villages: VillageTable, category: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Each household's village: registered ones mostly in poor villages, the others anywhere,
+    relocation households among the most remote and disaster-prone villages."""
+    n_v = sc.villages.count
+    H = len(category)
+    registered = category >= 0
     poor_v = np.flatnonzero(villages.poor[:n_v])
     other_v = np.flatnonzero(~villages.poor[:n_v])
     all_v = np.arange(n_v)
@@ -132,33 +170,52 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
     )
     non_idx = np.flatnonzero(~registered)
     village[non_idx] = _choose(rng, all_v, len(non_idx))
-    # relocation households live in the most remote, disaster-prone villages
     reloc = np.flatnonzero(category == Category.RELOCATION)
     if len(reloc):
-        score = villages.remoteness[:n_v] + 5 * villages.disaster_risk[:n_v]
-        worst = np.argsort(-score)[: max(1, n_v // 5)]
+        pl = sc.population
+        score = (
+            villages.remoteness[:n_v] + pl.relocation_disaster_weight * villages.disaster_risk[:n_v]
+        )
+        worst = np.argsort(-score)[: max(1, int(n_v * pl.relocation_village_share))]
         village[reloc] = _choose(rng, worst, len(reloc))
+    return village
 
-    # ---- persons -----------------------------------------------------------------------------
-    P = int(size.sum())
+
+# ---- persons ---------------------------------------------------------------------------------
+@dataclass
+class Members:
+    """Who lives where, and the persons' ages: household ``h``'s persons are the rows
+    ``start[h]:start[h + 1]``, ``rank`` 0 its head. ``student``: the rows of the education
+    households' students."""
+
+    hh_of: np.ndarray
+    start: np.ndarray
+    rank: np.ndarray
+    registered: np.ndarray  # per person: the household is registered
+    age: np.ndarray
+    student: np.ndarray
+
+
+def draw_ages(
+    sc: Scenario, size: np.ndarray, category: np.ndarray, rng: np.random.Generator
+) -> Members:
+    """Ages from the age bands of the household's group (heads from the adult bands only); the
+    education households' student is 15-21."""
+    p = sc.population
+    H, P = len(size), int(size.sum())
     hh_of = np.repeat(np.arange(H, dtype=np.int32), size)
     start = np.concatenate([[0], np.cumsum(size)])
     rank = np.arange(P) - start[hh_of]  # 0 = head
     pcat = category[hh_of]
-    preg = registered[hh_of]
-
+    preg = (category >= 0)[hh_of]
     edges = np.array(p.age.band_edges)
-    shares = {
-        "reg": np.array(p.age.shares_registered),
-        "other": np.array(p.age.shares_other),
-        "dibao": np.array(p.age.shares_dibao),
-    }
-    adult = edges[:-1] >= 23
+    shares = (p.age.shares_registered, p.age.shares_other, p.age.shares_dibao)
+    adult = edges[:-1] >= HEAD_AGE_MIN
     kind = np.where(pcat == Category.DIBAO, 2, np.where(preg, 0, 1))
     band = np.empty(P, dtype=np.int64)
     u = rng.random(P)
-    for k, key in enumerate(("reg", "other", "dibao")):
-        s = shares[key]
+    for k, s in enumerate(shares):
+        s = np.array(s)
         head_s = np.where(adult, s, 0.0)
         head_s = head_s / head_s.sum() if head_s.sum() > 0 else s
         for is_head, dist in ((True, head_s), (False, s)):
@@ -166,14 +223,21 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
             band[m] = np.searchsorted(np.cumsum(dist), u[m], side="right").clip(0, len(s) - 1)
     age = edges[band] + np.floor(rng.random(P) * (edges[band + 1] - edges[band]))
     age = age.astype(np.int64)
-
-    lab = p.labour
     # education households: the second member (or the head) is a student of 15-21
     edu_h = np.flatnonzero(category == Category.EDUCATION)
-    stu = start[edu_h] + np.minimum(1, size[edu_h] - 1)
-    age[stu] = rng.integers(15, 22, size=len(stu))
+    student = start[edu_h] + np.minimum(1, size[edu_h] - 1)
+    age[student] = rng.integers(STUDENT_AGES[0], STUDENT_AGES[1] + 1, size=len(student))
+    return Members(hh_of, start, rank, preg, age, student)
 
-    # households without labour capacity
+
+def labour_capacity(
+    sc: Scenario, members: Members, category: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Households without labour capacity; their working-age members become elderly (their age
+    redrawn, in ``members.age``) or disabled. Returns (no_labour per household, to_disabled per
+    person)."""
+    lab = sc.population.labour
+    H, P = len(category), len(members.age)
     no_lab_p = np.where(
         category == Category.DIBAO,
         lab.no_labour_share_dibao,
@@ -182,22 +246,38 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
         ),
     )
     no_labour = (rng.random(H) < no_lab_p) & (category != Category.EDUCATION)
+    age = members.age
     working = (age >= lab.working_age_min) & (age <= lab.working_age_max)
-    convert = no_labour[hh_of] & working
-    to_elderly = convert & (rng.random(P) < 0.7)
-    age = np.where(to_elderly, rng.integers(65, 86, size=P), age)
-    to_disabled = convert & ~to_elderly
+    convert = no_labour[members.hh_of] & working
+    to_elderly = convert & (rng.random(P) < lab.no_labour_elderly_share)
+    members.age = np.where(
+        to_elderly, rng.integers(ELDERLY_AGES[0], ELDERLY_AGES[1] + 1, size=P), age
+    )
+    return no_labour, convert & ~to_elderly
 
-    # ---- health ------------------------------------------------------------------------------
-    h = p.health
+
+def draw_health(
+    sc: Scenario,
+    members: Members,
+    category: np.ndarray,
+    to_disabled: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Chronic illness and disability; medical households and households with illness as a
+    secondary cause get a sick member. Returns (health per person, ill_secondary per household)."""
+    h = sc.population.health
+    age, preg, hh_of, start = members.age, members.registered, members.hh_of, members.start
+    H, P = len(category), len(age)
+    size = np.diff(start)
     health = np.zeros(P, dtype=np.int8)
-    age_f = np.clip(age / 50.0, 0.3, 2.0)
+    lo, hi = h.chronic_age_factor
+    age_f = np.clip(age / h.chronic_age_reference, lo, hi)
     chronic_p = np.where(preg, h.chronic_registered, h.chronic_other) * age_f
-    health[(age >= 15) & (rng.random(P) < chronic_p)] = Health.CHRONIC
+    health[(age >= CHRONIC_AGE_MIN) & (rng.random(P) < chronic_p)] = Health.CHRONIC
     dis_p = np.where(preg, h.disability_registered, h.disability_other)
     health[rng.random(P) < dis_p] = Health.DISABLED
     health[to_disabled] = Health.DISABLED
-    # medical households and households with illness as a secondary cause have a sick member
+    registered = category >= 0
     ill_secondary = (
         registered & (category != Category.MEDICAL) & (rng.random(H) < h.illness_secondary_cause)
     )
@@ -206,88 +286,160 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
     fix = np.flatnonzero(needs_sick & ~has_sick)
     who = start[fix] + np.floor(rng.random(len(fix)) * size[fix]).astype(np.int64)
     health[who] = Health.CHRONIC
+    return health, ill_secondary
 
-    # ---- schooling ---------------------------------------------------------------------------
-    sch = p.schooling
+
+def draw_schooling(
+    sc: Scenario, members: Members, health: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """School stages by age and enrolment, and years of schooling (children: their age's years;
+    adults: a draw, fewer for the registered and the old). Returns (stage, edu_years)."""
+    sch = sc.population.schooling
+    age, preg, stu = members.age, members.registered, members.student
+    P = len(age)
     stage = np.zeros(P, dtype=np.int8)
     us = rng.random(P)
-    stage[(age >= 3) & (age <= 5)] = Stage.PRESCHOOL
-    stage[(age >= 6) & (age <= 14) & (us < sch.compulsory_enrolment)] = Stage.COMPULSORY
-    stage[(age >= 15) & (age <= 17) & (us < sch.high_school_enrolment)] = Stage.HIGH
-    stage[(age >= 18) & (age <= 21) & (us < sch.university_enrolment)] = Stage.UNIVERSITY
-    stage[health == Health.DISABLED] = np.where(
-        stage[health == Health.DISABLED] == Stage.COMPULSORY, Stage.COMPULSORY, Stage.NONE
-    )
+    for (lo, hi), st, share in (
+        (PRESCHOOL_AGES, Stage.PRESCHOOL, 1.0),  # us < 1 always: every child of 3-5
+        (COMPULSORY_AGES, Stage.COMPULSORY, sch.compulsory_enrolment),
+        (HIGH_AGES, Stage.HIGH, sch.high_school_enrolment),
+        (UNIVERSITY_AGES, Stage.UNIVERSITY, sch.university_enrolment),
+    ):
+        stage[(age >= lo) & (age <= hi) & (us < share)] = st
+    disabled = health == Health.DISABLED
+    stage[disabled] = np.where(stage[disabled] == Stage.COMPULSORY, Stage.COMPULSORY, Stage.NONE)
     # after the disability rule: the education household's student stays in school
-    stage[stu] = np.where(age[stu] <= 17, Stage.HIGH, Stage.UNIVERSITY)
+    stage[stu] = np.where(age[stu] <= HIGH_AGES[1], Stage.HIGH, Stage.UNIVERSITY)
     edu = np.zeros(P, dtype=np.int64)
-    child = age < 22
-    edu[child] = np.clip(age[child] - 6, 0, 16)
-    school_mean = np.where(preg, 6.0, 8.0) - np.clip((age - 40) / 10.0, 0, 4)
-    adult_edu = np.clip(np.round(rng.normal(school_mean, 2.5)), 0, 16)
-    edu[~child] = adult_edu[~child]
-    # out-of-school youths stopped after compulsory school (at most 9 years)
-    edu[child & (stage == Stage.NONE) & (age >= 15)] = np.minimum(
-        edu[child & (stage == Stage.NONE) & (age >= 15)], 9
+    child = age <= CHILD_AGE_MAX
+    edu[child] = np.clip(age[child] - SCHOOL_START_AGE, 0, MAX_EDU_YEARS)
+    decline = np.clip(
+        sch.adult_years_decline * (age - sch.adult_years_decline_from) / 10.0,
+        0,
+        sch.adult_years_decline_max,
     )
+    school_mean = np.where(preg, *sch.adult_years) - decline
+    adult_edu = np.clip(np.round(rng.normal(school_mean, sch.adult_years_sd)), 0, MAX_EDU_YEARS)
+    edu[~child] = adult_edu[~child]
+    # out-of-school youths stopped after compulsory school
+    dropped = child & (stage == Stage.NONE) & (age >= HIGH_AGES[0])
+    edu[dropped] = np.minimum(edu[dropped], COMPULSORY_YEARS)
+    return stage, edu
 
-    sk = sc.economy.skill
-    mean_skill = np.where(preg, sk.mean_registered, sk.mean_other)
-    base_skill = mean_skill * rng.lognormal(-0.5 * sk.sigma**2, sk.sigma, size=P)
-    skill = base_skill * (1.0 + sch.years_primary_skill * np.maximum(edu - 6, 0))
-    skill = skill + np.where(edu >= 15, sch.university_skill, 0.0)
 
+def draw_skill(
+    sc: Scenario, members: Members, edu: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Innate skill (lower for the registered) and the skill schooling adds to it. Returns
+    (base_skill, skill)."""
+    sk, sch = sc.economy.skill, sc.population.schooling
+    mean_skill = np.where(members.registered, sk.mean_registered, sk.mean_other)
+    base_skill = mean_skill * rng.lognormal(-0.5 * sk.sigma**2, sk.sigma, size=len(edu))
+    skill = base_skill * (1.0 + sch.years_primary_skill * np.maximum(edu - SCHOOL_START_AGE, 0))
+    return base_skill, skill + np.where(edu >= UNIVERSITY_EDU_YEARS, sch.university_skill, 0.0)
+
+
+def draw_persons(
+    sc: Scenario, size: np.ndarray, category: np.ndarray, rng: np.random.Generator
+) -> tuple[PersonTable, Members, np.ndarray, np.ndarray]:
+    """The persons: ages, labour capacity, health, schooling, skill, sex and work propensity.
+    Returns (persons, members, no_labour and ill_secondary per household)."""
+    p = sc.population
+    members = draw_ages(sc, size, category, rng)
+    no_labour, to_disabled = labour_capacity(sc, members, category, rng)
+    health, ill_secondary = draw_health(sc, members, category, to_disabled, rng)
+    stage, edu = draw_schooling(sc, members, health, rng)
+    base_skill, skill = draw_skill(sc, members, edu, rng)
+    P = len(members.age)
     persons = PersonTable(
         P,
-        hh=hh_of,
-        age=age,
-        female=rng.random(P) < 0.49,
+        hh=members.hh_of,
+        age=members.age,
+        female=rng.random(P) < p.female_share,
         health=health,
         stage=stage,
         edu_years=edu,
         base_skill=base_skill,
         skill=skill,
-        work_propensity=rng.standard_normal(P) + np.where(preg, 0.0, p.work_propensity_other),
+        work_propensity=rng.standard_normal(P)
+        + np.where(members.registered, 0.0, p.work_propensity_other),
     )
+    return persons, members, no_labour, ill_secondary
 
-    # ---- household economy -------------------------------------------------------------------
-    a = econ.assets
+
+# ---- households' economy and causes ------------------------------------------------------------
+def draw_economy(
+    sc: Scenario,
+    size: np.ndarray,
+    registered: np.ndarray,
+    needs_sick: np.ndarray,
+    no_labour: np.ndarray,
+    sick_or_disabled: np.ndarray,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    """Productivity, land, assets, savings, house, debt (sick households) and dibao."""
+    p, econ = sc.population, sc.economy
+    a, w = econ.assets, p.wealth
+    H = len(size)
     prod_mean = np.where(registered, p.productivity_registered, 1.0)
     sig = p.productivity_sigma
     productivity = prod_mean * rng.lognormal(-0.5 * sig**2, sig, size=H)
-    land = econ.land_per_person * size * rng.lognormal(-0.08, 0.4, size=H)
+    land = econ.land_per_person * size * rng.lognormal(w.land_log_mean, w.land_sigma, size=H)
     a_mean = np.where(registered, a.initial_registered, a.initial_other)
     assets = a_mean * rng.lognormal(-0.5 * a.sigma**2, a.sigma, size=H)
-    expected_income = size * sc.poverty_line(0) * np.where(registered, 0.9, 2.5)
-    savings = a.savings_months / 12.0 * expected_income * rng.lognormal(-0.32, 0.8, size=H)
+    income_lines = np.where(registered, *w.expected_income)
+    expected_income = size * sc.poverty_line(0) * income_lines
+    savings_draw = rng.lognormal(w.savings_log_mean, w.savings_sigma, size=H)
+    savings = a.savings_months / 12.0 * expected_income * savings_draw
     unsafe = rng.random(H) < np.where(
         registered, econ.unsafe_house_registered, econ.unsafe_house_other
     )
-    debt = np.where(needs_sick, econ.initial_debt_sick * rng.lognormal(-0.5, 1.0, size=H), 0.0)
-
+    debt_draw = rng.lognormal(w.debt_log_mean, w.debt_sigma, size=H)
+    debt = np.where(needs_sick, econ.initial_debt_sick * debt_draw, 0.0)
     ss = sc.social_security
-    sick_or_disabled = np.bincount(hh_of, weights=health > 0, minlength=H) > 0
     u_dibao = rng.random(H)
     dibao = np.where(
         registered,
         no_labour & (u_dibao < ss.dibao_coverage),
         (no_labour | sick_or_disabled) & (u_dibao < ss.dibao_coverage_other),
     )
+    return dict(
+        productivity=productivity,
+        land=land,
+        assets=assets,
+        savings=savings,
+        house_safe=~unsafe,
+        dibao=dibao,
+        debt=debt,
+    )
 
-    # ---- causes (bit flags) ------------------------------------------------------------------
-    primary = np.zeros(H, dtype=np.int64)
+
+def draw_causes(
+    sc: Scenario,
+    category: np.ndarray,
+    no_labour: np.ndarray,
+    ill_secondary: np.ndarray,
+    persons: PersonTable,
+    villages: VillageTable,
+    village: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The primary cause (from the category) and the secondary causes (bit flags) of the
+    registered households. Returns (primary_cause, causes)."""
+    c, lab = sc.population.causes, sc.population.labour
+    H = len(category)
+    registered = category >= 0
+    hh_of, age, health, stage = persons.hh, persons.age, persons.health, persons.stage
     pick = rng.random(H)
+    capital_or_skill = c.industry_lack_capital + c.industry_lack_skill
     ind_cause = np.where(
-        pick < 0.4, Cause.LACK_CAPITAL, np.where(pick < 0.75, Cause.LACK_SKILL, Cause.LACK_LAND)
+        pick < c.industry_lack_capital,
+        Cause.LACK_CAPITAL,
+        np.where(pick < capital_or_skill, Cause.LACK_SKILL, Cause.LACK_LAND),
     )
     primary = np.select(
-        [
-            category == Category.INDUSTRY,
-            category == Category.RELOCATION,
-            category == Category.MEDICAL,
-            category == Category.EDUCATION,
-            category == Category.DIBAO,
-        ],
+        [category == k for k in (Category.INDUSTRY, Category.RELOCATION, Category.MEDICAL)]
+        + [category == Category.EDUCATION, category == Category.DIBAO],
         [
             ind_cause,
             Cause.REMOTE,
@@ -304,32 +456,42 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
     )
     labour_free = np.bincount(hh_of, weights=working_now & (health == 0), minlength=H) == 0
     causes |= np.where(registered & labour_free, int(Cause.LACK_LABOUR), 0)
+    h = sc.population.health
     capacity = registered & ~labour_free & (rng.random(H) < h.capacity_secondary_cause)
+    capital = rng.random(H) < c.capacity_lack_capital
     causes |= np.where(
-        capacity, np.where(rng.random(H) < 0.5, int(Cause.LACK_CAPITAL), int(Cause.LACK_SKILL)), 0
+        capacity, np.where(capital, int(Cause.LACK_CAPITAL), int(Cause.LACK_SKILL)), 0
     )
-    causes |= np.where(
-        registered & (villages.disaster_risk[village] > 0.08), int(Cause.DISASTER), 0
-    )
-    causes |= np.where(registered & (villages.remoteness[village] > 0.7), int(Cause.REMOTE), 0)
-    causes |= np.where(
-        registered & (np.bincount(hh_of, weights=health == Health.DISABLED, minlength=H) > 0),
-        int(Cause.DISABILITY),
-        0,
-    )
+    risky = villages.disaster_risk[village] > c.disaster_risk_threshold
+    causes |= np.where(registered & risky, int(Cause.DISASTER), 0)
+    remote = villages.remoteness[village] > c.remoteness_threshold
+    causes |= np.where(registered & remote, int(Cause.REMOTE), 0)
+    disabled = np.bincount(hh_of, weights=health == Health.DISABLED, minlength=H) > 0
+    causes |= np.where(registered & disabled, int(Cause.DISABILITY), 0)
+    return primary, causes
 
+
+def synthesize(sc: Scenario, rng: np.random.Generator):
+    """Villages, households and persons for a scenario. Returns (villages, hh, persons)."""
+    villages = build_villages(sc, rng)
+    size, category = draw_sizes(sc, household_groups(sc), rng)
+    H = len(size)
+    registered = category >= 0
+    village = place_households(sc, villages, category, rng)
+    persons, members, no_labour, ill_secondary = draw_persons(sc, size, category, rng)
+    needs_sick = (category == Category.MEDICAL) | ill_secondary
+    sick_or_disabled = np.bincount(members.hh_of, weights=persons.health > 0, minlength=H) > 0
+    economy = draw_economy(sc, size, registered, needs_sick, no_labour, sick_or_disabled, rng)
+    primary, causes = draw_causes(
+        sc, category, no_labour, ill_secondary, persons, villages, village, rng
+    )
+    never = np.full(H, -1)
     hh = HouseholdTable(
         H,
         village=village,
         home_village=village,
         size=size,
-        land=land,
-        assets=assets,
-        savings=savings,
-        debt=debt,
-        productivity=productivity,
-        house_safe=~unsafe,
-        dibao=dibao,
+        **economy,
         frail=registered,
         registered=registered,
         registered_year=np.where(registered, 0, -1),
@@ -337,20 +499,26 @@ def synthesize(sc: Scenario, rng: np.random.Generator):
         causes=causes,
         primary_cause=primary,
         category=category,
-        enterprise=np.full(H, -1),
-        link_year=np.full(H, -1),
-        relocated_year=np.full(H, -1),
-        exit_year=np.full(H, -1),
-        first_exit_year=np.full(H, -1),
-        return_year=np.full(H, -1),
-        first_return_year=np.full(H, -1),
-        enterprise_lost_year=np.full(H, -1),
+        enterprise=never,
         job_access=np.ones(H),
+        **{f: never for f in _NEVER_FIELDS},
     )
     for inst in INSTRUMENTS:
         getattr(hh, f"{inst}_first")[:] = -1
         getattr(hh, f"{inst}_last")[:] = -1
     return villages, hh, persons
+
+
+# fields that start at -1 ("never"): the years of events that have not happened
+_NEVER_FIELDS = (
+    "link_year",
+    "relocated_year",
+    "exit_year",
+    "first_exit_year",
+    "return_year",
+    "first_return_year",
+    "enterprise_lost_year",
+)
 
 
 def link_initial(sc: Scenario, hh: HouseholdTable, ent, rng: np.random.Generator) -> None:

@@ -1,26 +1,43 @@
-"""Random numbers: every draw is a pure function of (seed, mechanism, year, slot, row).
+"""Random numbers: every draw is a pure function of (seed, stream name, year, row).
 
 Why counter-based. Common random numbers (docs/ODD.md, Stochasticity) need the same draw for the same person
 or household under every strategy. Drawing whole arrays from a generator per (mechanism, year)
 gives that, but it makes every year pay for ~9 full arrays of draws per person whether or not
 anybody needs them (a normal for every person's hospital cost, although ~13% are admitted). Here a
 draw is computed where it is needed, inside the compiled kernels, and is the same number whenever
-and wherever it is computed:
+and wherever it is computed.
 
-* ``Streams.keys(mechanism, year, n)`` derives the key of the (mechanism, year) stream with
-  ``numpy.random.SeedSequence(seed, spawn_key=(mechanism index, year))`` and from it ``n`` slot
-  keys, one per named draw of the mechanism (e.g. illness: acute, cost, chronic onset or
-  recovery, enrolment): the first ``n`` outputs of a SplitMix64 generator started at that key.
-* the draw of slot ``s`` for row ``i`` (a person or household index) is the ``(i + 1)``-th output
-  of the SplitMix64 generator started at the slot key: ``mix64(key_s + (i + 1) * GAMMA)``.
+Streams are named, not numbered. A stream is one kind of draw of one mechanism, named
+``"<mechanism>.<draw>"`` in lower case (``"illness.acute"``, ``"illness.cost"``,
+``"labour.local"``, ``"population.enterprises"``; docs/ODD.md lists them all). Its key for a year
+is derived from the seed, the name and the year alone:
+
+* ``name_words(name)``: the 128-bit BLAKE2b digest of the UTF-8 name (personalised
+  ``povsim-stream``) as four 32-bit words, a stable hash that no Python session or platform changes;
+* ``Streams.key(name, year)``: the first 64-bit word of
+  ``numpy.random.SeedSequence(seed, spawn_key=(KEY, *name_words(name), year))``.
+
+So adding, removing, renaming or reordering a stream changes no other stream, and nothing depends
+on which streams were drawn before or at all. Two names collide with probability ~2**-128. A new
+draw gets a new name; a name, once results were published with it, is never reused for another
+draw. From the key:
+
+* the draw for row ``i`` (a person or household index) is the ``(i + 1)``-th output
+  of the SplitMix64 generator started at the stream key: ``mix64(key + (i + 1) * GAMMA)``.
   SplitMix64 (Steele, Lea & Flood 2014, the seeding generator of xoshiro) passes BigCrush; every
-  slot stream is a window of its single 2**64 cycle that starts at a pseudo-random point, so two
+  stream is a window of its single 2**64 cycle that starts at a pseudo-random point, so two
   windows of ~10**7 draws overlap with probability ~10**-12.
 * ``uniform``: the top 53 bits, ``(x >> 11) * 2**-53``, in [0, 1). ``normal``: the inverse normal
   CDF (Wichura's AS241, relative error ~1e-16) of the open uniform ``((x >> 11) + 0.5) * 2**-53``.
 
+A yearly phase receives ``Streams.keys(mechanism, year)``, a :class:`PhaseStreams` that gives the
+keys of that mechanism's streams by their short names (``keys.key("acute")`` is
+``"illness.acute"``'s key), or a whole record of them for a kernel (:meth:`PhaseStreams.record`
+fills a namedtuple whose field names are the short names; numba reads it as a tuple of uint64).
+
 Population synthesis (setup) and the policy instruments still draw whole arrays from
-``Streams.get(mechanism, key)``, a ``numpy.random.Generator`` on the same SeedSequence; their draws
+``Streams.get(name, year)``, a ``numpy.random.Generator`` seeded the same way (with ``GENERATOR``
+in place of ``KEY``, so that a generator and a key stream never share a seed); their draws
 are one per household or person whatever the strategy, so they keep common random numbers too.
 
 The compiled functions here are called from kernels in other modules. Numba's cache only notices
@@ -29,25 +46,14 @@ edits to a kernel's own file, so ``sim.model.kernels`` clears the cache when thi
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
+from functools import lru_cache
 
 import numpy as np
 
 from sim.model.kernels import jit
-
-MECHANISMS = (
-    "population",
-    "demography",
-    "illness",
-    "disaster",
-    "market",
-    "enterprise",
-    "labour",
-    "targeting",
-    "allocation",
-    "policy",
-    "assets",
-)
 
 GAMMA = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment: 2**64 / golden ratio, odd
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -55,28 +61,68 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
 _ONE = np.uint64(1)
 _TO_UNIT = 2.0**-53
-SLOTS = 8  # slot keys handed to a mechanism each year; none uses more than four
+KEY, GENERATOR = 0, 1  # the first spawn-key word: a counter-based stream or a numpy generator
+NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+
+
+@lru_cache(maxsize=1024)
+def name_words(name: str) -> tuple[int, int, int, int]:
+    """A stream name as four 32-bit words: its BLAKE2b-128 digest (stable across runs)."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise ValueError(f"a stream name is '<mechanism>.<draw>' in lower case, got {name!r}")
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=16, person=b"povsim-stream")
+    d = digest.digest()
+    return tuple(int.from_bytes(d[i : i + 4], "little") for i in range(0, 16, 4))
 
 
 class Streams:
-    """The run's random streams, keyed by mechanism and year (and slot)."""
+    """The run's random streams, keyed by name and year."""
 
     def __init__(self, seed: int):
         self.seed = int(seed)
+        self._keys: dict[tuple[str, int], np.uint64] = {}
 
-    def _sequence(self, mechanism: str, year: int) -> np.random.SeedSequence:
-        key = (MECHANISMS.index(mechanism), int(year))
-        return np.random.SeedSequence(self.seed, spawn_key=key)
+    def _sequence(self, kind: int, name: str, year: int) -> np.random.SeedSequence:
+        if int(year) < 0:
+            raise ValueError(f"year must be >= 0, got {year}")
+        return np.random.SeedSequence(self.seed, spawn_key=(kind, *name_words(name), int(year)))
 
-    def get(self, mechanism: str, year: int = 0) -> np.random.Generator:
+    def key(self, name: str, year: int) -> np.uint64:
+        """The key (uint64) of stream ``name`` in ``year``, for ``uniform``/``normal``."""
+        k = (name, int(year))
+        out = self._keys.get(k)
+        if out is None:
+            out = self._keys[k] = self._sequence(KEY, name, year).generate_state(1, np.uint64)[0]
+        return out
+
+    def get(self, name: str, year: int = 0) -> np.random.Generator:
         """A generator for whole-array draws (population synthesis, policy instruments)."""
-        return np.random.Generator(np.random.PCG64(self._sequence(mechanism, year)))
+        return np.random.Generator(np.random.PCG64(self._sequence(GENERATOR, name, year)))
 
-    def keys(self, mechanism: str, year: int, n: int = SLOTS) -> np.ndarray:
-        """``n`` slot keys (uint64) of the (mechanism, year) stream, for ``uniform``/``normal``;
-        a mechanism names its slots 0, 1, ... (e.g. ``sim.model.shocks.U_ACUTE``)."""
-        key = self._sequence(mechanism, year).generate_state(1, np.uint64)[0]
-        return slot_keys(key, n)
+    def keys(self, mechanism: str, year: int) -> PhaseStreams:
+        """The streams of ``mechanism`` in ``year``, by their short names."""
+        return PhaseStreams(self, mechanism, int(year))
+
+
+class PhaseStreams:
+    """The streams ``"<mechanism>.<draw>"`` of one mechanism and year."""
+
+    def __init__(self, streams: Streams, mechanism: str, year: int):
+        self.streams, self.mechanism, self.year = streams, mechanism, year
+
+    def name(self, draw: str) -> str:
+        return f"{self.mechanism}.{draw}"
+
+    def key(self, draw: str) -> np.uint64:
+        return self.streams.key(self.name(draw), self.year)
+
+    def array(self, draws: tuple[str, ...]) -> np.ndarray:
+        """The keys of ``draws``, in that order, as a uint64 array."""
+        return np.array([self.key(d) for d in draws], dtype=np.uint64)
+
+    def record(self, cls):
+        """An instance of the namedtuple ``cls`` holding the key of each of its fields' streams."""
+        return cls(*(self.key(f) for f in cls._fields))
 
 
 def fresh_seed() -> int:
@@ -94,15 +140,6 @@ def mix64(z):
 
 
 @jit
-def slot_keys(key, n):
-    """The first ``n`` outputs of SplitMix64 started at ``key``."""
-    out = np.empty(n, dtype=np.uint64)
-    for s in range(n):
-        out[s] = mix64(np.uint64(key) + np.uint64(s + 1) * GAMMA)
-    return out
-
-
-@jit
 def bits(key, row):
     """64 random bits: output ``row + 1`` of SplitMix64 started at ``key``."""
     return mix64(key + (np.uint64(row) + _ONE) * GAMMA)
@@ -110,20 +147,20 @@ def bits(key, row):
 
 @jit
 def uniform(key, row):
-    """U[0, 1) for ``row`` of the slot stream ``key``."""
+    """U[0, 1) for ``row`` of the stream ``key``."""
     return np.float64(bits(key, row) >> _S11) * _TO_UNIT
 
 
 @jit
 def open_uniform(key, row):
-    """U(0, 1), never 0 or 1, for ``row`` of the slot stream ``key``: the uniform behind
+    """U(0, 1), never 0 or 1, for ``row`` of the stream ``key``: the uniform behind
     ``normal``."""
     return (np.float64(bits(key, row) >> _S11) + 0.5) * _TO_UNIT
 
 
 @jit
 def normal(key, row):
-    """N(0, 1) for ``row`` of the slot stream ``key``: the inverse CDF of ``open_uniform``."""
+    """N(0, 1) for ``row`` of the stream ``key``: the inverse CDF of ``open_uniform``."""
     return ndtri(open_uniform(key, row))
 
 
@@ -222,7 +259,7 @@ def ndtr(x):
 
 @jit
 def uniforms(key, n):
-    """Rows 0..n-1 of the slot stream ``key`` as an array (for Python-side callers)."""
+    """Rows 0..n-1 of the stream ``key`` as an array (for Python-side callers)."""
     out = np.empty(n)
     for i in range(n):
         out[i] = uniform(key, i)
@@ -231,7 +268,7 @@ def uniforms(key, n):
 
 @jit
 def normals(key, n):
-    """Rows 0..n-1 of the slot stream ``key`` as standard normals."""
+    """Rows 0..n-1 of the stream ``key`` as standard normals."""
     out = np.empty(n)
     for i in range(n):
         out[i] = normal(key, i)

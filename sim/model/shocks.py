@@ -1,6 +1,6 @@
 """Shocks: illness (per person), disasters (per village), prices (per industry), enterprise failure.
 
-Every draw is a function of (seed, mechanism, year, slot, row) (``sim.model.rng``): the same person,
+Every draw is a function of (seed, stream name, year, row) (``sim.model.rng``): the same person,
 household, village or enterprise sees the same number under every strategy (common random
 numbers), and a number is only computed where the rule needs it.
 """
@@ -8,27 +8,49 @@ numbers), and a number is only computed where the rule needs it.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 
 from sim.model.codes import Health, Work
-from sim.model.kernels import jit, parallel, row
+from sim.model.kernels import columns, jit, parallel, row
 from sim.model.rng import normal, normals, uniform, uniforms
 
-# slots of the illness stream: per person, the hospital episode, its cost, and chronic onset (for
-# the healthy) or recovery (for the chronically ill, so one uniform serves both); per household,
-# insurance enrolment
-U_ACUTE, Z_COST, U_CHRONIC, U_ENROL = range(4)
-# slots of the disaster stream: per village, per household
-U_VILLAGE, U_HOUSE = range(2)
+# streams "illness.<field>": per person, the hospital episode (acute), its cost, and chronic onset
+# (for the healthy) or recovery (for the chronically ill, so one uniform serves both); per
+# household, insurance enrolment
+IllnessStreams = namedtuple("IllnessStreams", "acute cost chronic enrolment")
+# streams "disaster.<field>": per village (hit), per household (house damaged)
+DisasterStreams = namedtuple("DisasterStreams", "village house")
 HEALTHY, CHRONIC = int(Health.HEALTHY), int(Health.CHRONIC)
 
 
-def illness(model, keys) -> None:
-    """Onset and recovery, hospital episodes, medical cost and what basic insurance pays."""
+# The relative admission risk of a person: 1 + AGE_GRADIENT_PER_YEAR x years above AGE_PIVOT
+# (the scenario's age_gradient), times SICK_RISK for the chronically ill and the disabled. Named
+# constants, not parameters: no source pins them, and the admission rates by group are met
+# whatever their values, because the base rates are normalised to them at year 0.
+AGE_PIVOT = 45.0  # years; below it the admission risk does not depend on age
+SICK_RISK = 1.5  # relative admission risk of a chronically ill or disabled person
+MAX_ADMISSION = 0.95  # a cap that keeps an admission a chance, whatever the multipliers
+CHRONIC_AGE_MIN = 15  # chronic onset from this age, as at synthesis (sim.model.population)
+
+# the columns the illness kernel reads and writes, by their table names
+IllnessPersons = namedtuple("IllnessPersons", "hh age health acute")
+IllnessHouseholds = namedtuple("IllnessHouseholds", "frail insured medical_cost sp_medical")
+IllnessYear = namedtuple("IllnessYear", "med_acute med_chronic med_new")  # model.yr work arrays
+IllnessParams = namedtuple(
+    "IllnessParams",
+    "illness_on insurance_on transitions enrolment reimbursement outpatient_reimbursement "
+    "age_gradient chronic_onset chronic_recovery base0 base1 acute_mean acute_sigma chronic_cost",
+)
+
+
+def illness_params(model) -> IllnessParams:
+    """This year's illness parameters: the scenario's, with the base rates normalised (at year 0)
+    and the costs grown to this year."""
     ill = model.scenario.shocks.illness
     ins = model.scenario.shocks.insurance
-    p, hh, yr = model.persons, model.hh, model.yr
+    p, hh = model.persons, model.hh
     if model.illness_norm is None:
         # normalise so that the group means equal the stated admission rates at year 0
         model.illness_norm = np.array(
@@ -36,38 +58,36 @@ def illness(model, keys) -> None:
         )
     norm0, norm1 = model.illness_norm
     growth = (1.0 + ill.cost_growth) ** model.year
+    return IllnessParams(
+        illness_on=bool(ill.enabled),
+        insurance_on=bool(ins.enabled),
+        transitions=model.year > 0,
+        enrolment=ins.enrolment,
+        reimbursement=ins.reimbursement,
+        outpatient_reimbursement=ins.outpatient_reimbursement,
+        age_gradient=ill.age_gradient,
+        chronic_onset=ill.chronic_onset,
+        chronic_recovery=ill.chronic_recovery,
+        base0=ill.incidence / norm0,
+        base1=ill.incidence_registered / norm1,
+        acute_mean=ill.acute_cost_mean * growth,
+        acute_sigma=ill.acute_cost_sigma,
+        chronic_cost=ill.chronic_cost * growth,
+    )
+
+
+def illness(model, keys) -> None:
+    """Onset and recovery, hospital episodes, medical cost and what basic insurance pays."""
+    params = illness_params(model)
     parallel(
         _illness,
-        hh.n,
+        model.hh.n,
         model.person_start,
-        p.hh,
-        p.age,
-        p.health,
-        p.acute,
-        hh.frail,
-        hh.insured,
-        hh.medical_cost,
-        hh.sp_medical,
-        yr.med_acute,
-        yr.med_chronic,
-        yr.med_new,
-        keys,
-        model.year,
-        ill.enabled,
-        ins.enabled,
-        ins.enrolment,
-        ins.reimbursement,
-        ins.outpatient_reimbursement,
-        ill.age_gradient,
-        ill.chronic_onset,
-        ill.chronic_recovery,
-        ill.incidence,
-        ill.incidence_registered,
-        norm0,
-        norm1,
-        ill.acute_cost_mean * growth,
-        ill.acute_cost_sigma,
-        ill.chronic_cost * growth,
+        columns(IllnessPersons, model.persons),
+        columns(IllnessHouseholds, model.hh),
+        columns(IllnessYear, model.yr),
+        keys.record(IllnessStreams),
+        params,
     )
 
 
@@ -79,9 +99,9 @@ def _group_means(age, health, frail, start, age_gradient):
     for h in range(len(start) - 1):
         g = 1 if frail[h] else 0
         for i in range(start[h], start[h + 1]):
-            rel = 1.0 + age_gradient * max(age[i] - 45.0, 0.0)
+            rel = 1.0 + age_gradient * max(age[i] - AGE_PIVOT, 0.0)
             if health[i] != HEALTHY:
-                rel *= 1.5
+                rel *= SICK_RISK
             total[g] += rel
             count[g] += 1.0
     return (
@@ -91,129 +111,121 @@ def _group_means(age, health, frail, start, age_gradient):
 
 
 @jit
-def _illness(
-    lo,
-    hi,
-    start,
-    hh_of,
-    age,
-    health,
-    acute,
-    frail,
-    insured,
-    medical_cost,
-    sp_medical,
-    med_acute,
-    med_chronic,
-    med_new,
-    keys,
-    year,
-    illness_on,
-    insurance_on,
-    enrolment,
-    reimbursement,
-    outpatient_reimbursement,
-    age_gradient,
-    chronic_onset,
-    chronic_recovery,
-    incidence,
-    incidence_registered,
-    norm0,
-    norm1,
-    acute_mean,
-    acute_sigma,
-    chronic_cost,
-):
+def _illness(lo, hi, start, persons, households, yr, keys, par):
     """Health transitions and hospital episodes of the persons of households ``lo:hi``, then
     each household's cost and what insurance pays (§7.2).
 
     The persons are visited in one flat loop without a branch on who falls ill (the loop stays
     tight), adding into the sums of their household; the ~13% admitted to hospital are listed
     and their costs drawn after, in a second loop."""
+    hh_of, age, health, acute = persons.hh, persons.age, persons.health, persons.acute
+    frail = households.frail
+    med_acute, med_chronic, med_new = yr.med_acute, yr.med_chronic, yr.med_new
     med_acute[lo:hi] = 0.0
     med_chronic[lo:hi] = 0.0
     med_new[lo:hi] = 0.0
     first, last = start[lo], start[hi]
-    if illness_on:
-        transitions = year > 0
-        base0 = incidence / norm0
-        base1 = incidence_registered / norm1
+    if par.illness_on:
+        transitions = par.transitions
+        age_gradient, chronic_cost = par.age_gradient, par.chronic_cost
+        chronic_onset, chronic_recovery = par.chronic_onset, par.chronic_recovery
+        base0, base1 = par.base0, par.base1
         admitted = np.empty(last - first, dtype=np.int64)
         n_admitted = 0
-        k_chronic, k_acute = keys[U_CHRONIC], keys[U_ACUTE]
+        k_chronic, k_acute = keys.chronic, keys.acute
         for i in range(row(first), row(last)):
             h = row(hh_of[i])
             a = np.float64(age[i])
-            age_factor = 1.0 + age_gradient * max(a - 45.0, 0.0)
+            age_factor = 1.0 + age_gradient * max(a - AGE_PIVOT, 0.0)
             state = health[i]
             u = uniform(k_chronic, i)
-            onset = transitions & (state == HEALTHY) & (a >= 15) & (u < chronic_onset * age_factor)
+            onset = (
+                transitions
+                & (state == HEALTHY)
+                & (a >= CHRONIC_AGE_MIN)
+                & (u < chronic_onset * age_factor)
+            )
             recover = transitions & (state == CHRONIC) & (u < chronic_recovery)
             # HEALTHY = 0, CHRONIC = 1; onset and recovery exclude each other
             state = state + onset - recover
             health[i] = state
-            rel = age_factor * (1.0 + 0.5 * (state != HEALTHY))
+            rel = age_factor * (1.0 + (SICK_RISK - 1.0) * (state != HEALTHY))
             base = base1 if frail[h] else base0
-            sick = uniform(k_acute, i) < min(base * rel, 0.95)
+            sick = uniform(k_acute, i) < min(base * rel, MAX_ADMISSION)
             acute[i] = sick
             admitted[n_admitted] = i
             n_admitted += sick
             chronic = state == CHRONIC
             med_chronic[h] += chronic_cost * chronic
             med_new[h] += chronic_cost * onset  # a new chronic case is news, like an episode
+        acute_mean, acute_sigma = par.acute_mean, par.acute_sigma
         mu = -0.5 * acute_sigma * acute_sigma
-        k_cost = keys[Z_COST]
+        k_cost = keys.cost
         for j in range(n_admitted):
             i = admitted[j]
             z = normal(k_cost, i)
             med_acute[hh_of[i]] += acute_mean * math.exp(mu + acute_sigma * z)
     else:
         acute[first:last] = False
-    k_enrol = keys[U_ENROL]
+    _insurance(lo, hi, households, yr, keys, par)
+
+
+@jit
+def _insurance(lo, hi, households, yr, keys, par):
+    """Each household's medical cost of the year, its insurance enrolment and what it pays."""
+    insured, medical_cost, sp_medical = (
+        households.insured,
+        households.medical_cost,
+        households.sp_medical,
+    )
+    med_acute, med_chronic, med_new = yr.med_acute, yr.med_chronic, yr.med_new
+    k_enrol = keys.enrolment
     for h in range(row(lo), row(hi)):
-        ins = insurance_on & (uniform(k_enrol, h) < enrolment)
+        ins = par.insurance_on & (uniform(k_enrol, h) < par.enrolment)
         insured[h] = ins
         cost_acute = med_acute[h]
         cost_chronic = med_chronic[h]
         med_new[h] = cost_acute + med_new[h]
         cost = cost_acute + cost_chronic
         medical_cost[h] = cost
-        paid = (reimbursement * cost_acute + outpatient_reimbursement * cost_chronic) * ins
+        paid = (par.reimbursement * cost_acute + par.outpatient_reimbursement * cost_chronic) * ins
         sp_medical[h] = cost - paid
+
+
+DisasterVillages = namedtuple("DisasterVillages", "hit disaster_risk")
+DisasterHouseholds = namedtuple("DisasterHouseholds", "village assets loss_disaster house_safe")
+DisasterParams = namedtuple("DisasterParams", "on risk_multiplier asset_loss house_damage")
 
 
 def disasters(model, keys) -> None:
     """Village disasters destroy farm output (booked in the income phase), assets and houses."""
     d = model.scenario.shocks.disaster
-    v, hh = model.villages, model.hh
-    on = d.enabled and model.year > 0
+    par = DisasterParams(
+        on=bool(d.enabled and model.year > 0),
+        risk_multiplier=d.risk_multiplier,
+        asset_loss=d.asset_loss,
+        house_damage=d.house_damage,
+    )
     _disasters(
-        v.hit,
-        v.disaster_risk,
-        hh.village,
-        hh.assets,
-        hh.loss_disaster,
-        hh.house_safe,
-        keys,
-        on,
-        d.risk_multiplier,
-        d.asset_loss,
-        d.house_damage,
+        columns(DisasterVillages, model.villages),
+        columns(DisasterHouseholds, model.hh),
+        keys.record(DisasterStreams),
+        par,
     )
 
 
 @jit
-def _disasters(
-    hit, risk, village, assets, loss_disaster, house_safe, keys, on, multiplier, asset_loss, damage
-):
+def _disasters(villages, hh, keys, par):
+    hit, risk = villages.hit, villages.disaster_risk
+    assets, loss_disaster, house_safe = hh.assets, hh.loss_disaster, hh.house_safe
     for v in range(len(hit)):
-        hit[v] = on and uniform(keys[U_VILLAGE], v) < risk[v] * multiplier
-    for h in range(len(village)):
-        if hit[village[h]]:
-            lost = assets[h] * asset_loss
+        hit[v] = par.on and uniform(keys.village, v) < risk[v] * par.risk_multiplier
+    for h in range(len(hh.village)):
+        if hit[hh.village[h]]:
+            lost = assets[h] * par.asset_loss
             assets[h] -= lost
             loss_disaster[h] = lost
-            if uniform(keys[U_HOUSE], h) < damage:
+            if uniform(keys.house, h) < par.house_damage:
                 house_safe[h] = False
         else:
             loss_disaster[h] = 0.0
@@ -224,7 +236,7 @@ def markets(model, keys) -> None:
     m = model.scenario.shocks.market
     if model.year == 0:
         return  # prices start at 1
-    eps = normals(keys[0], 1 + len(model.industry_names))
+    eps = normals(keys.key("prices"), 1 + len(model.industry_names))  # "market.prices"
     vol = np.concatenate([[m.volatility], model.industry_volatility])
     model.log_prices = m.persistence * model.log_prices + vol * eps
     model.crop_price = float(np.exp(model.log_prices[0]))
@@ -239,7 +251,7 @@ def enterprises(model, keys) -> None:
     hh.loss_enterprise[:] = 0.0
     if e.n == 0 or year == 0:
         return
-    u = uniforms(keys[0], e.n)
+    u = uniforms(keys.key("failure"), e.n)  # "enterprise.failure"
     back = ~e.alive & (year - e.failed_year >= sc.shocks.enterprise.reentry_years)
     e.alive[back] = True  # a new enterprise takes the place; it starts with no links
     fail = e.alive & (u < np.minimum(e.failure_risk * sc.shocks.enterprise.failure_multiplier, 1.0))

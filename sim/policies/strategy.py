@@ -67,14 +67,14 @@ class Strategy:
         # year and the household: sim.model.rng); computed only when the queue is random
         random_key = None
         if self.targeting == "random":
-            random_key = uniforms(model.streams.keys("allocation", year, 1)[0], model.hh.n)
+            random_key = uniforms(model.streams.key("allocation.queue", year), model.hh.n)
         ctx = Context(
             params=self.params,
             programme=programme_households(model, self.support_after_exit),
             targeting=self.targeting,
             match_causes=self.spec.match_causes,
             random_key=random_key,
-            rng=model.streams.get("policy", year),
+            rng=model.streams.get("policy.instruments", year),
             instruments=registry.instruments(),
         )
         for inst in self.instruments:
