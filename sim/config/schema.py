@@ -154,6 +154,16 @@ class Causes(Strict):
     disaster_risk_threshold: Prob
     remoteness_threshold: Prob
 
+    @model_validator(mode="after")
+    def _shares(self) -> Causes:
+        total = self.industry_lack_capital + self.industry_lack_skill
+        if total > 1.0:
+            raise ValueError(
+                f"industry_lack_capital + industry_lack_skill = {total:g}: shares of one group "
+                "of households, at most 1"
+            )
+        return self
+
 
 class Population(Strict):
     households: PosInt
