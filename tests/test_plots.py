@@ -18,7 +18,7 @@ from sim.analysis import plots
 from sim.batch.results import Results, load_results
 from sim.batch.runner import run_batch
 from sim.cli import main
-from sim.model.metrics import TRIGGERS
+from sim.model.outputs import TRIGGERS
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "experiments" / "small_test.toml"

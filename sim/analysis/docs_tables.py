@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.config.parameters import iter_params
-from sim.model.metrics import COLUMNS
+from sim.model.outputs import COLUMNS, DERIVED, MAXIMIZE, MINIMIZE, RUN_OUTCOMES, Outcome
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,11 +23,29 @@ def instrument_table() -> str:
     return "\n".join(rows)
 
 
+def _direction(o: Outcome) -> str:
+    return {MINIMIZE: "lower", MAXIMIZE: "higher"}.get(o.direction, "")
+
+
 def columns_table() -> str:
-    rows = ["| column | unit | definition |", "|---|---|---|"]
-    for name, (unit, definition) in COLUMNS.items():
-        rows.append(f"| `{name}` | {unit} | {_cell(definition)} |")
+    rows = ["| column | unit | better | definition |", "|---|---|---|---|"]
+    for o in COLUMNS.values():
+        rows.append(f"| `{o.name}` | {o.unit} | {_direction(o)} | {_cell(o.definition)} |")
     return "\n".join(rows)
+
+
+def derived_table() -> str:
+    rows = ["| outcome | unit | better | whole-run | definition |", "|---|---|---|---|---|"]
+    for o in DERIVED.values():
+        run = "yes" if o.name in RUN_OUTCOMES else ""
+        rows.append(f"| `{o.name}` | {o.unit} | {_direction(o)} | {run} | {_cell(o.definition)} |")
+    return "\n".join(rows)
+
+
+def outputs_md(text: str) -> str:
+    """docs/outputs.md's text with its generated tables (columns, derived outcomes) renewed."""
+    text = _replace_between(text, "<!-- columns:start -->", "<!-- columns:end -->", columns_table())
+    return _replace_between(text, "<!-- derived:start -->", "<!-- derived:end -->", derived_table())
 
 
 def _replace_between(text: str, start: str, end: str, body: str) -> str:
@@ -47,12 +65,7 @@ def main() -> None:
     )
     odd.write_text(text, encoding="utf-8")
     out = ROOT / "docs" / "outputs.md"
-    text = out.read_text(encoding="utf-8")
-    if "<!-- columns:start -->" in text:
-        text = _replace_between(
-            text, "<!-- columns:start -->", "<!-- columns:end -->", columns_table()
-        )
-        out.write_text(text, encoding="utf-8")
+    out.write_text(outputs_md(out.read_text(encoding="utf-8")), encoding="utf-8")
     print(f"updated {odd.relative_to(ROOT)} and {out.relative_to(ROOT)}")
 
 

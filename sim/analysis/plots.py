@@ -34,7 +34,7 @@ from sim.analysis.outcomes import (
     run_outcomes,
 )
 from sim.config.files import write_text_atomic, write_with
-from sim.model.metrics import TRIGGERS
+from sim.model.outputs import TRIGGERS
 
 # Okabe & Ito (2008), "Color Universal Design": safe for deuteranopia, protanopia, tritanopia.
 OKABE_ITO = {

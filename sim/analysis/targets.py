@@ -26,7 +26,7 @@ import pandas as pd
 
 from sim.config import ConfigError, read_toml
 from sim.config.files import write_text_atomic, write_with
-from sim.model.metrics import COLUMNS
+from sim.model.outputs import COLUMNS, DERIVED, OUTCOMES, Outcome
 
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
@@ -45,63 +45,8 @@ PLAUSIBLE_SIZE = (1.5, 6.0)  # people per household outside this range is suspic
 # Not outcomes: a target on them would test the calendar.
 NOT_TARGETS = ("year", "calendar_year")
 
-# Derived metrics, evaluated from a run's timeseries up to the target year; at the last year the
-# ones shared with sim.analysis.outcomes.DERIVED agree with run_outcomes.
-# name -> (unit, lowest, highest, definition)
-DERIVED_METRICS: dict[str, tuple[str, float, float, str]] = {
-    "return_rate": (
-        "share per year",
-        0.0,
-        1.0,
-        "returns in the year / exited_now at the end of the year before: the share of the "
-        "households that were out of poverty at the start of the year and fell back during it "
-        "(0 when none were out)",
-    ),
-    "max_return_rate_after_phase_out": (
-        "share per year",
-        0.0,
-        1.0,
-        "the largest return_rate over the years after the phase-out year, up to the target year "
-        "(undefined when the target year is not after the phase-out)",
-    ),
-    "returns_after_phase_out": (
-        "households",
-        0.0,
-        math.inf,
-        "returns summed over the years after the phase-out year, up to the target year",
-    ),
-    "cost_per_sustained_exit": (
-        "yuan/household",
-        0.0,
-        math.inf,
-        "cumulative_spending / sustained_exits at the target year (undefined without sustained "
-        "exits)",
-    ),
-    "total_spending": ("yuan", 0.0, math.inf, "cumulative_spending at the target year"),
-    "exits_total": (
-        "households",
-        0.0,
-        math.inf,
-        "exit events up to the target year (exited_cumulative)",
-    ),
-    "mean_poverty_rate": (
-        "share of persons",
-        0.0,
-        1.0,
-        "poverty_rate averaged over years 1..target year",
-    ),
-}
-
 # Metrics that never decrease from one year to the next (for the cross-year contradiction check).
-CUMULATIVE = {
-    "exited_cumulative",
-    "returns_cumulative",
-    "ever_exited",
-    "cumulative_spending",
-    "total_spending",
-    "exits_total",
-    "returns_after_phase_out",
-}
+CUMULATIVE = {name for name, o in OUTCOMES.items() if o.cumulative}
 # Household counts of exits, compared with the registered households of the scenario.
 EXIT_METRICS = {
     "exits",
@@ -119,43 +64,22 @@ MAX_NAME = 80  # a target's name is printed in tables and figure labels
 MAX_VALUE = 1e15  # larger than any count, share or yuan amount of a county plan
 
 
-@dataclass(frozen=True)
-class MetricInfo:
-    """What a metric is and the values it can take (for the impossible-value checks)."""
-
-    metric: str
-    kind: str  # "column" | "ratio" | "derived"
-    unit: str
-    low: float
-    high: float
-    definition: str
-
-
-def _column_range(unit: str) -> tuple[float, float]:
-    if unit in ("share of the line", "share of the line, squared"):
-        return 0.0, math.inf  # FGT with negative incomes after rigid spending can exceed 1
-    if unit.startswith("share") or unit == "0-1":
-        return 0.0, 1.0
-    if unit in ("households", "persons", "enterprises", "villages", "yuan", "yuan/household"):
-        return 0.0, math.inf
-    return -math.inf, math.inf  # incomes can be negative after rigid spending
-
-
 def _allowed_metrics_text() -> str:
     return (
         "a timeseries column (docs/outputs.md, e.g. poverty_rate), a ratio of two columns "
-        "(e.g. returns/exits), or one of " + ", ".join(DERIVED_METRICS)
+        "(e.g. returns/exits), or one of " + ", ".join(DERIVED)
     )
 
 
 def _suggest(word: str) -> str:
-    pool = [c for c in COLUMNS if c not in NOT_TARGETS] + list(DERIVED_METRICS)
+    pool = [c for c in COLUMNS if c not in NOT_TARGETS] + list(DERIVED)
     close = difflib.get_close_matches(word, pool, n=1, cutoff=0.75)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def metric_info(metric: str) -> MetricInfo:
-    """Describe ``metric`` (a column, ``A/B`` or a derived metric); ValueError if unknown."""
+def metric_info(metric: str) -> Outcome:
+    """The registry's ``metric`` (a column or a derived metric), or an ``A/B`` ratio of two
+    columns; ValueError if unknown."""
     name = metric.strip()
     if "@" in name:
         raise ValueError(
@@ -173,26 +97,21 @@ def metric_info(metric: str) -> MetricInfo:
                     f"{metric!r}: {p!r} is not a timeseries column{_suggest(p)}; a ratio is "
                     "COLUMN/COLUMN of timeseries columns (docs/outputs.md)"
                 )
-            infos.append(_column_range(COLUMNS[p][0]))
-        low = 0.0 if infos[0][0] >= 0 and infos[1][0] >= 0 else -math.inf
-        ua, ub = COLUMNS[parts[0]][0], COLUMNS[parts[1]][0]
+            infos.append(COLUMNS[p].low)
+        low = 0.0 if infos[0] >= 0 and infos[1] >= 0 else -math.inf
+        ua, ub = COLUMNS[parts[0]].unit, COLUMNS[parts[1]].unit
         unit = "ratio" if ua == ub else f"{ua} per {ub[:-1] if ub.endswith('s') else ub}"
-        return MetricInfo(
+        return Outcome(
             f"{parts[0]}/{parts[1]}",
-            "ratio",
             unit,
-            low,
-            math.inf,
             f"{parts[0]} / {parts[1]} at the target year (0 when both are 0; infinite when only "
             "the divisor is 0)",
+            kind="ratio",
+            low=low,
+            high=math.inf,
         )
-    if name in DERIVED_METRICS:
-        unit, low, high, definition = DERIVED_METRICS[name]
-        return MetricInfo(name, "derived", unit, low, high, definition)
-    if name in COLUMNS and name not in NOT_TARGETS:
-        unit, definition = COLUMNS[name]
-        low, high = _column_range(unit)
-        return MetricInfo(name, "column", unit, low, high, definition)
+    if name in OUTCOMES and name not in NOT_TARGETS:
+        return OUTCOMES[name]
     if name in NOT_TARGETS:
         raise ValueError(
             f"{metric!r} is the time axis, not an outcome; allowed: " + _allowed_metrics_text()
@@ -221,7 +140,7 @@ class Target:
     note: str = ""
 
     @property
-    def info(self) -> MetricInfo:
+    def info(self) -> Outcome:
         return metric_info(self.metric)
 
     @property
@@ -284,18 +203,18 @@ def _number(v) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def _value_problem(metric: MetricInfo, op: str, value: float) -> str | None:
+def _value_problem(metric: Outcome, op: str, value: float) -> str | None:
     """A value no run could ever meet, or one outside what the metric can take."""
     lo, hi = metric.low, metric.high
     what = "a share (0..1)" if (lo, hi) == (0.0, 1.0) else f"{metric.unit} (>= {lo:g})"
     if value < lo or value > hi:
         bound = f"{lo:g}..{hi:g}" if hi < math.inf else f">= {lo:g}"
         return (
-            f"{value:g} is impossible for {metric.metric}, which is {what}; allowed values: {bound}"
+            f"{value:g} is impossible for {metric.name}, which is {what}; allowed values: {bound}"
         )
     if (op == "<" and value <= lo) or (op == ">" and value >= hi):
         return (
-            f"{metric.metric} {op} {value:g} can never hold: {metric.metric} is {what}; "
+            f"{metric.name} {op} {value:g} can never hold: {metric.name} is {what}; "
             f"use {'<=' if op == '<' else '>='} {value:g} if that is meant"
         )
     return None
@@ -443,7 +362,7 @@ def parse_targets(data: dict, source: str, context: Context | None = None) -> Ta
             targets.append(
                 Target(
                     name=name.strip(),
-                    metric=info.metric,
+                    metric=info.name,
                     year=int(year),
                     op=op,
                     value=float(value),
@@ -773,15 +692,15 @@ def metric_values(
     if y not in years:
         return pd.Series(np.nan, index=pd.Index(sorted(ts["run_id"].unique()), name="run_id"))
     if info.kind == "column":
-        return _wide(ts, info.metric)[y].astype(float)
+        return _wide(ts, info.name)[y].astype(float)
     if info.kind == "ratio":
-        a, b = info.metric.split("/")
+        a, b = info.name.split("/")
         num, den = _wide(ts, a)[y].astype(float), _wide(ts, b)[y].astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             r = num / den
         r[(den == 0) & (num == 0)] = 0.0
         return r
-    m = info.metric
+    m = info.name
     if m == "return_rate":
         return return_rate_wide(ts)[y]
     if m in ("total_spending",):

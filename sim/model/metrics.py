@@ -1,4 +1,5 @@
-"""Yearly indicators. ``COLUMNS`` documents each one (unit, definition); docs/outputs.md lists them."""
+"""Yearly indicators: the timeseries row of each year, in the order of ``sim.model.outputs.COLUMNS``
+(which documents each one; docs/outputs.md lists them)."""
 
 from __future__ import annotations
 
@@ -6,130 +7,8 @@ import numpy as np
 
 from sim.model.codes import Status, Trigger
 from sim.model.kernels import argsort, jit, start
+from sim.model.outputs import DURABILITY_YEARS, INCOME_COMPONENTS
 from sim.policies import INSTRUMENTS
-
-TRIGGERS = [t.name.lower() for t in Trigger if t != Trigger.NONE]
-
-COLUMNS: dict[str, tuple[str, str]] = {
-    "year": (
-        "years since base year",
-        "model year; 0 is the state at registration, before any step",
-    ),
-    "calendar_year": ("calendar year", "base_year + year"),
-    "poverty_line": ("yuan/person/year", "poverty line in force this year (current prices)"),
-    "households": ("households", "households in the area"),
-    "people": ("persons", "persons in the area"),
-    "poor_households": (
-        "households",
-        "households whose per-capita income (after rigid spending) is below the line",
-    ),
-    "poor_people": ("persons", "persons in poor households"),
-    "poverty_rate": ("share of persons", "poor_people / people (FGT0 over persons)"),
-    "poverty_gap": ("share of the line", "FGT1 over persons: mean of max(0, 1 - income_pc / line)"),
-    "poverty_severity": (
-        "share of the line, squared",
-        "FGT2 over persons: mean of max(0, 1 - income_pc / line)^2",
-    ),
-    "registered_households": (
-        "households",
-        "households on the register and not exited (status poor or returned)",
-    ),
-    "registered_people": ("persons", "persons in registered_households"),
-    "newly_registered": (
-        "households",
-        "households put on the register this year (identification, with its errors)",
-    ),
-    "exits": ("households", "registered households that passed the exit test this year"),
-    "returns": ("households", "exited households whose income fell below the line this year"),
-    "new_poor": ("households", "never-registered households that fell below the line this year"),
-    "exited_cumulative": ("households", "exits summed over years 1..year"),
-    "returns_cumulative": ("households", "returns summed over years 1..year"),
-    **{
-        f"returns_{t}": (
-            "households",
-            f"returns this year whose main trigger (largest loss) was {t.replace('_', ' ')}",
-        )
-        for t in TRIGGERS
-    },
-    "ever_exited": ("households", "households that exited at least once up to this year"),
-    "exited_now": ("households", "households whose status is exited at the end of the year"),
-    "sustained_exits": (
-        "households",
-        "households that exited, never returned, and are out of poverty (exited) now",
-    ),
-    "sustained_exit_share": ("share", "sustained_exits / ever_exited (0 when nobody has exited)"),
-    **{
-        f"durability_{k}": (
-            "share",
-            f"of households whose first exit was at least {k} year(s) ago, the share that did not return within {k} year(s) of it (NaN when none)",
-        )
-        for k in range(1, 10)
-    },
-    **{
-        f"income_{c}_pc{suffix}": (
-            "yuan/person/year",
-            f"{desc} per person, {who}",
-        )
-        for c, desc in (
-            ("farm", "farm output less production costs"),
-            ("livestock", "livestock income"),
-            ("wage", "local and enterprise wages"),
-            ("migrant", "migrant income reaching the household"),
-            ("business", "business and contract income"),
-            ("property", "rent and interest"),
-            ("transfers", "all transfers (standing and programme)"),
-            ("transfers_programme", "programme transfers"),
-        )
-        for suffix, who in (("", "all households"), ("_reg0", "households registered at year 0"))
-    },
-    "mean_income_pc": (
-        "yuan/person/year",
-        "person-weighted mean of per-capita income after rigid spending",
-    ),
-    "median_income_pc": (
-        "yuan/person/year",
-        "person-weighted median of per-capita income after rigid spending",
-    ),
-    "mean_income_pc_registered0": (
-        "yuan/person/year",
-        "mean per-capita net income (before rigid spending) of households registered at year 0",
-    ),
-    "gini": (
-        "0-1",
-        "Gini coefficient of per-capita income over persons (negative incomes set to 0)",
-    ),
-    "transfer_share": (
-        "share",
-        "transfers / gross income (net income + production costs) summed over poor households",
-    ),
-    "at_risk_households": (
-        "households",
-        "households flagged by monitoring (not on the active register; income < monitoring_line x line, or a rigid-spending spike)",
-    ),
-    "mean_assets": ("yuan/household", "mean productive assets"),
-    "above_asset_threshold": (
-        "share of households",
-        "households with productive assets above the trap threshold",
-    ),
-    "medical_oop_share": ("share", "out-of-pocket / total medical cost, all households"),
-    "medical_oop_share_registered": (
-        "share",
-        "out-of-pocket / total medical cost, households ever registered",
-    ),
-    "catastrophic_health_share": (
-        "share of households",
-        "households whose out-of-pocket medical cost exceeds catastrophic_share of net income",
-    ),
-    "enterprises_alive": ("enterprises", "enterprises operating this year"),
-    "disaster_villages": ("villages", "villages hit by a disaster this year"),
-    "waiting_households": (
-        "households",
-        "eligible households not served this year because the budget ran out",
-    ),
-    "spending": ("yuan", "programme spending this year, all instruments"),
-    **{f"spending_{i}": ("yuan", f"programme spending this year on {i}") for i in INSTRUMENTS},
-    "cumulative_spending": ("yuan", "programme spending summed over years 0..year"),
-}
 
 
 def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float, order=None) -> float:
@@ -190,17 +69,7 @@ def gini(x: np.ndarray, w: np.ndarray, order=None) -> float:
     WAITING,
     N_TOTALS,
 ) = range(28)
-COMPONENTS = (
-    "farm",
-    "livestock",
-    "wage",
-    "migrant",
-    "business",
-    "property",
-    "transfers",
-    "transfers_programme",
-)
-DURABILITY_YEARS = 9
+COMPONENTS = tuple(c for c, _ in INCOME_COMPONENTS)
 NEVER, POOR, EXITED, RETURNED = (int(s) for s in Status)
 
 
