@@ -11,7 +11,7 @@ import pytest
 
 import sim
 from sim.analysis import plots
-from sim.analysis.report import describe_distribution
+from sim.analysis.report.sections import describe_distribution
 from sim.batch.experiments import load_experiment
 from sim.batch.results import load_results
 from sim.batch.runner import run_batch

@@ -158,7 +158,7 @@ def cmd_validate(args) -> int:
         overrides = _parse_sets(args.set)
     except ConfigError as exc:
         return _fail(exc.problems)
-    from sim.analysis.targets import context_for_experiments, is_targets_file, load_targets
+    from sim.analysis.targets.file import context_for_experiments, is_targets_file, load_targets
 
     designs, targets = [], []
     for f in args.files:

@@ -208,7 +208,7 @@ def cmd_plot(args) -> int:
 def cmd_report(args) -> int:
     from sim.analysis.compare import CompareError
     from sim.analysis.plots import FIGURES
-    from sim.analysis.report import write_report
+    from sim.analysis.report.build import write_report
 
     results, problem = _load(args.results)
     if problem:
