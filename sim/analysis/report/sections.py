@@ -18,7 +18,7 @@ from sim.analysis.compare import (
 from sim.analysis.report.document import Doc
 from sim.analysis.report.readings import FigureStatus, _reading, myuan, pct, read_compare
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ODD = ROOT / "docs" / "ODD.md"
 SENSITIVITY = "sensitivity"
 
