@@ -32,8 +32,10 @@ import numpy as np
 import pandas as pd
 
 from sim.config import CATEGORIES, Scenario, load_scenario
+from sim.config.files import write_text_atomic
 from sim.config.parameters import iter_params
 from sim.model.codes import Cause
+from sim.model.population import _largest_remainder
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SCENARIO = ROOT / "scenarios" / "county.toml"
@@ -394,17 +396,6 @@ FACTS: tuple[Fact, ...] = (
 # Scaling (for quick tests and looks)
 
 
-def _largest_remainder(total: int, weights: list[float]) -> list[int]:
-    w = np.asarray(weights, dtype=float)
-    if total <= 0 or w.sum() <= 0:
-        return [0] * len(weights)
-    raw = total * w / w.sum()
-    base = np.floor(raw).astype(int)
-    order = np.argsort(-(raw - base), kind="stable")
-    base[order[: total - int(base.sum())]] += 1
-    return [int(x) for x in base]
-
-
 def scaled_overrides(scenario: Scenario, factor: float) -> dict[str, Any]:
     """Dotted-path overrides that scale a scenario's counts by ``factor`` consistently.
 
@@ -420,9 +411,8 @@ def scaled_overrides(scenario: Scenario, factor: float) -> dict[str, Any]:
     m = p.max_household_size
     cats = {c: getattr(r.categories, c) for c in CATEGORIES}
     reg_h = max(1 if r.households else 0, round(r.households * factor))
-    cat_h = dict(
-        zip(cats, _largest_remainder(reg_h, [c.households for c in cats.values()]), strict=True)
-    )
+    shares = _largest_remainder(reg_h, [c.households for c in cats.values()])
+    cat_h = {name: int(n) for name, n in zip(cats, shares, strict=True)}
     cat_p = {}
     for name, c in cats.items():
         if c.people > 0 and cat_h[name] > 0:
@@ -996,11 +986,11 @@ def main(argv: list[str] | None = None) -> int:
         "--set", action="append", metavar="PATH=VALUE", help="override, as in povsim run"
     )
     args = parser.parse_args(argv)
-    from sim.cli import _parse_sets
     from sim.config import ConfigError
+    from sim.config.loading import parse_overrides
 
     try:
-        overrides = _parse_sets(args.set)
+        overrides = parse_overrides(args.set)
         text, _, _ = build_report(args.scenario, args.seeds, STRATEGIES, overrides)
     except ConfigError as exc:
         for line in exc.problems:
@@ -1008,7 +998,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_text_atomic(out, text)
     print(f"wrote {out}")
     return 0
 
