@@ -31,7 +31,7 @@ ANKANG_FAST = 1 / 20  # Ankang is scaled down in the fast runs; one slow run is 
 
 def scaled(path, factor: float) -> Scenario:
     """The scenario with its counts scaled consistently (categories still sum)."""
-    from sim.analysis.calibration import scaled_overrides
+    from sim.analysis.calibration.runs import scaled_overrides
 
     return load_scenario(path, scaled_overrides(load_scenario(path), factor))
 
