@@ -13,18 +13,15 @@ import pandas as pd
 import pytest
 from SALib.analyze import morris as salib_morris
 
-from sim.analysis.sensitivity import (
-    INDEX_COLUMNS,
+from sim.analysis.sensitivity.design import (
     Factor,
-    analyse,
-    elementary_effects,
     evaluate_function,
     factor_from_distribution,
     lever_factor,
     make_plan,
-    prepare_study,
-    run_study,
 )
+from sim.analysis.sensitivity.indices import INDEX_COLUMNS, analyse, elementary_effects
+from sim.analysis.sensitivity.study import prepare_study, run_study
 from sim.batch.experiments import LogNormal, Normal, Triangular, Uniform, Values
 from sim.cli import main
 from sim.config import ConfigError

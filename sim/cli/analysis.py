@@ -156,7 +156,9 @@ def _parse_list(text: str) -> list[str]:
 
 
 def cmd_plot(args) -> int:
-    from sim.analysis.plots import FIGURES, FORMATS, check_heatmap, heatmap_slug, make_figures
+    from sim.analysis.plots.heatmap import check_heatmap
+    from sim.analysis.plots.make import FIGURES, heatmap_slug, make_figures
+    from sim.analysis.plots.style import FORMATS
 
     formats = _parse_list(args.format)
     bad = [f for f in formats if f not in FORMATS]
@@ -207,7 +209,7 @@ def cmd_plot(args) -> int:
 
 def cmd_report(args) -> int:
     from sim.analysis.compare import CompareError
-    from sim.analysis.plots import FIGURES
+    from sim.analysis.plots.make import FIGURES
     from sim.analysis.report.build import write_report
 
     results, problem = _load(args.results)

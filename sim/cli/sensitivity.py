@@ -26,7 +26,8 @@ written); 130 interrupted (finished runs kept; resume with --resume).
 
 
 def cmd_sensitivity(args) -> int:
-    from sim.analysis.sensitivity import format_analysis, prepare_study, run_study
+    from sim.analysis.sensitivity.output import format_analysis
+    from sim.analysis.sensitivity.study import prepare_study, run_study
     from sim.config import ConfigError
 
     if args.workers is not None and args.workers < 1:

@@ -14,20 +14,17 @@ from sim.analysis.compare import (
     Comparison,
     row_labels,
 )
-from sim.analysis.plots import (
-    FIGURES,
-    INCOME_COMPONENTS,
-    SkipFigure,
+from sim.analysis.plots.figures import (
     cost_effectiveness,
     durability_bands,
     flow_bands,
-    heatmap_data,
     income_composition,
     poverty_rate_bands,
     returns_by_trigger,
-    save,
-    series_of,
 )
+from sim.analysis.plots.heatmap import heatmap_data
+from sim.analysis.plots.make import FIGURES, save
+from sim.analysis.plots.style import INCOME_COMPONENTS, SkipFigure, series_of
 
 # ---------------------------------------------------------------------------------------------
 # Number formatting for readings
@@ -256,7 +253,7 @@ def read_returns_by_trigger(results, **_) -> list[str]:
 def read_heatmap(results, levers: list[str], outcome: str, **_) -> list[str]:
     from sim.analysis.compare import format_value
     from sim.analysis.outcomes import outcome_unit
-    from sim.analysis.plots import _short
+    from sim.analysis.plots.style import _short
 
     d = heatmap_data(results, levers, outcome)
     unit = outcome_unit(outcome)
