@@ -12,6 +12,7 @@ from sim.analysis.figures import plot_durability
 from sim.analysis.make import FIGURES, save
 
 import sim
+import sim.batch.execution
 from sim.analysis.report.sections import describe_distribution
 from sim.batch.experiments import load_experiment
 from sim.batch.results import load_results
@@ -105,7 +106,7 @@ def test_report_says_when_runs_failed(tmp_path, monkeypatch, capsys):
                 raise RuntimeError("injected failure")
             return super().run(years)
 
-    monkeypatch.setattr(sim.batch.runner, "PovertyModel", Flaky)
+    monkeypatch.setattr(sim.batch.execution, "PovertyModel", Flaky)
     out = tmp_path / "flaky"
     assert run_batch(design, out, workers=1, quiet=True).failed == 2
     assert main(["report", str(out)]) == 0
