@@ -18,16 +18,9 @@ import pytest
 import sim
 import sim.batch.backends
 import sim.batch.execution
-from sim.batch.experiments import (
-    LogNormal,
-    Normal,
-    Triangular,
-    Uniform,
-    Values,
-    load_experiment,
-    replication_seeds,
-    sample_uncertainties,
-)
+from sim.batch.design import replication_seeds, sample_uncertainties
+from sim.batch.distributions import LogNormal, Normal, Triangular, Uniform, Values
+from sim.batch.experiments import load_experiment
 from sim.batch.results import RUN_PARTS, TIMESERIES, load_results, part_files
 from sim.batch.runner import run_batch
 from sim.cli import main

@@ -22,7 +22,7 @@ from sim.analysis.sensitivity.design import (
 )
 from sim.analysis.sensitivity.indices import INDEX_COLUMNS, analyse, elementary_effects
 from sim.analysis.sensitivity.study import prepare_study, run_study
-from sim.batch.experiments import LogNormal, Normal, Triangular, Uniform, Values
+from sim.batch.distributions import LogNormal, Normal, Triangular, Uniform, Values
 from sim.cli import main
 from sim.config import ConfigError
 

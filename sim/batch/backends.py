@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import replace
 
+from sim.batch.design import RunSpec
 from sim.batch.execution import (
     NO_MALLOC_TRIM,
     RunContext,
@@ -23,7 +24,6 @@ from sim.batch.execution import (
     execute_run,
     process_start,
 )
-from sim.batch.experiments import RunSpec
 from sim.batch.signals import _CtrlCFlag, _sigint_ignored
 from sim.config import ConfigError
 from sim.model import kernels

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.batch.experiments import RunSpec
+from sim.batch.design import RunSpec
 from sim.config import build_scenario
 from sim.model import PovertyModel, kernels
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from sim.batch import limits
 from sim.batch.backends import make_backend
+from sim.batch.design import Design
 from sim.batch.execution import RunContext, RunOutcome
-from sim.batch.experiments import Design
 from sim.batch.results import (
     FORMAT,
     ResultStore,

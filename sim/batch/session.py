@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.batch.design import Design, RunSpec
 from sim.batch.execution import RunOutcome
-from sim.batch.experiments import Design, RunSpec
 from sim.batch.results import (
     FORMAT,
     RUNS,

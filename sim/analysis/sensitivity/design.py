@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.batch.experiments import Values, scenario_field_type
+from sim.batch.distributions import Values
+from sim.batch.experiments import scenario_field_type
 from sim.config import ConfigError
 
 METHODS = ("morris", "sobol")

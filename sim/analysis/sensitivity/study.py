@@ -39,7 +39,8 @@ from sim.analysis.sensitivity.outcomes import (
     resolve_outcomes,
 )
 from sim.analysis.sensitivity.output import plot_study
-from sim.batch.experiments import STRATEGY, Design, load_experiment
+from sim.batch.design import STRATEGY, Design
+from sim.batch.experiments import load_experiment
 from sim.config import ConfigError, build_scenario
 
 SENSITIVITY = "sensitivity"
