@@ -197,32 +197,8 @@ def load_experiment(
     exp = str(path)
     data = read_toml(path, "experiment file")
     text = read_input_text(path, "experiment file")
-    try:
-        spec = ExperimentFile.model_validate(data)
-    except ValidationError as exc:
-        problems = _schema_problems(exc, exp)
-        raw = data.get("uncertainties")
-        if isinstance(raw, dict):  # distributions can be checked without the rest
-            for p, d in _flatten(raw, leaf=_is_dist).items():
-                problems.extend(_parse_distribution(d, f"{exp}: uncertainties.{p}")[1])
-        raise ConfigError(problems) from None
-
-    scenario_path = (path.parent / spec.experiment.scenario).resolve()
-    if not scenario_path.is_file():
-        raise ConfigError(
-            [
-                f"{exp}: experiment.scenario: {spec.experiment.scenario!r} not found "
-                f"(looked for {scenario_path}; the path is relative to the experiment file)"
-            ]
-        )
-    scenario_data = read_toml(scenario_path, "scenario file")
-    if spec.strategies:
-        merged = dict(scenario_data.get("strategies", {}))
-        merged.update(spec.strategies)
-        scenario_data = {**scenario_data, "strategies": merged}
-    shown = spec.experiment.scenario
-    source = shown if not spec.strategies else f"{shown} + [strategies] of {exp}"
-
+    spec = _read_spec(data, exp)
+    scenario_path, scenario_data, source = _scenario_of(spec, path, exp)
     levers = {
         p: (v if isinstance(v, list) else [v])
         for p, v in _flatten(spec.levers, leaf=lambda v: False).items()
@@ -243,20 +219,98 @@ def load_experiment(
         raise ConfigError(problems)
 
     # 2. the reference point: constants, the horizon and every lever at its first value --------
+    base, checker = _reference_point(spec, const, levers, scenario_data, source, exp)
+
+    # 3. every lever value, and the extreme values of every uncertainty ------------------------
+    dists, integer_paths = _check_levers_and_uncertainties(checker, exp, levers, uncertainties_raw)
+
+    # 4. the design, and every design point, so that no combination fails mid-batch ------------
+    sampling = spec.sampling  # no uncertainties: one (empty) sample, whatever `samples` says
+    samples = sample_uncertainties(
+        dists, sampling.method, sampling.samples, sampling.seed, frozenset(integer_paths)
+    )
+    combos = [
+        dict(zip(levers, combo, strict=True)) for combo in itertools.product(*levers.values())
+    ]
+    seeds = (
+        list(sampling.seeds)
+        if sampling.seeds is not None
+        else replication_seeds(sampling.seed, sampling.n_replications)
+    )
+    _check_design_points(checker, exp, base, combos, samples)
+    return Design(
+        path=path,
+        text=text,
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        spec=spec,
+        scenario_path=scenario_path,
+        scenario_sha256=hashlib.sha256(scenario_path.read_bytes()).hexdigest(),
+        scenario_data=scenario_data,
+        base_overrides=base,
+        levers=levers,
+        uncertainties=dists,
+        lever_combos=combos,
+        samples=samples,
+        seeds=seeds,
+    )
+
+
+def _read_spec(data: dict, exp: str) -> ExperimentFile:
+    """The file's tables, validated by their schema (distributions checked on their own too)."""
+    try:
+        return ExperimentFile.model_validate(data)
+    except ValidationError as exc:
+        problems = _schema_problems(exc, exp)
+        raw = data.get("uncertainties")
+        if isinstance(raw, dict):  # distributions can be checked without the rest
+            for p, d in _flatten(raw, leaf=_is_dist).items():
+                problems.extend(_parse_distribution(d, f"{exp}: uncertainties.{p}")[1])
+        raise ConfigError(problems) from None
+
+
+def _scenario_of(spec: ExperimentFile, path: Path, exp: str) -> tuple[Path, dict, str]:
+    """The scenario file (relative to the experiment file), its data with the experiment's
+    ``[strategies]`` merged in, and how to name it in messages."""
+    scenario_path = (path.parent / spec.experiment.scenario).resolve()
+    if not scenario_path.is_file():
+        raise ConfigError(
+            [
+                f"{exp}: experiment.scenario: {spec.experiment.scenario!r} not found "
+                f"(looked for {scenario_path}; the path is relative to the experiment file)"
+            ]
+        )
+    scenario_data = read_toml(scenario_path, "scenario file")
+    if spec.strategies:
+        merged = dict(scenario_data.get("strategies", {}))
+        merged.update(spec.strategies)
+        scenario_data = {**scenario_data, "strategies": merged}
+    shown = spec.experiment.scenario
+    source = shown if not spec.strategies else f"{shown} + [strategies] of {exp}"
+    return scenario_path, scenario_data, source
+
+
+def _reference_point(spec, const, levers, scenario_data, source, exp) -> tuple[dict, _Checker]:
+    """The base overrides (horizon and constants) and a checker built at the reference point,
+    every lever at its first value; ConfigError if that point is not a valid scenario."""
     base: dict[str, Any] = {}
     if spec.experiment.years is not None:
         base["meta.years"] = spec.experiment.years
     base.update(const)
     reference = {**base, **{p: v[0] for p, v in levers.items() if v and p != STRATEGY}}
     checker = _Checker(scenario_data, source, reference)
-    scenario, errs = checker.check({})
+    _, errs = checker.check({})
     if errs:
-        where = f"{exp}: scenario {shown}"
+        where = f"{exp}: scenario {spec.experiment.scenario}"
         if len(reference) > len(base):
             where += " with every lever at its first value"
         raise ConfigError([f"{where}: {e}" for e in errs])
+    return base, checker
 
-    # 3. every lever value, and the extreme values of every uncertainty ------------------------
+
+def _check_levers_and_uncertainties(checker, exp, levers, uncertainties_raw):
+    """Every lever value and the extreme values of every uncertainty, applied to the scenario;
+    the distributions and the integer-valued paths, or ConfigError."""
+    problems: list[str] = []
     for p, values in levers.items():
         where = f"{exp}: levers.{p}"
         if not values:
@@ -285,20 +339,11 @@ def load_experiment(
         problems.extend(_check_values(checker, where, p, extremes, label))
     if problems:
         raise ConfigError(problems)
+    return dists, integer_paths
 
-    # 4. the design, and every design point, so that no combination fails mid-batch ------------
-    sampling = spec.sampling  # no uncertainties: one (empty) sample, whatever `samples` says
-    samples = sample_uncertainties(
-        dists, sampling.method, sampling.samples, sampling.seed, frozenset(integer_paths)
-    )
-    combos = [
-        dict(zip(levers, combo, strict=True)) for combo in itertools.product(*levers.values())
-    ]
-    seeds = (
-        list(sampling.seeds)
-        if sampling.seeds is not None
-        else replication_seeds(sampling.seed, sampling.n_replications)
-    )
+
+def _check_design_points(checker, exp, base, combos, samples) -> None:
+    """Every lever combination x uncertainty sample is a valid scenario, or ConfigError."""
     bad: list[str] = []
     for combo in combos:
         lever_over = {k: v for k, v in combo.items() if k != STRATEGY}
@@ -311,22 +356,6 @@ def load_experiment(
         more = len(bad) - MAX_DESIGN_PROBLEMS
         tail = [f"{exp}: ... and {more} more design points"] if more > 0 else []
         raise ConfigError(bad[:MAX_DESIGN_PROBLEMS] + tail)
-
-    return Design(
-        path=path,
-        text=text,
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
-        spec=spec,
-        scenario_path=scenario_path,
-        scenario_sha256=hashlib.sha256(scenario_path.read_bytes()).hexdigest(),
-        scenario_data=scenario_data,
-        base_overrides=base,
-        levers=levers,
-        uncertainties=dists,
-        lever_combos=combos,
-        samples=samples,
-        seeds=seeds,
-    )
 
 
 def _path_problems(

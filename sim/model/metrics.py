@@ -74,9 +74,23 @@ NEVER, POOR, EXITED, RETURNED = (int(s) for s in Status)
 
 
 def collect(model, events: dict | None) -> dict:
+    """The year's timeseries row (``sim.model.outputs.COLUMNS``), from the household arrays and
+    this year's events (exits, returns, new poor and their triggers; None in year 0)."""
     hh = model.hh
-    year = model.year
-    line = model.line(year)
+    # the median and Gini (a sort) run beside the sums, on another core when there is one
+    median_and_gini = start(_median_and_gini, hh.n, hh.income_pc, hh.size)
+    t, comp, by_trigger, durability = _household_totals(model, events)
+    row = _poverty_and_register(model, t)
+    _flows(row, model, t, by_trigger, durability)
+    _incomes(row, t, comp, median_and_gini)
+    _assets_health_and_spending(row, model, t)
+    return row
+
+
+def _household_totals(model, events: dict | None):
+    """Every sum and count of the row, in three compiled passes over the households (few arrays
+    each, sums in registers)."""
+    hh = model.hh
     n = hh.n
     if events is None:
         exits = returns = new_poor = np.zeros(n, dtype=bool)
@@ -88,16 +102,27 @@ def collect(model, events: dict | None) -> dict:
             events["new_poor"],
             events["triggers"],
         )
-    # the median and Gini (a sort) run beside the sums, on another core when there is one
-    median_and_gini = start(_median_and_gini, n, hh.income_pc, hh.size)
-    t, comp, by_trigger, durability = _totals(
+    t = np.zeros(N_TOTALS)
+    by_trigger = np.zeros(8, dtype=np.int64)
+    _poverty_totals(
+        t,
+        by_trigger,
         hh.size,
         hh.income_pc,
         hh.status,
-        hh.registered,
+        hh.net_income,
+        hh.cost_production,
+        hh.inc_transfers,
+        exits,
+        returns,
+        new_poor,
+        trig,
+        model.line(model.year),
+    )
+    comp = _income_components(
+        t,
+        hh.size,
         hh.registered_year,
-        hh.first_exit_year,
-        hh.first_return_year,
         hh.net_income,
         hh.cost_production,
         hh.inc_farm,
@@ -108,20 +133,30 @@ def collect(model, events: dict | None) -> dict:
         hh.inc_property,
         hh.inc_transfers,
         hh.inc_transfers_programme,
+    )
+    durability = _lasting_exits_and_health(
+        t,
+        hh.status,
+        hh.registered,
+        hh.first_exit_year,
+        hh.first_return_year,
+        hh.net_income,
         hh.at_risk,
         hh.assets,
         hh.sp_medical,
         hh.medical_cost,
         hh.waiting,
-        exits,
-        returns,
-        new_poor,
-        trig,
-        year,
-        line,
+        model.year,
         model.scenario.economy.assets.threshold,
         model.scenario.shocks.insurance.catastrophic_share,
     )
+    return t, comp, by_trigger, durability
+
+
+def _poverty_and_register(model, t) -> dict:
+    year = model.year
+    line = model.line(year)
+    n = model.hh.n
     people = t[PEOPLE]
     row = {
         "year": year,
@@ -138,6 +173,11 @@ def collect(model, events: dict | None) -> dict:
         "registered_people": int(t[ACTIVE_PEOPLE]),
         "newly_registered": int(getattr(model.yr, "newly_registered", 0)),
     }
+    return row
+
+
+def _flows(row: dict, model, t, by_trigger, durability) -> None:
+    """Exits, returns (by trigger), new poor, cumulative counts and the durability of exits."""
     row["exits"] = int(t[EXITS])
     row["returns"] = int(t[RETURNS])
     row["new_poor"] = int(t[NEW_POOR])
@@ -157,6 +197,11 @@ def collect(model, events: dict | None) -> dict:
     for k in range(1, DURABILITY_YEARS + 1):
         at_risk, kept = durability[0, k], durability[1, k]
         row[f"durability_{k}"] = float(kept / at_risk) if at_risk > 0 else float("nan")
+
+
+def _incomes(row: dict, t, comp, median_and_gini) -> None:
+    """Income components per person, mean and median income, the Gini and the transfer share."""
+    people = t[PEOPLE]
     people_reg0 = t[PEOPLE_REG0]
     for j, c in enumerate(COMPONENTS):
         row[f"income_{c}_pc"] = float(comp[0, j] / people)
@@ -169,6 +214,11 @@ def collect(model, events: dict | None) -> dict:
     )
     row["gini"] = g
     row["transfer_share"] = float(t[POOR_TRANSFERS] / t[POOR_GROSS]) if t[POOR_GROSS] > 0 else 0.0
+
+
+def _assets_health_and_spending(row: dict, model, t) -> None:
+    n = model.hh.n
+    prev = model.cumulative
     row["at_risk_households"] = int(t[AT_RISK])
     row["mean_assets"] = float(t[ASSETS] / n)
     row["above_asset_threshold"] = float(t[ABOVE_THRESHOLD] / n)
@@ -186,48 +236,27 @@ def collect(model, events: dict | None) -> dict:
         row[f"spending_{i}"] = float(spent.get(i, 0.0))
     row["cumulative_spending"] = prev.get("spending", 0.0) + row["spending"]
     model.cumulative["spending"] = row["cumulative_spending"]
-    return row
 
 
 @jit
-def _totals(
+def _poverty_totals(
+    t,
+    by_trigger,
     size,
     income_pc,
     status,
-    registered,
-    registered_year,
-    first_exit_year,
-    first_return_year,
     net_income,
     cost_production,
-    inc_farm,
-    inc_livestock,
-    inc_wage,
-    inc_migrant,
-    inc_business,
-    inc_property,
     inc_transfers,
-    inc_transfers_programme,
-    at_risk,
-    assets,
-    sp_medical,
-    medical_cost,
-    waiting,
     exits,
     returns,
     new_poor,
     triggers,
-    year,
     line,
-    threshold,
-    catastrophic_share,
 ):
-    """Every sum and count of the row, in three passes over the households (few arrays each,
-    sums in registers)."""
+    """Poverty (FGT over persons), the register and this year's flows, into ``t`` and
+    ``by_trigger``."""
     n = len(size)
-    t = np.zeros(N_TOTALS)
-    by_trigger = np.zeros(8, dtype=np.int64)
-    # poverty (FGT over persons), the register and this year's flows
     people = poor_hh = poor_people = gap = severity = income_persons = 0.0
     poor_gross = poor_transfers = active_hh = active_people = 0.0
     n_exits = n_returns = n_new_poor = exited_now = 0
@@ -270,7 +299,25 @@ def _totals(
     t[ACTIVE_HH], t[ACTIVE_PEOPLE], t[EXITED_NOW] = active_hh, active_people, exited_now
     t[EXITS], t[RETURNS], t[NEW_POOR] = n_exits, n_returns, n_new_poor
 
-    # income components per person, all households and those registered at year 0
+
+@jit
+def _income_components(
+    t,
+    size,
+    registered_year,
+    net_income,
+    cost_production,
+    inc_farm,
+    inc_livestock,
+    inc_wage,
+    inc_migrant,
+    inc_business,
+    inc_property,
+    inc_transfers,
+    inc_transfers_programme,
+):
+    """Income components per person, all households and those registered at year 0."""
+    n = len(size)
     comp = np.zeros((2, len(COMPONENTS)))
     c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0.0
     r0 = r1 = r2 = r3 = r4 = r5 = r6 = r7 = 0.0
@@ -302,7 +349,28 @@ def _totals(
     comp[1, 4], comp[1, 5], comp[1, 6], comp[1, 7] = r4, r5, r6, r7
     t[PEOPLE_REG0], t[NET_INCOME_REG0] = people_reg0, net_reg0
 
-    # exits that last, assets, health spending, monitoring and the queue
+    return comp
+
+
+@jit
+def _lasting_exits_and_health(
+    t,
+    status,
+    registered,
+    first_exit_year,
+    first_return_year,
+    net_income,
+    at_risk,
+    assets,
+    sp_medical,
+    medical_cost,
+    waiting,
+    year,
+    threshold,
+    catastrophic_share,
+):
+    """Exits that last, assets, health spending, monitoring and the queue."""
+    n = len(status)
     # households by how many years after their first exit they are observed (at most 9), and by
     # how many of those years they stayed out; summed from the top afterwards
     observed = np.zeros(DURABILITY_YEARS + 1, dtype=np.int64)
@@ -343,7 +411,7 @@ def _totals(
     for k in range(DURABILITY_YEARS, 0, -1):
         durability[0, k] = observed[k] + durability[0, k + 1]
         durability[1, k] = stayed[k] + durability[1, k + 1]
-    return t, comp, by_trigger, durability
+    return durability
 
 
 @jit

@@ -52,6 +52,20 @@ def parse_targets(data: dict, source: str, context: Context | None = None) -> Ta
     ctx = context or Context()
     known = ctx.known_strategies if ctx.known_strategies is not None else known_strategy_names()
     problems: list[str] = []
+    description, raw = _top_level(data, source, problems)
+    targets: list[Target] = []
+    seen: dict[str, int] = {}
+    for i, t in enumerate(raw):
+        target = _parse_target(t, i, source, ctx, known, seen, problems)
+        if target is not None:
+            targets.append(target)
+    if problems:
+        raise ConfigError(list(dict.fromkeys(problems)))
+    return TargetsFile(source, targets, description)
+
+
+def _top_level(data, source: str, problems: list[str]) -> tuple[str, list]:
+    """The description and the list of [[target]] tables; ConfigError if there are none."""
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: expected a TOML table at the top level"])
     for key in data:
@@ -78,122 +92,144 @@ def parse_targets(data: dict, source: str, context: Context | None = None) -> Ta
             problems
             + [f"{source}: target: the list is empty; a targets file holds at least one [[target]]"]
         )
+    return description, raw
 
-    targets: list[Target] = []
-    seen: dict[str, int] = {}
-    for i, t in enumerate(raw):
-        if not isinstance(t, dict):
-            problems.append(f"{source}: target[{i}]: must be a table with {', '.join(TARGET_KEYS)}")
-            continue
-        name = t.get("name")
-        clean = isinstance(name, str) and 0 < len(name) <= MAX_NAME and not _CONTROL.search(name)
-        where = f"{source}: target[{i}]" + (f" ({name})" if clean else "")
-        bad = len(problems)
-        for key in t:
-            if key not in TARGET_KEYS:
-                close = difflib.get_close_matches(key, TARGET_KEYS, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                problems.append(
-                    f"{where}.{key}: unknown field{hint}; allowed: {', '.join(TARGET_KEYS)}"
-                )
-        for key in ("name", "metric", "year", "op", "value"):
-            if key not in t:
-                problems.append(f"{where}.{key}: required field is missing")
-        if "name" in t:
-            if not isinstance(name, str) or not name.strip():
-                problems.append(f"{where}.name: must be non-empty text (got {name!r})")
-            elif len(name) > MAX_NAME or _CONTROL.search(name):
-                problems.append(
-                    f"{where}.name: {name[:40]!r}: must be at most {MAX_NAME} characters, "
-                    "without control characters (tabs, newlines, escapes)"
-                )
-            elif name in seen:
-                problems.append(
-                    f"{where}.name: {name!r} is also the name of target[{seen[name]}]; names "
-                    "must be unique (discover --target picks a target by name)"
-                )
-            else:
-                seen[name] = i
-        info = None
-        if "metric" in t:
-            m = t["metric"]
-            if not isinstance(m, str):
-                problems.append(f"{where}.metric: must be text (got {m!r})")
-            else:
-                try:
-                    info = metric_info(m)
-                except ValueError as exc:
-                    problems.append(f"{where}.metric: {exc}")
-        year = t.get("year")
-        if "year" in t:
-            if not isinstance(year, int) or isinstance(year, bool):
-                problems.append(f"{where}.year: must be a whole number of years (got {year!r})")
-                year = None
-            elif not 0 <= year <= ctx.horizon:
-                problems.append(
-                    f"{where}.year: {year} is outside the horizon 0..{ctx.horizon} "
-                    f"({ctx.horizon_source})"
-                )
-        op = t.get("op")
-        op_ok = isinstance(op, str) and op in OPS
-        if "op" in t and not op_ok:
-            problems.append(f"{where}.op: unknown comparison {op!r}; allowed: {', '.join(OPS)}")
-        value = t.get("value")
-        if "value" in t:
-            if not _number(value) or not math.isfinite(value):
-                problems.append(f"{where}.value: must be a finite number (got {value!r})")
-                value = None
-            elif abs(value) > MAX_VALUE:
-                problems.append(
-                    f"{where}.value: {value:g} is beyond any plan target; allowed: at most "
-                    f"{MAX_VALUE:g} in absolute value"
-                )
-                value = None
-            elif info is not None and op_ok:
-                msg = _value_problem(info, op, float(value))
-                if msg:
-                    problems.append(f"{where}.value: {msg}")
-        strategies = None
-        if "strategy" in t:
-            s = t["strategy"]
-            names = [s] if isinstance(s, str) else s
-            if (
-                not isinstance(names, list)
-                or not names
-                or not all(isinstance(x, str) for x in names)
-            ):
-                problems.append(f"{where}.strategy: a strategy name or a list of names (got {s!r})")
-            else:
-                for x in names:
-                    if x not in known:
-                        close = difflib.get_close_matches(x, sorted(known), n=1)
-                        hint = f" (did you mean {close[0]!r}?)" if close else ""
-                        problems.append(
-                            f"{where}.strategy: unknown strategy {x!r}{hint}; allowed: "
-                            + ", ".join(sorted(known))
-                        )
-                strategies = tuple(dict.fromkeys(names))
-        note = t.get("note", "")
-        if not isinstance(note, str):
-            problems.append(f"{where}.note: must be text (got {note!r})")
-            note = ""
-        elif _CONTROL.search(note.replace("\n", " ")):
-            problems.append(f"{where}.note: control characters (escapes, tabs) are not allowed")
-        if len(problems) == bad:
-            targets.append(
-                Target(
-                    name=name.strip(),
-                    metric=info.name,
-                    year=int(year),
-                    op=op,
-                    value=float(value),
-                    strategies=strategies,
-                    note=note,
-                )
+
+def _parse_target(t, i: int, source: str, ctx: Context, known, seen, problems) -> Target | None:
+    """One [[target]] table: its problems appended to ``problems``, or the Target if none."""
+    if not isinstance(t, dict):
+        problems.append(f"{source}: target[{i}]: must be a table with {', '.join(TARGET_KEYS)}")
+        return None
+    name = t.get("name")
+    clean = isinstance(name, str) and 0 < len(name) <= MAX_NAME and not _CONTROL.search(name)
+    where = f"{source}: target[{i}]" + (f" ({name})" if clean else "")
+    bad = len(problems)
+    for key in t:
+        if key not in TARGET_KEYS:
+            close = difflib.get_close_matches(key, TARGET_KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(
+                f"{where}.{key}: unknown field{hint}; allowed: {', '.join(TARGET_KEYS)}"
             )
-    if problems:
-        raise ConfigError(list(dict.fromkeys(problems)))
-    return TargetsFile(source, targets, description)
+    for key in ("name", "metric", "year", "op", "value"):
+        if key not in t:
+            problems.append(f"{where}.{key}: required field is missing")
+    if "name" in t:
+        _check_name(name, i, where, seen, problems)
+    info = _check_metric(t, where, problems)
+    year = _check_year(t, where, ctx, problems)
+    op = t.get("op")
+    op_ok = isinstance(op, str) and op in OPS
+    if "op" in t and not op_ok:
+        problems.append(f"{where}.op: unknown comparison {op!r}; allowed: {', '.join(OPS)}")
+    value = _check_value(t, where, info, op if op_ok else None, problems)
+    strategies = _check_strategies(t, where, known, problems)
+    note = _check_note(t, where, problems)
+    if len(problems) > bad:
+        return None
+    return Target(
+        name=name.strip(),
+        metric=info.name,
+        year=int(year),
+        op=op,
+        value=float(value),
+        strategies=strategies,
+        note=note,
+    )
+
+
+def _check_name(name, i: int, where: str, seen: dict[str, int], problems: list[str]) -> None:
+    if not isinstance(name, str) or not name.strip():
+        problems.append(f"{where}.name: must be non-empty text (got {name!r})")
+    elif len(name) > MAX_NAME or _CONTROL.search(name):
+        problems.append(
+            f"{where}.name: {name[:40]!r}: must be at most {MAX_NAME} characters, "
+            "without control characters (tabs, newlines, escapes)"
+        )
+    elif name in seen:
+        problems.append(
+            f"{where}.name: {name!r} is also the name of target[{seen[name]}]; names "
+            "must be unique (discover --target picks a target by name)"
+        )
+    else:
+        seen[name] = i
+
+
+def _check_metric(t: dict, where: str, problems: list[str]) -> Outcome | None:
+    if "metric" not in t:
+        return None
+    m = t["metric"]
+    if not isinstance(m, str):
+        problems.append(f"{where}.metric: must be text (got {m!r})")
+        return None
+    try:
+        return metric_info(m)
+    except ValueError as exc:
+        problems.append(f"{where}.metric: {exc}")
+        return None
+
+
+def _check_year(t: dict, where: str, ctx: Context, problems: list[str]):
+    year = t.get("year")
+    if "year" in t:
+        if not isinstance(year, int) or isinstance(year, bool):
+            problems.append(f"{where}.year: must be a whole number of years (got {year!r})")
+            year = None
+        elif not 0 <= year <= ctx.horizon:
+            problems.append(
+                f"{where}.year: {year} is outside the horizon 0..{ctx.horizon} "
+                f"({ctx.horizon_source})"
+            )
+    return year
+
+
+def _check_value(t: dict, where: str, info, op: str | None, problems: list[str]):
+    """The target's value; ``op`` is None when the comparison is unknown."""
+    value = t.get("value")
+    if "value" in t:
+        if not _number(value) or not math.isfinite(value):
+            problems.append(f"{where}.value: must be a finite number (got {value!r})")
+            value = None
+        elif abs(value) > MAX_VALUE:
+            problems.append(
+                f"{where}.value: {value:g} is beyond any plan target; allowed: at most "
+                f"{MAX_VALUE:g} in absolute value"
+            )
+            value = None
+        elif info is not None and op is not None:
+            msg = _value_problem(info, op, float(value))
+            if msg:
+                problems.append(f"{where}.value: {msg}")
+    return value
+
+
+def _check_strategies(t: dict, where: str, known, problems: list[str]) -> tuple[str, ...] | None:
+    if "strategy" not in t:
+        return None
+    s = t["strategy"]
+    names = [s] if isinstance(s, str) else s
+    if not isinstance(names, list) or not names or not all(isinstance(x, str) for x in names):
+        problems.append(f"{where}.strategy: a strategy name or a list of names (got {s!r})")
+        return None
+    for x in names:
+        if x not in known:
+            close = difflib.get_close_matches(x, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(
+                f"{where}.strategy: unknown strategy {x!r}{hint}; allowed: "
+                + ", ".join(sorted(known))
+            )
+    return tuple(dict.fromkeys(names))
+
+
+def _check_note(t: dict, where: str, problems: list[str]) -> str:
+    note = t.get("note", "")
+    if not isinstance(note, str):
+        problems.append(f"{where}.note: must be text (got {note!r})")
+        return ""
+    if _CONTROL.search(note.replace("\n", " ")):
+        problems.append(f"{where}.note: control characters (escapes, tabs) are not allowed")
+    return note
 
 
 def is_targets_file(path: str | Path) -> bool:
