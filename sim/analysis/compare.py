@@ -361,13 +361,6 @@ def format_comparison(comparison: Comparison) -> str:
     return "\n".join(out)
 
 
-def write_csv(comparison: Comparison, path) -> None:
-    """Write the table as CSV, whole or not at all (sim.config.files)."""
-    from sim.config.files import write_text_atomic
-
-    write_text_atomic(path, comparison.table.to_csv(index=False))
-
-
 __all__ = [
     "PAIR_KEYS",
     "CompareError",
@@ -375,5 +368,4 @@ __all__ = [
     "compare",
     "format_comparison",
     "parse_years",
-    "write_csv",
 ]

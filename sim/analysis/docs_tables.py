@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim.config.files import write_text_atomic
 from sim.config.parameters import iter_params
 from sim.model.outputs import COLUMNS, DERIVED, MAXIMIZE, MINIMIZE, RUN_OUTCOMES, Outcome
 
@@ -63,9 +64,9 @@ def main() -> None:
         "<!-- params:instruments:end -->",
         instrument_table(),
     )
-    odd.write_text(text, encoding="utf-8")
+    write_text_atomic(odd, text)
     out = ROOT / "docs" / "outputs.md"
-    out.write_text(outputs_md(out.read_text(encoding="utf-8")), encoding="utf-8")
+    write_text_atomic(out, outputs_md(out.read_text(encoding="utf-8")))
     print(f"updated {odd.relative_to(ROOT)} and {out.relative_to(ROOT)}")
 
 

@@ -119,8 +119,8 @@ def cmd_compare(args) -> int:
         compare,
         format_comparison,
         parse_years,
-        write_csv,
     )
+    from sim.analysis.files import write_csv
     from sim.config.files import check_new_file
 
     if args.out:
@@ -146,7 +146,7 @@ def cmd_compare(args) -> int:
     except KeyError as exc:
         return _fail(_missing_column(args.results, exc))
     print(format_comparison(comparison))
-    write_csv(comparison, out)
+    write_csv(comparison.table, out)
     print(f"\nwrote {out}")
     return 0
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sim.analysis.compare import (
     compare,
-    write_csv,
 )
+from sim.analysis.files import write_csv
 from sim.analysis.report.document import Doc
 from sim.analysis.report.readings import _stale, ensure_figures
 from sim.analysis.report.sections import (
@@ -48,7 +48,7 @@ def build_report(
     comparison = compare(results, reference=reference)
     csv = results.path / "compare.csv"
     if _stale(csv, results):
-        write_csv(comparison, csv)
+        write_csv(comparison.table, csv)
         notify(f"wrote {csv}")
     figures = ensure_figures(results, reference, notify)
     exp = _experiment(results)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis.files import write_csv
 from sim.analysis.sensitivity.design import (
     DEFAULT_LEVELS,
     AnalysisError,
@@ -351,16 +352,10 @@ def analyse_study(study: Study, out: str | Path, figures: bool = True) -> Analys
     analysis = Analysis(indices, noise, samples, floors, skipped)
     folder = sensitivity_dir(out)
     folder.mkdir(parents=True, exist_ok=True)
-    _write_csv(indices, folder / "indices.csv")
-    _write_csv(noise, folder / "noise.csv")
-    _write_csv(floors, folder / "noise_factors.csv")
-    _write_csv(samples, folder / "samples.csv")
+    write_csv(indices, folder / "indices.csv")
+    write_csv(noise, folder / "noise.csv")
+    write_csv(floors, folder / "noise_factors.csv")
+    write_csv(samples, folder / "samples.csv")
     if figures:
         analysis.figures = plot_study(analysis, plan, folder / FIGURES)
     return analysis
-
-
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    from sim.batch.results import write_bytes_atomic
-
-    write_bytes_atomic(path, df.to_csv(index=False).encode())

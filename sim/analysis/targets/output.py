@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +9,7 @@ import pandas as pd
 from sim.analysis.targets.evaluation import Evaluation
 from sim.analysis.targets.spec import format_margin, format_value
 from sim.analysis.targets.verdicts import VERDICTS
-from sim.config.files import write_text_atomic, write_with
+from sim.config.files import write_with
 
 
 def thresholds_text(confidence: float) -> str:
@@ -91,11 +90,6 @@ def format_evaluation(ev: Evaluation, results_path: str = "") -> str:
 # Files
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` as CSV, whole or not at all (sim.config.files)."""
-    write_text_atomic(path, frame.to_csv(index=False))
-
-
 _COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666"]
 
 
@@ -172,9 +166,3 @@ def plot_targets(ev: Evaluation, path: Path) -> None:
         fig.tight_layout()
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         write_with(path, lambda p: fig.savefig(p, dpi=120, format="png"))
-
-
-def slug(name: str) -> str:
-    """A file-name-safe form of a target name."""
-    s = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.")
-    return s or "target"
