@@ -1,7 +1,10 @@
 """`povsim` command line. Bad input: one message per problem, exit code 2, nothing written.
 
 One module per command group: ``run`` (run, validate, strategies, params), ``batch``,
-``sensitivity``, ``targets`` (targets, discover), ``analysis`` (compare, plot, report).
+``sensitivity``, ``targets`` (targets, discover), ``analysis`` (compare, plot, report);
+``common`` holds the exit codes and the bad-input message.
+
+May import: every other package of ``sim``; nothing imports the CLI.
 """
 
 from __future__ import annotations

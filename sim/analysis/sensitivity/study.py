@@ -222,7 +222,7 @@ def _check_points(batch: Design, plan: Plan, limit: int = 5) -> None:
 @dataclass
 class StudyRun:
     out: Path
-    summary: Any  # sim.batch.runner.BatchSummary
+    summary: Any  # sim.batch.session.BatchSummary
     analysis: Analysis | None
     seconds: float
 
