@@ -13,7 +13,8 @@ from matplotlib.collections import PolyCollection
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
-from sim.analysis.figures import (
+
+from sim.analysis.plots.figures import (
     cost_effectiveness,
     income_composition,
     plot_cost_effectiveness,
@@ -24,10 +25,9 @@ from sim.analysis.figures import (
     plot_returns_by_trigger,
     returns_by_trigger,
 )
-from sim.analysis.heatmap import check_heatmap, plot_heatmap
-from sim.analysis.make import FIGURES, make_figures
-from sim.analysis.style import INCOME_COMPONENTS, OKABE_ITO, SkipFigure
-
+from sim.analysis.plots.heatmap import check_heatmap, plot_heatmap
+from sim.analysis.plots.make import FIGURES, make_figures
+from sim.analysis.plots.style import INCOME_COMPONENTS, OKABE_ITO, SkipFigure
 from sim.batch.results import Results, load_results
 from sim.batch.runner import run_batch
 from sim.cli import main

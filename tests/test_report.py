@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sim.analysis.figures import plot_durability
-from sim.analysis.make import FIGURES, save
 
 import sim
 import sim.batch.execution
+from sim.analysis.plots.figures import plot_durability
+from sim.analysis.plots.make import FIGURES, save
 from sim.analysis.report.sections import describe_distribution
 from sim.batch.experiments import load_experiment
 from sim.batch.results import load_results
