@@ -38,11 +38,16 @@ INCOME_COMPONENTS = (
 )
 
 
+def is_share(unit: str) -> bool:
+    """A unit whose values are fractions of a whole (shown as percentages)."""
+    return unit.startswith("share") or unit == "0-1"
+
+
 def unit_range(unit: str) -> tuple[float, float]:
     """The values a column in ``unit`` can take (targets reject a value outside them)."""
     if unit in ("share of the line", "share of the line, squared"):
         return 0.0, math.inf  # FGT with negative incomes after rigid spending can exceed 1
-    if unit.startswith("share") or unit == "0-1":
+    if is_share(unit):
         return 0.0, 1.0
     if unit in ("households", "persons", "enterprises", "villages", "yuan", "yuan/household"):
         return 0.0, math.inf

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import ConfigError
-from sim.model.outputs import COLUMNS, DERIVED, OUTCOMES, Outcome
+from sim.model.outputs import COLUMNS, DERIVED, OUTCOMES, Outcome, is_share
 
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
@@ -174,7 +174,7 @@ def format_value(v: float, unit: str) -> str:
         return "undefined"
     if math.isinf(v):
         return "never" if v > 0 else "-never"
-    if unit.startswith("share") or unit == "0-1":
+    if is_share(unit):
         return f"{v:.2%}"
     if unit in ("households", "persons", "enterprises", "villages"):
         return f"{v:,.0f}"
@@ -187,6 +187,6 @@ def format_margin(v: float, unit: str) -> str:
     if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
         return format_value(v, unit)
     s = format_value(abs(v), unit)
-    if unit.startswith("share") or unit == "0-1":
+    if is_share(unit):
         s = f"{abs(v) * 100:.2f} pt"
     return ("+" if v >= 0 else "-") + s
