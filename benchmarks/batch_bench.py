@@ -40,9 +40,12 @@ import time
 from pathlib import Path
 
 import sim
+from sim.batch.backends import make_backend
+from sim.batch.execution import RunContext
 from sim.batch.experiments import load_experiment
 from sim.batch.results import write_json_atomic
-from sim.batch.runner import RunContext, make_backend, provenance, run_batch
+from sim.batch.runner import run_batch
+from sim.batch.session import provenance
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTY = ROOT / "scenarios" / "county.toml"

@@ -16,17 +16,11 @@ import pandas as pd
 import pytest
 
 import sim
-import sim.batch.runner
-from sim.batch.experiments import (
-    LogNormal,
-    Normal,
-    Triangular,
-    Uniform,
-    Values,
-    load_experiment,
-    replication_seeds,
-    sample_uncertainties,
-)
+import sim.batch.backends
+import sim.batch.execution
+from sim.batch.design import replication_seeds, sample_uncertainties
+from sim.batch.distributions import LogNormal, Normal, Triangular, Uniform, Values
+from sim.batch.experiments import load_experiment
 from sim.batch.results import RUN_PARTS, TIMESERIES, load_results, part_files
 from sim.batch.runner import run_batch
 from sim.cli import main
@@ -231,7 +225,7 @@ def test_failing_run_is_recorded_and_the_batch_goes_on(design, tmp_path, monkeyp
                 raise RuntimeError("injected failure")
             return super().run(years)
 
-    monkeypatch.setattr(sim.batch.runner, "PovertyModel", Flaky)  # in-process: --workers 1
+    monkeypatch.setattr(sim.batch.execution, "PovertyModel", Flaky)  # in-process: --workers 1
     out = tmp_path / "out"
     assert main(["batch", str(SMALL), "--workers", "1", "--out", str(out), "--quiet"]) == 1
     err = capsys.readouterr()
@@ -344,7 +338,7 @@ def test_resume_refuses_a_changed_experiment(tmp_path, capsys):
 
 
 def test_unreachable_scheduler_exits_2(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sim.batch.runner, "DASK_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(sim.batch.backends, "DASK_CONNECT_TIMEOUT", "1s")
     out = tmp_path / "out"
     rc = main(["batch", str(SMALL), "--scheduler", "tcp://127.0.0.1:9", "--out", str(out)])
     assert rc == 2 and not out.exists()
@@ -385,14 +379,14 @@ def test_workers_share_the_cores_between_their_kernel_threads(monkeypatch):
     """Two workers on two cores run their kernels on one thread each, not two: four busy
     threads on two cores would slow every run."""
     monkeypatch.setattr(sim.model.kernels, "CORES", 4)
-    ctx = sim.batch.runner.RunContext({}, "x.toml", households=False)
+    ctx = sim.batch.execution.RunContext({}, "x.toml", households=False)
     for workers, threads in [(2, 2), (4, 1), (8, 1)]:
-        backend = sim.batch.runner.make_backend(ctx, workers=workers)
+        backend = sim.batch.backends.make_backend(ctx, workers=workers)
         try:
             assert backend.ctx.kernel_threads == threads
         finally:
             backend.close()
-    assert sim.batch.runner.make_backend(ctx, workers=1).ctx.kernel_threads == 0  # every core
+    assert sim.batch.backends.make_backend(ctx, workers=1).ctx.kernel_threads == 0  # every core
 
 
 @pytest.mark.parametrize("option", ["--workers", "--threads"])

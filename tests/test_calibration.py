@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 from conftest import COUNTY_TOML, ROOT
 
-from sim.analysis import calibration as cal
+from sim.analysis.calibration.__main__ import main
+from sim.analysis.calibration.facts import FACTS, HAND_SET, STRATEGIES, YEARS, Fact
+from sim.analysis.calibration.rendering import build_report, fact_rows
+from sim.analysis.calibration.runs import _snapshot, scaled_overrides, verdict
 from sim.config import load_scenario
 from sim.model import PovertyModel
 from sim.model.codes import Cause
@@ -20,12 +23,12 @@ FACTOR = 1 / 20  # the county at 2,000 households
 
 @pytest.fixture(scope="module")
 def small_overrides() -> dict:
-    return cal.scaled_overrides(load_scenario(COUNTY_TOML), FACTOR)
+    return scaled_overrides(load_scenario(COUNTY_TOML), FACTOR)
 
 
 @pytest.fixture(scope="module")
 def report(small_overrides):
-    text, runs, levers = cal.build_report(COUNTY_TOML, seeds=(1, 2), overrides=small_overrides)
+    text, runs, levers = build_report(COUNTY_TOML, seeds=(1, 2), overrides=small_overrides)
     return text, runs, levers
 
 
@@ -35,8 +38,8 @@ def test_report_has_every_fact_row(report):
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
     assert rows[0].startswith("| fact | year | reference | status_quo | precision | blood_making")
     body = rows[1:]
-    assert len(body) == len(cal.FACTS)
-    for fact, line in zip(cal.FACTS, body, strict=True):
+    assert len(body) == len(FACTS)
+    for fact, line in zip(FACTS, body, strict=True):
         assert line.startswith(f"| {fact.label} | {fact.year} (")
         assert fact.reference_text in line
         assert ("✅" in line) != ("❌" in line)
@@ -49,26 +52,26 @@ def test_report_has_every_fact_row(report):
         "## Sensitivity: one parameter per fact",
     ):
         assert heading in text
-    for path in cal.HAND_SET:
+    for path in HAND_SET:
         assert f"`{path}`" in text
     assert "date: " in text and "povsim version: " in text and "git commit: " in text
     assert "seeds: 1, 2" in text
     # every miss is explained in the gaps section
     gaps = text.split("## Gaps", 1)[1].split("\n## ", 1)[0]
-    for row in cal.fact_rows(runs):
+    for row in fact_rows(runs):
         if not row["matches"]:
             assert f"**{row['fact']}**" in gaps
     # one sensitivity row per fact with a lever, each with a before and an after
-    with_lever = [f for f in cal.FACTS if f.lever is not None]
+    with_lever = [f for f in FACTS if f.lever is not None]
     assert len(levers) == len(with_lever)
     assert levers["before"].notna().sum() >= len(with_lever) - 2  # relocation may be empty
 
 
 def test_runs_cover_every_strategy_seed_and_year(report):
     _, runs, _ = report
-    assert set(runs["strategy"]) == set(cal.STRATEGIES)
+    assert set(runs["strategy"]) == set(STRATEGIES)
     assert set(runs["seed"]) == {1, 2}
-    assert set(runs["year"]) == set(range(cal.YEARS + 1))
+    assert set(runs["year"]) == set(range(YEARS + 1))
     # year 0 does not depend on the strategy (common random numbers)
     y0 = runs[runs.year == 0].pivot_table(
         index=["seed", "metric"], columns="strategy", values="value"
@@ -96,7 +99,7 @@ def test_runs_cover_every_strategy_seed_and_year(report):
 def test_snapshot_measures_what_it_claims(small_overrides):
     sc = load_scenario(COUNTY_TOML, small_overrides)
     model = PovertyModel(sc, strategy="blood_making", seed=3, years=2, agents=False)
-    snap = cal._snapshot(model)
+    snap = _snapshot(model)
     hh, p = model.hh, model.persons
     frame = model.households()
     reg = frame[frame.registered_year == 0]
@@ -108,7 +111,7 @@ def test_snapshot_measures_what_it_claims(small_overrides):
     assert snap["admission_other"] == pytest.approx(p.acute[~reg_person].mean())
     assert snap["income_registered0"] == model.rows[-1]["mean_income_pc_registered0"]
     model.run()
-    snap = cal._snapshot(model)
+    snap = _snapshot(model)
     took = (hh.microcredit_first >= 0) & (hh.microcredit_first <= model.year)
     assert snap["microcredit_takeup"] == pytest.approx(took[hh.registered].mean())
     moved = hh.relocated_year >= 0
@@ -131,20 +134,20 @@ def test_snapshot_measures_what_it_claims(small_overrides):
     ],
 )
 def test_verdict(kind, reference, value, ok):
-    fact = cal.Fact("k", "label", "m", 0, reference, "ref", "src", kind, "status_quo")
-    matches, text = cal.verdict(fact, value)
+    fact = Fact("k", "label", "m", 0, reference, "ref", "src", kind, "status_quo")
+    matches, text = verdict(fact, value)
     assert matches is ok
     assert ("matches" in text) is ok
-    assert not cal.verdict(fact, math.nan)[0]
+    assert not verdict(fact, math.nan)[0]
 
 
 def test_main_writes_the_report(tmp_path, small_overrides, capsys):
     out = tmp_path / "calibration.md"
     sets = [arg for k, v in small_overrides.items() for arg in ("--set", f"{k}={v}")]
-    assert cal.main(["--out", str(out), "--seeds", "1", *sets]) == 0
+    assert main(["--out", str(out), "--seeds", "1", *sets]) == 0
     assert out.read_text(encoding="utf-8").startswith("# Calibration report")
     assert f"wrote {out}" in capsys.readouterr().out
-    assert cal.main(["--out", str(tmp_path / "x.md"), "--set", "no.such.field=1"]) == 2
+    assert main(["--out", str(tmp_path / "x.md"), "--set", "no.such.field=1"]) == 2
     assert "no.such.field" in capsys.readouterr().err
     assert not (tmp_path / "x.md").exists()
 
@@ -153,5 +156,5 @@ def test_committed_report_lists_every_fact():
     """docs/calibration.md is generated; regenerate it (make calibration) when FACTS change."""
     text = (ROOT / "docs" / "calibration.md").read_text(encoding="utf-8")
     assert text.startswith("# Calibration report")
-    for fact in cal.FACTS:
+    for fact in FACTS:
         assert f"| {fact.label} | {fact.year} (" in text, fact.key

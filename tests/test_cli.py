@@ -14,7 +14,7 @@ import pytest
 from conftest import COUNTY_TOML, ROOT, small_model
 
 from sim.cli import main
-from sim.model.metrics import COLUMNS
+from sim.model.outputs import COLUMNS
 
 FILES = {"timeseries.csv", "households.parquet", "run.json"}
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from sim.model.codes import Status
 from sim.model.households import HOUSEHOLD_FIELDS
-from sim.model.metrics import TRIGGERS
+from sim.model.outputs import TRIGGERS
 from sim.policies import available
 
 MONEY = ("assets", "savings", "debt", "medical_cost", "sp_medical", "sp_schooling")

@@ -13,7 +13,7 @@ from sim.model import PovertyModel
 from sim.model.codes import Status
 from sim.model.enterprises import Enterprise
 from sim.model.households import Household
-from sim.model.metrics import COLUMNS
+from sim.model.outputs import COLUMNS
 from sim.policies import Ledger, Strategy, available
 
 # ---- determinism -------------------------------------------------------------------------------
@@ -298,8 +298,8 @@ def test_timeseries_columns_and_rows(small_run):
 
 
 def test_every_column_is_documented():
-    for name, (unit, definition) in COLUMNS.items():
-        assert unit.strip() and definition.strip(), name
+    for name, outcome in COLUMNS.items():
+        assert outcome.unit.strip() and outcome.definition.strip(), name
 
 
 def test_datacollector_matches_timeseries(small_run):

@@ -14,11 +14,24 @@ from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
-from sim.analysis import plots
+from sim.analysis.plots.figures import (
+    cost_effectiveness,
+    income_composition,
+    plot_cost_effectiveness,
+    plot_durability,
+    plot_exits_returns,
+    plot_income_composition,
+    plot_poverty_rate,
+    plot_returns_by_trigger,
+    returns_by_trigger,
+)
+from sim.analysis.plots.heatmap import check_heatmap, plot_heatmap
+from sim.analysis.plots.make import FIGURES, make_figures
+from sim.analysis.plots.style import INCOME_COMPONENTS, OKABE_ITO, SkipFigure
 from sim.batch.results import Results, load_results
 from sim.batch.runner import run_batch
 from sim.cli import main
-from sim.model.metrics import TRIGGERS
+from sim.model.outputs import TRIGGERS
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "experiments" / "small_test.toml"
@@ -49,7 +62,7 @@ def bands(ax) -> list[PolyCollection]:
 
 
 def test_poverty_rate_figure(small):
-    fig = plots.plot_poverty_rate(small)
+    fig = plot_poverty_rate(small)
     assert isinstance(fig, Figure)
     assert fig.get_suptitle() == "How many people are poor each year under each strategy?"
     ax = fig.axes[0]
@@ -67,11 +80,11 @@ def test_poverty_rate_figure(small):
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "last programme year (3)" in legend and "middle 90% of runs" in legend
     # Okabe-Ito colours
-    assert mcolors.to_hex(line.get_color()) == plots.OKABE_ITO["blue"].lower()
+    assert mcolors.to_hex(line.get_color()) == OKABE_ITO["blue"].lower()
 
 
 def test_exits_returns_figure(small):
-    fig = plots.plot_exits_returns(small)
+    fig = plot_exits_returns(small)
     assert len(fig.axes) == 2
     assert [ax.get_title() for ax in fig.axes] == ["exits from poverty", "returns to poverty"]
     for ax in fig.axes:
@@ -82,7 +95,7 @@ def test_exits_returns_figure(small):
 
 
 def test_cost_effectiveness_figure(small):
-    fig = plots.plot_cost_effectiveness(small, reference="status_quo")
+    fig = plot_cost_effectiveness(small, reference="status_quo")
     assert fig.get_suptitle().startswith("What does the money buy?")
     assert len(fig.axes) == 2  # the last programme year (3) and the horizon (4)
     for ax in fig.axes:
@@ -90,22 +103,22 @@ def test_cost_effectiveness_figure(small):
         assert [c.get_label() for c in bars] == ["blood_making"]  # the reference is the origin
     assert "million yuan" in fig.axes[0].get_xlabel()
     assert "percentage points" in fig.axes[0].get_ylabel()
-    data = plots.cost_effectiveness(small, "status_quo")
+    data = cost_effectiveness(small, "status_quo")
     assert len(data) == 2 * 4  # four pairs at each of the two years
-    with pytest.raises(plots.SkipFigure, match="not in the batch"):
-        plots.plot_cost_effectiveness(small, reference="precision")
+    with pytest.raises(SkipFigure, match="not in the batch"):
+        plot_cost_effectiveness(small, reference="precision")
 
 
 def test_income_composition_figure(small):
-    fig = plots.plot_income_composition(small)
+    fig = plot_income_composition(small)
     ax = fig.axes[0]
-    n_bars = len(plots.INCOME_COMPONENTS) * 2 * len(STRATEGIES)  # components x 2 years x series
+    n_bars = len(INCOME_COMPONENTS) * 2 * len(STRATEGIES)  # components x 2 years x series
     assert len(ax.patches) == n_bars
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert sorted(legend) == sorted(plots.INCOME_COMPONENTS.values())
+    assert sorted(legend) == sorted(INCOME_COMPONENTS.values())
     assert [t.get_text() for t in ax.get_xticklabels()] == ["year 0", "year 4"] * 2
     assert "yuan per person" in ax.get_ylabel()
-    comp = plots.income_composition(small)
+    comp = income_composition(small)
     ts = small.joined()
     farm0 = ts[(ts["year"] == 0) & (ts["strategy"] == "status_quo")]["income_farm_pc_reg0"]
     got = comp[(comp["series"] == "status_quo") & (comp["year"] == 0)]["farm"].iloc[0]
@@ -113,7 +126,7 @@ def test_income_composition_figure(small):
 
 
 def test_durability_figure(small):
-    fig = plots.plot_durability(small)
+    fig = plot_durability(small)
     ax = fig.axes[0]
     assert labelled_lines(ax) == STRATEGIES
     line = ax.get_lines()[0]
@@ -124,12 +137,12 @@ def test_durability_figure(small):
 
 
 def test_returns_by_trigger_figure(small):
-    fig = plots.plot_returns_by_trigger(small)
+    fig = plot_returns_by_trigger(small)
     ax = fig.axes[0]
     assert len(ax.patches) == len(TRIGGERS) * len(STRATEGIES)
     assert [t.get_text() for t in ax.get_xticklabels()] == [t.replace("_", " ") for t in TRIGGERS]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == STRATEGIES
-    data = plots.returns_by_trigger(small)
+    data = returns_by_trigger(small)
     ts = small.joined()
     sq = ts[ts["strategy"] == "status_quo"].groupby("run_id")["returns_illness"].sum().mean()
     got = data[(data["series"] == "status_quo") & (data["trigger"] == "illness")]["mean"].iloc[0]
@@ -173,7 +186,7 @@ def lever_grid() -> Results:
 
 def test_heatmap_figure_over_two_numeric_levers():
     grid = lever_grid()
-    fig = plots.plot_heatmap(grid, ["lever.a", "lever.b"], "poverty_rate@1")
+    fig = plot_heatmap(grid, ["lever.a", "lever.b"], "poverty_rate@1")
     ax = fig.axes[0]
     image = [im for im in ax.get_images() if isinstance(im, AxesImage)][0]
     values = image.get_array()
@@ -182,9 +195,9 @@ def test_heatmap_figure_over_two_numeric_levers():
     assert ax.get_xlabel() == "lever.a" and ax.get_ylabel() == "lever.b"
     assert fig.get_suptitle() == "How does poverty_rate@1 depend on lever.a and lever.b?"
     with pytest.raises(ValueError, match="not a numeric lever"):
-        plots.check_heatmap(grid, ["lever.a", "strategy"], "poverty_rate@1")
+        check_heatmap(grid, ["lever.a", "strategy"], "poverty_rate@1")
     with pytest.raises(ValueError, match="unknown outcome"):
-        plots.check_heatmap(grid, ["lever.a", "lever.b"], "happiness")
+        check_heatmap(grid, ["lever.a", "lever.b"], "happiness")
 
 
 def test_missing_outcomes_are_skipped_with_a_notice(small_batch, tmp_path):
@@ -195,7 +208,7 @@ def test_missing_outcomes_are_skipped_with_a_notice(small_batch, tmp_path):
         drop = [c for c in df.columns if c.startswith(("durability_", "income_"))]
         df.drop(columns=drop).to_parquet(part, index=False)
     notices: list[str] = []
-    written = plots.make_figures(load_results(folder), tmp_path / "figs", notify=notices.append)
+    written = make_figures(load_results(folder), tmp_path / "figs", notify=notices.append)
     assert set(written) == {
         "poverty_rate",
         "exits_returns",
@@ -209,7 +222,7 @@ def test_missing_outcomes_are_skipped_with_a_notice(small_batch, tmp_path):
 def test_cli_writes_png_and_svg(small_batch, capsys):
     assert main(["plot", str(small_batch), "--format", "png,svg"]) == 0
     out = capsys.readouterr().out
-    for spec in plots.FIGURES:
+    for spec in FIGURES:
         for fmt in ("png", "svg"):
             path = small_batch / "figures" / f"{spec.slug}.{fmt}"
             assert path.is_file() and path.stat().st_size > 1000, path
@@ -237,7 +250,7 @@ def test_cli_not_a_results_folder(tmp_path, capsys):
 
 
 def test_many_lever_combinations_stay_readable():
-    fig = plots.plot_poverty_rate(lever_grid())  # one strategy, six lever combinations
+    fig = plot_poverty_rate(lever_grid())  # one strategy, six lever combinations
     ax = fig.axes[0]
     lines = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
     assert [ln.get_label() for ln in lines][:2] == ["s, a=1, b=10", "s, a=1, b=20"]

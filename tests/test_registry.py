@@ -12,7 +12,7 @@ from sim.model import PovertyModel
 from sim.model.codes import INSTRUMENTS, Category
 from sim.model.effects import Effects
 from sim.model.households import HOUSEHOLD_FIELDS, PERSON_FIELDS, VillageTable
-from sim.model.metrics import COLUMNS
+from sim.model.outputs import COLUMNS
 from sim.policies import registry
 from sim.policies.base import Instrument
 

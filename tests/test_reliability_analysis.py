@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.analysis.report import inline_html, safe_md, safe_url
+from sim.analysis.report.document import inline_html, safe_md, safe_url
 from sim.batch.experiments import load_experiment
 from sim.batch.results import NoResults, ResultsError, load_results
 from sim.batch.runner import run_batch

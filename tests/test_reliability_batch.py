@@ -22,8 +22,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import sim.batch.backends
+import sim.batch.execution
 import sim.batch.limits
-import sim.batch.runner
 from sim.batch.experiments import count_runs, load_experiment
 from sim.batch.results import RUN_PARTS, TIMESERIES, ResultStore, load_results, part_files
 from sim.batch.runner import run_batch
@@ -248,7 +249,7 @@ def descendants(pid: int) -> set[int]:
 
 
 def alive(pid: int) -> bool:
-    return sim.batch.runner.process_start(pid) is not None
+    return sim.batch.execution.process_start(pid) is not None
 
 
 @pytest.mark.slow
@@ -287,7 +288,7 @@ def test_killing_a_batch_leaves_no_processes(sig, tmp_path):
 
 
 def test_scheduler_that_is_not_dask_exits_2(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sim.batch.runner, "DASK_CONNECT_SECONDS", 3.0)
+    monkeypatch.setattr(sim.batch.backends, "DASK_CONNECT_SECONDS", 3.0)
 
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args):  # Dask's handshake is a bad HTTP request: not news

@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.analysis import plots
-from sim.analysis.report import describe_distribution
+import sim.batch.execution
+from sim.analysis.plots.figures import plot_durability
+from sim.analysis.plots.make import FIGURES, save
+from sim.analysis.report.sections import describe_distribution
 from sim.batch.experiments import load_experiment
 from sim.batch.results import load_results
 from sim.batch.runner import run_batch
@@ -55,12 +57,12 @@ def batch(report, tmp_path) -> Path:
 def test_one_command_makes_figures_compare_table_and_report(report):
     folder, html, md = report
     assert (folder / "compare.csv").is_file()
-    for spec in plots.FIGURES:
+    for spec in FIGURES:
         assert (folder / "figures" / f"{spec.slug}.png").is_file()
         assert spec.question in html and spec.question in md
         assert f"](figures/{spec.slug}.png)" in md
     # every figure is embedded: the page needs no other file
-    assert html.count('src="data:image/png;base64,') == len(plots.FIGURES)
+    assert html.count('src="data:image/png;base64,') == len(FIGURES)
     assert not re.search(r'(src|href)="(https?:|figures/)', html)
     assert "<style>" in html and "stylesheet" not in html
 
@@ -89,7 +91,7 @@ def test_readings_are_computed_from_the_numbers(report):
     rate = ts[ts["year"] == 4].groupby("strategy")["poverty_rate"].mean()
     assert f"Lowest mean poverty rate in year 4: {rate.idxmin()} ({rate.min() * 100:.1f}%)" in md
     # two reading lines under every figure
-    for spec in plots.FIGURES:
+    for spec in FIGURES:
         block = md.split(f"](figures/{spec.slug}.png)")[1].split("###")[0]
         assert len(re.findall(r"^\*.+\*", block, flags=re.M)) == 2, spec.slug
 
@@ -104,7 +106,7 @@ def test_report_says_when_runs_failed(tmp_path, monkeypatch, capsys):
                 raise RuntimeError("injected failure")
             return super().run(years)
 
-    monkeypatch.setattr(sim.batch.runner, "PovertyModel", Flaky)
+    monkeypatch.setattr(sim.batch.execution, "PovertyModel", Flaky)
     out = tmp_path / "flaky"
     assert run_batch(design, out, workers=1, quiet=True).failed == 2
     assert main(["report", str(out)]) == 0
@@ -112,7 +114,7 @@ def test_report_says_when_runs_failed(tmp_path, monkeypatch, capsys):
     assert "2 of 8 runs failed" in md
     assert "### Failed runs" in md and "injected failure" in md
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert html.count("data:image/png;base64,") == len(plots.FIGURES)
+    assert html.count("data:image/png;base64,") == len(FIGURES)
 
 
 def test_report_says_which_outcomes_are_missing(batch, capsys):
@@ -146,7 +148,7 @@ def test_sensitivity_section_only_when_results_exist(batch, report):
             "conf_high": [0.025, None, 0.009, None],
         }
     ).to_csv(sens / "indices.csv", index=False)
-    plots.save(plots.plot_durability(load_results(batch)), sens / "figures" / "morris")
+    save(plot_durability(load_results(batch)), sens / "figures" / "morris")
     assert main(["report", str(batch)]) == 0
     md = (batch / "report.md").read_text(encoding="utf-8")
     assert "## Sensitivity" in md
@@ -154,7 +156,7 @@ def test_sensitivity_section_only_when_results_exist(batch, report):
     assert "0.02 [0.015, 0.025]" in md
     assert "](sensitivity/figures/morris.png)" in md
     html = (batch / "report.html").read_text(encoding="utf-8")
-    assert html.count("data:image/png;base64,") == len(plots.FIGURES) + 1
+    assert html.count("data:image/png;base64,") == len(FIGURES) + 1
 
 
 def test_stale_figures_are_redrawn(batch, capsys):
@@ -167,7 +169,7 @@ def test_stale_figures_are_redrawn(batch, capsys):
     (batch / "manifest.json").touch()  # the batch changed (e.g. resumed): everything is redrawn
     assert main(["report", str(batch)]) == 0
     err = capsys.readouterr().err
-    assert all(f"{spec.slug}.png" in err for spec in plots.FIGURES)
+    assert all(f"{spec.slug}.png" in err for spec in FIGURES)
     assert "wrote" in err and "compare.csv" in err
 
 

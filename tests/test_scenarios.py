@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from sim.cli import _parse_sets, main
+from sim.cli import main
 from sim.config import CATEGORIES, Scenario, load_scenario
+from sim.config.loading import parse_overrides
 from sim.config.parameters import META_KEYS, default_values, iter_params, raw_defaults
 from sim.model import PovertyModel
 
@@ -30,7 +31,7 @@ ANKANG_FAST = 1 / 20  # Ankang is scaled down in the fast runs; one slow run is 
 
 def scaled(path, factor: float) -> Scenario:
     """The scenario with its counts scaled consistently (categories still sum)."""
-    from sim.analysis.calibration import scaled_overrides
+    from sim.analysis.calibration.runs import scaled_overrides
 
     return load_scenario(path, scaled_overrides(load_scenario(path), factor))
 
@@ -286,7 +287,7 @@ def test_params_table_is_the_effective_configuration(path, capsys):
         "source",
     ]
     assert df["path"].tolist() == [p.path for p in iter_params()]
-    sc = load_scenario(path, _parse_sets(sets))
+    sc = load_scenario(path, parse_overrides(sets))
     defaults = {p.path: p.value for p in iter_params()}
     wrong = []
     for row in df.itertuples(index=False):

@@ -25,7 +25,7 @@ from sim.analysis.sensitivity import (
     prepare_study,
     run_study,
 )
-from sim.batch.experiments import LogNormal, Normal, Triangular, Uniform, Values
+from sim.batch.distributions import LogNormal, Normal, Triangular, Uniform, Values
 from sim.cli import main
 from sim.config import ConfigError
 

@@ -18,20 +18,11 @@ import pytest
 from conftest import small_data, small_scenario
 from scipy.stats import binomtest
 
-from sim.analysis.targets import (
-    Target,
-    achievable_level,
-    assess,
-    check_plan,
-    check_scenario,
-    context_for_results,
-    evaluate,
-    load_targets,
-    metric_values,
-    parse_targets,
-    verdict,
-    wilson_interval,
-)
+from sim.analysis.targets.consistency import check_plan, check_scenario
+from sim.analysis.targets.evaluation import evaluate, metric_values
+from sim.analysis.targets.file import context_for_results, load_targets, parse_targets
+from sim.analysis.targets.spec import Target
+from sim.analysis.targets.verdicts import achievable_level, assess, verdict, wilson_interval
 from sim.batch.results import load_results
 from sim.cli import main
 from sim.config import ConfigError, build_scenario

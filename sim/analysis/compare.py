@@ -17,22 +17,10 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.outcomes import PAIR_KEYS, outcome_unit, paired_differences, run_outcomes
+from sim.model.outputs import INFO, OUTCOMES
 
 LOW, HIGH = 5, 95  # percentiles of the 90% intervals
 BOOTSTRAP = 2000  # resamples of pairs for the cost per additional sustained exit
-
-# The direction in which a difference is good news: -1 lower is better, +1 higher is better.
-FAVOURABLE = {
-    "poverty_rate": -1,
-    "exits_total": +1,
-    "returns_after_phase_out": -1,
-    "sustained_exits": +1,
-    "sustained_exit_share": +1,
-    "total_spending": -1,
-    "cost_per_sustained_exit": -1,
-    "transfer_share": -1,
-    "gini": -1,
-}
 
 
 class CompareError(ValueError):
@@ -83,7 +71,11 @@ def compare_outcomes(years: list[int], horizon: int) -> list[str]:
 
 
 def favourable_sign(outcome: str) -> int:
-    return FAVOURABLE[outcome.split("@")[0]]
+    """-1 if lower is good news for ``outcome``, +1 if higher is (the registry's direction)."""
+    direction = OUTCOMES[outcome.split("@")[0]].direction
+    if direction == INFO:
+        raise KeyError(f"{outcome}: no direction in which a difference is good news")
+    return direction
 
 
 def mean_interval(values) -> tuple[float, float, float]:
@@ -369,13 +361,6 @@ def format_comparison(comparison: Comparison) -> str:
     return "\n".join(out)
 
 
-def write_csv(comparison: Comparison, path) -> None:
-    """Write the table as CSV, whole or not at all (sim.config.files)."""
-    from sim.config.files import write_text_atomic
-
-    write_text_atomic(path, comparison.table.to_csv(index=False))
-
-
 __all__ = [
     "PAIR_KEYS",
     "CompareError",
@@ -383,5 +368,4 @@ __all__ = [
     "compare",
     "format_comparison",
     "parse_years",
-    "write_csv",
 ]

@@ -289,22 +289,9 @@ def discover(
     y = np.asarray(missed, dtype=bool)
     n, k = int(y.size), int(y.sum())
     d = Discovery(label=label, n=n, misses=k)
-    if n == 0:
-        d.reason = "no runs"
-        return d
-    if k == 0:
-        d.reason = "the target is met in every run: nothing to explain"
-        return d
-    if k == n:
-        d.reason = (
-            "the target is missed in every run: no range of the uncertain parameters avoids it"
-        )
-        return d
-    if k < min_misses or n - k < min_hits:
-        d.reason = (
-            f"too few {'misses' if k < min_misses else 'hits'} ({min(k, n - k)}) for scenario "
-            f"discovery: it needs at least {min_misses} misses and {min_hits} hits"
-        )
+    reason = _too_little(n, k, min_misses, min_hits)
+    if reason:
+        d.reason = reason
         return d
     xp = _prepare_x(x.reset_index(drop=True))
     d.samples = len(xp.drop_duplicates())
@@ -314,20 +301,10 @@ def discover(
     base = k / n
     d.min_density = min_density(base)
     prim = _prim_module()
-
-    def qualifies(k_in: int, n_in: int, alpha: float) -> bool:
-        return (
-            n_in >= MIN_BOX_RUNS
-            and k_in / n_in >= d.min_density
-            and k_in / k >= MIN_COVERAGE
-            and _p_value(k_in, n_in, k, n) < alpha
-        )
-
-    yi = y.astype(int)
     with quiet():
         p = prim.Prim(
             xp,
-            yi,
+            y.astype(int),
             threshold=d.min_density,
             obj_function=prim.PRIMObjectiveFunctions[OBJECTIVE],
             peel_alpha=peel_alpha,
@@ -340,49 +317,9 @@ def discover(
             box = p.find_box()
             if box is None:
                 break
-            traj = box.peeling_trajectory.reset_index(drop=True)
-            d.trajectories.append(traj)
-            # PRIM tried every box on the trajectory: a Bonferroni correction over them
-            alpha = MAX_P_VALUE / max(1, len(traj) - 1)
-            ok = traj[traj["res_dim"] > 0]
-            keep = [qualifies(int(a), int(b), alpha) for a, b in zip(ok["k"], ok["n"], strict=True)]
-            ok = ok.loc[np.array(keep, dtype=bool)]
-            # candidates by the balance of coverage and density (their harmonic mean, F1); each
-            # loses the restrictions PRIM's quasi-p test finds insignificant (peeling slivers)
-            # and must still qualify without them, or it was made of slivers
-            f1 = 2 * ok["coverage"] * ok["density"] / (ok["coverage"] + ok["density"])
-            chosen = None
-            for cand in f1.sort_values(ascending=False, kind="stable").index:
-                pruned = _prune(box.box_lims[cand], box.qp[cand], p.box_init)
-                inside = p.yi_remaining[_in_box(xp.loc[p.yi_remaining], pruned)]
-                if _restricted(pruned, p.box_init) and qualifies(
-                    int(y[inside].sum()), int(inside.size), alpha
-                ):
-                    chosen = (int(cand), pruned, inside)
-                    break
-            if chosen is None:
-                d.chosen.append(None)
+            found = _box_of_attempt(d, p, box, xp, y)
+            if found is None:
                 break
-            i, pruned, inside = chosen
-            box.select(i)
-            if not pruned.equals(box.box_lims[i]):  # the pruned box becomes the current one,
-                box.update(pruned, inside)  # so the next attempt removes its runs
-                i = len(box.peeling_trajectory) - 1
-            traj = box.peeling_trajectory.reset_index(drop=True)
-            d.trajectories[-1] = traj
-            d.chosen.append(i)
-            pv = _p_value(int(traj.at[i, "k"]), int(traj.at[i, "n"]), k, n)
-            found = Box(
-                limits=_limits(box.box_lims[i], p.box_init, xp),
-                runs=int(traj.at[i, "n"]),
-                misses=int(traj.at[i, "k"]),
-                coverage=float(traj.at[i, "coverage"]),
-                density=float(traj.at[i, "density"]),
-                trajectory_id=i,
-                p_value=pv,
-            )
-            found.alternatives = _alternatives(xp, inside_of(box), found.limits, p.yi_remaining)
-            found.sentence = describe_box(found, k)
             d.boxes.append(found)
     if not d.boxes:
         d.reason = (
@@ -393,6 +330,87 @@ def discover(
             "come from the seeds' shocks or from conditions the batch did not vary"
         )
     return d
+
+
+def _too_little(n: int, k: int, min_misses: int, min_hits: int) -> str | None:
+    """Why there is nothing to discover in ``k`` misses of ``n`` runs, or None."""
+    if n == 0:
+        return "no runs"
+    if k == 0:
+        return "the target is met in every run: nothing to explain"
+    if k == n:
+        return "the target is missed in every run: no range of the uncertain parameters avoids it"
+    if k < min_misses or n - k < min_hits:
+        return (
+            f"too few {'misses' if k < min_misses else 'hits'} ({min(k, n - k)}) for scenario "
+            f"discovery: it needs at least {min_misses} misses and {min_hits} hits"
+        )
+    return None
+
+
+def _qualifies(d: Discovery, k_in: int, n_in: int, alpha: float) -> bool:
+    """A box of ``k_in`` misses in ``n_in`` runs is large, dense, covering and significant."""
+    k, n = d.misses, d.n
+    return (
+        n_in >= MIN_BOX_RUNS
+        and k_in / n_in >= d.min_density
+        and k_in / k >= MIN_COVERAGE
+        and _p_value(k_in, n_in, k, n) < alpha
+    )
+
+
+def _box_of_attempt(d: Discovery, p, box, xp: pd.DataFrame, y: np.ndarray) -> Box | None:
+    """The box chosen on one PRIM attempt's peeling trajectory (None: no candidate qualifies);
+    the attempt's trajectory and choice are recorded in ``d``."""
+    k, n = d.misses, d.n
+    traj = box.peeling_trajectory.reset_index(drop=True)
+    d.trajectories.append(traj)
+    # PRIM tried every box on the trajectory: a Bonferroni correction over them
+    alpha = MAX_P_VALUE / max(1, len(traj) - 1)
+    chosen = _best_candidate(d, p, box, traj, xp, y, alpha)
+    if chosen is None:
+        d.chosen.append(None)
+        return None
+    i, pruned, inside = chosen
+    box.select(i)
+    if not pruned.equals(box.box_lims[i]):  # the pruned box becomes the current one,
+        box.update(pruned, inside)  # so the next attempt removes its runs
+        i = len(box.peeling_trajectory) - 1
+    traj = box.peeling_trajectory.reset_index(drop=True)
+    d.trajectories[-1] = traj
+    d.chosen.append(i)
+    pv = _p_value(int(traj.at[i, "k"]), int(traj.at[i, "n"]), k, n)
+    found = Box(
+        limits=_limits(box.box_lims[i], p.box_init, xp),
+        runs=int(traj.at[i, "n"]),
+        misses=int(traj.at[i, "k"]),
+        coverage=float(traj.at[i, "coverage"]),
+        density=float(traj.at[i, "density"]),
+        trajectory_id=i,
+        p_value=pv,
+    )
+    found.alternatives = _alternatives(xp, inside_of(box), found.limits, p.yi_remaining)
+    found.sentence = describe_box(found, k)
+    return found
+
+
+def _best_candidate(d: Discovery, p, box, traj, xp, y, alpha: float):
+    """(index, pruned limits, runs inside) of the best qualifying box on the trajectory."""
+    ok = traj[traj["res_dim"] > 0]
+    keep = [_qualifies(d, int(a), int(b), alpha) for a, b in zip(ok["k"], ok["n"], strict=True)]
+    ok = ok.loc[np.array(keep, dtype=bool)]
+    # candidates by the balance of coverage and density (their harmonic mean, F1); each
+    # loses the restrictions PRIM's quasi-p test finds insignificant (peeling slivers)
+    # and must still qualify without them, or it was made of slivers
+    f1 = 2 * ok["coverage"] * ok["density"] / (ok["coverage"] + ok["density"])
+    for cand in f1.sort_values(ascending=False, kind="stable").index:
+        pruned = _prune(box.box_lims[cand], box.qp[cand], p.box_init)
+        inside = p.yi_remaining[_in_box(xp.loc[p.yi_remaining], pruned)]
+        if _restricted(pruned, p.box_init) and _qualifies(
+            d, int(y[inside].sum()), int(inside.size), alpha
+        ):
+            return (int(cand), pruned, inside)
+    return None
 
 
 def format_discovery(d: Discovery) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim.config.files import write_text_atomic
 from sim.config.parameters import iter_params
-from sim.model.metrics import COLUMNS
+from sim.model.codes import INSTRUMENTS
+from sim.model.outputs import COLUMNS, DERIVED, MAXIMIZE, MINIMIZE, RUN_OUTCOMES, Outcome
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,11 +25,45 @@ def instrument_table() -> str:
     return "\n".join(rows)
 
 
+def _direction(o: Outcome) -> str:
+    return {MINIMIZE: "lower", MAXIMIZE: "higher"}.get(o.direction, "")
+
+
 def columns_table() -> str:
-    rows = ["| column | unit | definition |", "|---|---|---|"]
-    for name, (unit, definition) in COLUMNS.items():
-        rows.append(f"| `{name}` | {unit} | {_cell(definition)} |")
+    rows = ["| column | unit | better | definition |", "|---|---|---|---|"]
+    for o in COLUMNS.values():
+        rows.append(f"| `{o.name}` | {o.unit} | {_direction(o)} | {_cell(o.definition)} |")
     return "\n".join(rows)
+
+
+def derived_table() -> str:
+    rows = ["| outcome | unit | better | whole-run | definition |", "|---|---|---|---|---|"]
+    for o in DERIVED.values():
+        run = "yes" if o.name in RUN_OUTCOMES else ""
+        rows.append(f"| `{o.name}` | {o.unit} | {_direction(o)} | {run} | {_cell(o.definition)} |")
+    return "\n".join(rows)
+
+
+def receipts_table() -> str:
+    """The household receipt fields, three per instrument (they follow the registry's list)."""
+    rows = ["| field | type | definition |", "|---|---|---|"]
+    for i in INSTRUMENTS:
+        rows += [
+            f"| `{i}_first` | int16 | first year {i} was received, -1 never |",
+            f"| `{i}_last` | int16 | last year {i} was received, -1 never |",
+            f"| `{i}_cost` | float64 | programme cost of {i} for this household, yuan |",
+        ]
+    return "\n".join(rows)
+
+
+def outputs_md(text: str) -> str:
+    """docs/outputs.md's text with its generated tables (columns, derived outcomes, receipt
+    fields) renewed."""
+    text = _replace_between(text, "<!-- columns:start -->", "<!-- columns:end -->", columns_table())
+    text = _replace_between(
+        text, "<!-- receipts:start -->", "<!-- receipts:end -->", receipts_table()
+    )
+    return _replace_between(text, "<!-- derived:start -->", "<!-- derived:end -->", derived_table())
 
 
 def _replace_between(text: str, start: str, end: str, body: str) -> str:
@@ -45,14 +81,9 @@ def main() -> None:
         "<!-- params:instruments:end -->",
         instrument_table(),
     )
-    odd.write_text(text, encoding="utf-8")
+    write_text_atomic(odd, text)
     out = ROOT / "docs" / "outputs.md"
-    text = out.read_text(encoding="utf-8")
-    if "<!-- columns:start -->" in text:
-        text = _replace_between(
-            text, "<!-- columns:start -->", "<!-- columns:end -->", columns_table()
-        )
-        out.write_text(text, encoding="utf-8")
+    write_text_atomic(out, outputs_md(out.read_text(encoding="utf-8")))
     print(f"updated {odd.relative_to(ROOT)} and {out.relative_to(ROOT)}")
 
 

@@ -2,7 +2,8 @@
 targets, discovery and sensitivity.
 
 An outcome is named ``METRIC@YEAR`` (any timeseries column at a year, e.g. ``poverty_rate@10``)
-or is a derived outcome computed from a run's whole timeseries (``DERIVED``). Paired
+or is a whole-run outcome read at a run's last year (``RUN_OUTCOMES`` of the outcome registry
+``sim.model.outputs``, which gives every outcome's unit and definition). Paired
 differences between strategies match runs on (sample, replication): the same uncertainty draw
 and the same seed, so the same households and shocks.
 """
@@ -14,30 +15,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from sim.model.metrics import COLUMNS
+from sim.model.outputs import COLUMNS, OUTCOMES, RUN_OUTCOMES
 
 PAIR_KEYS = ("sample", "replication")
-
-DERIVED: dict[str, tuple[str, str]] = {
-    "total_spending": (
-        "yuan",
-        "programme spending summed over the run (cumulative_spending at the last year)",
-    ),
-    "sustained_exits": (
-        "households",
-        "households that exited, never returned and are exited at the last year",
-    ),
-    "cost_per_sustained_exit": (
-        "yuan/household",
-        "total_spending / sustained_exits (NaN without sustained exits)",
-    ),
-    "returns_after_phase_out": (
-        "households",
-        "returns summed over the years after the phase-out year",
-    ),
-    "exits_total": ("households", "exits summed over the run (exited_cumulative at the last year)"),
-    "mean_poverty_rate": ("share of persons", "poverty_rate averaged over years 1..last"),
-}
 
 _AT = re.compile(r"^(?P<metric>[A-Za-z_][A-Za-z0-9_]*)@(?P<year>\d+)$")
 
@@ -53,14 +33,15 @@ def parse_outcome(name: str) -> tuple[str, int | None]:
         if metric not in COLUMNS:
             raise ValueError(
                 f"unknown metric {metric!r} in {name!r}; allowed: a timeseries column "
-                "(docs/outputs.md) at a year, e.g. poverty_rate@10, or one of " + ", ".join(DERIVED)
+                "(docs/outputs.md) at a year, e.g. poverty_rate@10, or one of "
+                + ", ".join(RUN_OUTCOMES)
             )
         return metric, int(m["year"])
-    if name in DERIVED:
+    if name in RUN_OUTCOMES:
         return name, None
     raise ValueError(
         f"unknown outcome {name!r}; allowed: METRIC@YEAR with METRIC a timeseries column "
-        f"(e.g. poverty_rate@10), or one of {', '.join(DERIVED)}"
+        f"(e.g. poverty_rate@10), or one of {', '.join(RUN_OUTCOMES)}"
     )
 
 
@@ -92,7 +73,7 @@ def phase_out_year(results, runs: pd.DataFrame) -> pd.Series:
 
 def run_outcomes(results, names: list[str] | None = None) -> pd.DataFrame:
     """One row per finished run: run columns (strategy, levers, uncertainties, seed, sample,
-    replication) plus one column per outcome. Default outcomes: every DERIVED one and
+    replication) plus one column per outcome. Default outcomes: every whole-run one and
     poverty_rate at years 5 and the last year."""
     ts = results.timeseries
     runs = (
@@ -103,7 +84,7 @@ def run_outcomes(results, names: list[str] | None = None) -> pd.DataFrame:
     if ts.empty or runs.empty:
         return runs.iloc[:0]
     last_year = int(ts["year"].max())
-    names = list(names) if names else [*DERIVED, "poverty_rate@5", f"poverty_rate@{last_year}"]
+    names = list(names) if names else [*RUN_OUTCOMES, "poverty_rate@5", f"poverty_rate@{last_year}"]
     wide = ts.set_index(["run_id", "year"]).sort_index()
     out = runs.set_index("run_id")
     by_run = ts.groupby("run_id")
@@ -153,8 +134,8 @@ def paired_differences(
 
 def outcome_unit(name: str) -> str:
     """The unit of an outcome (``poverty_rate@10`` → "share of persons"), for labels and headers."""
-    metric, year = parse_outcome(name)
-    return COLUMNS[metric][0] if year is not None else DERIVED[metric][0]
+    metric, _ = parse_outcome(name)
+    return OUTCOMES[metric].unit
 
 
 def return_rate(ts: pd.DataFrame) -> pd.Series:

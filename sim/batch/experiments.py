@@ -10,6 +10,9 @@ uncertainty are applied to the scenario through :func:`sim.config.build_scenario
 every design point (lever combination × uncertainty sample), so a batch never discovers a bad
 parameter half-way through. Problems come back as one :class:`ConfigError` line each, naming
 the file and the field, in the style of scenario files.
+
+Here: reading and checking the file (``load_experiment``); the distributions are in
+``sim.batch.distributions``, the run specs and samples in ``sim.batch.design``.
 """
 
 from __future__ import annotations
@@ -21,387 +24,33 @@ import math
 import re
 import types
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-import numpy as np
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError
 
+from sim.batch.design import (
+    STRATEGY,
+    Design,
+    ExperimentFile,
+    _plain,
+    replication_seeds,
+    sample_uncertainties,
+)
+from sim.batch.distributions import Distribution, Values, _is_dist, _parse_distribution
 from sim.config import (
     ConfigError,
     Scenario,
-    Strict,
     apply_overrides,
     build_scenario,
     deep_merge,
     read_toml,
 )
-from sim.config.files import check_name, read_input_text
+from sim.config.files import read_input_text
 from sim.config.parameters import default_values
 from sim.policies import builtin_specs
 
-STRATEGY = "strategy"  # the lever that picks the strategy: a special path, not a scenario field
-DISTRIBUTIONS = ("uniform", "triangular", "normal", "lognormal")
-TRUNCATE_SDS = 3.0  # default truncation of normal and lognormal draws, in (log-)sds
 MAX_DESIGN_PROBLEMS = 5
-
-# ---------------------------------------------------------------------------------------------
-# Schema
-
-
-class ExperimentMeta(Strict):
-    name: Annotated[str, AfterValidator(check_name)]
-    scenario: str
-    years: Annotated[int, Field(ge=1, le=100)] | None = None
-    description: str = ""
-
-
-class Sampling(Strict):
-    method: Literal["lhs", "sobol", "factorial"] = "lhs"
-    samples: Annotated[int, Field(ge=1, le=1_000_000)] = 1
-    seed: Annotated[int, Field(ge=0, lt=2**63)]
-    replications: Annotated[int, Field(ge=1, le=100_000)] | None = None
-    seeds: Annotated[list[Annotated[int, Field(ge=0, lt=2**63)]], Field(min_length=1)] | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> Sampling:
-        if self.seeds is not None:
-            if len(set(self.seeds)) != len(self.seeds):
-                raise ValueError("seeds must be distinct")
-            if self.replications is not None and self.replications != len(self.seeds):
-                raise ValueError(
-                    f"replications = {self.replications} but {len(self.seeds)} seeds are listed; "
-                    "give one of the two, or make them agree"
-                )
-        if self.method == "sobol" and self.samples & (self.samples - 1):
-            lo = 1 << (self.samples.bit_length() - 1)
-            raise ValueError(
-                f"sobol needs a power of two samples to keep its balance, got {self.samples}; "
-                f"use {lo} or {lo * 2}"
-            )
-        return self
-
-    @property
-    def n_replications(self) -> int:
-        if self.seeds is not None:
-            return len(self.seeds)
-        return 1 if self.replications is None else self.replications
-
-
-class Outputs(Strict):
-    households: bool = False
-    flush_every: Annotated[int, Field(ge=1, le=100_000)] = 25
-
-
-class ExperimentFile(Strict):
-    experiment: ExperimentMeta
-    levers: dict[str, Any] = Field(default_factory=dict)
-    uncertainties: dict[str, Any] = Field(default_factory=dict)
-    constants: dict[str, Any] = Field(default_factory=dict)
-    sampling: Sampling
-    outputs: Outputs = Field(default_factory=Outputs)
-    strategies: dict[str, dict[str, Any]] = Field(default_factory=dict)
-
-
-# Distributions --------------------------------------------------------------------------------
-
-
-class Uniform(Strict):
-    dist: Literal["uniform"]
-    low: float
-    high: float
-
-    @model_validator(mode="after")
-    def _check(self) -> Uniform:
-        if not self.low < self.high:
-            raise ValueError(f"needs low < high, got low = {self.low:g}, high = {self.high:g}")
-        return self
-
-    def bounds(self) -> tuple[float, float]:
-        return self.low, self.high
-
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        return self.low + u * (self.high - self.low)
-
-
-class Triangular(Strict):
-    dist: Literal["triangular"]
-    low: float
-    mode: float
-    high: float
-
-    @model_validator(mode="after")
-    def _check(self) -> Triangular:
-        if not self.low < self.high:
-            raise ValueError(f"needs low < high, got low = {self.low:g}, high = {self.high:g}")
-        if not self.low <= self.mode <= self.high:
-            raise ValueError(
-                f"mode {self.mode:g} lies outside [low, high] = [{self.low:g}, {self.high:g}]"
-            )
-        return self
-
-    def bounds(self) -> tuple[float, float]:
-        return self.low, self.high
-
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        from scipy import stats  # lazily: batch workers never sample, and it costs 0.3 s
-
-        width = self.high - self.low
-        return stats.triang(c=(self.mode - self.low) / width, loc=self.low, scale=width).ppf(u)
-
-
-class _Truncated(Strict):
-    """Draws are truncated (not clipped) to [low, high], so no sample lands outside the range
-    that was validated up front, and no probability mass piles up on the bounds."""
-
-    low: float | None = None
-    high: float | None = None
-
-    def _frozen(self):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def _default_bounds(self) -> tuple[float, float]:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def bounds(self) -> tuple[float, float]:
-        lo, hi = self._default_bounds()
-        return (lo if self.low is None else self.low, hi if self.high is None else self.high)
-
-    def _check_bounds(self) -> None:
-        lo, hi = self.bounds()
-        if not lo < hi:
-            raise ValueError(f"needs low < high, got low = {lo:g}, high = {hi:g}")
-        d = self._frozen()
-        if d.cdf(hi) - d.cdf(lo) < 1e-9:
-            raise ValueError(f"[low, high] = [{lo:g}, {hi:g}] holds no probability mass")
-
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        d = self._frozen()
-        lo, hi = self.bounds()
-        a, b = d.cdf(lo), d.cdf(hi)
-        return np.clip(d.ppf(a + u * (b - a)), lo, hi)
-
-
-class Normal(_Truncated):
-    dist: Literal["normal"]
-    mean: float
-    sd: float
-
-    @model_validator(mode="after")
-    def _check(self) -> Normal:
-        if not self.sd > 0:
-            raise ValueError(f"needs sd > 0, got sd = {self.sd:g}")
-        self._check_bounds()
-        return self
-
-    def _frozen(self):
-        from scipy import stats
-
-        return stats.norm(loc=self.mean, scale=self.sd)
-
-    def _default_bounds(self) -> tuple[float, float]:
-        return self.mean - TRUNCATE_SDS * self.sd, self.mean + TRUNCATE_SDS * self.sd
-
-
-class LogNormal(_Truncated):
-    """``mean`` is the mean of the value itself (not of its log); ``sigma`` is the log-sd."""
-
-    dist: Literal["lognormal"]
-    mean: float
-    sigma: float
-
-    @model_validator(mode="after")
-    def _check(self) -> LogNormal:
-        if not self.mean > 0:
-            raise ValueError(f"needs mean > 0, got mean = {self.mean:g}")
-        if not self.sigma > 0:
-            raise ValueError(f"needs sigma > 0, got sigma = {self.sigma:g}")
-        if self.low is not None and self.low < 0:
-            raise ValueError(f"needs low >= 0 (a lognormal value is positive), got {self.low:g}")
-        self._check_bounds()
-        return self
-
-    @property
-    def mu(self) -> float:
-        return math.log(self.mean) - self.sigma**2 / 2.0
-
-    def _frozen(self):
-        from scipy import stats
-
-        return stats.lognorm(s=self.sigma, scale=math.exp(self.mu))
-
-    def _default_bounds(self) -> tuple[float, float]:
-        return (
-            math.exp(self.mu - TRUNCATE_SDS * self.sigma),
-            math.exp(self.mu + TRUNCATE_SDS * self.sigma),
-        )
-
-
-class Values(Strict):
-    """A discrete uncertainty: each listed value equally likely."""
-
-    values: Annotated[list[Any], Field(min_length=1)]
-
-    def bounds(self) -> list[Any]:
-        return list(self.values)
-
-    def pick(self, u: np.ndarray) -> list[Any]:
-        k = len(self.values)
-        idx = np.minimum((np.asarray(u) * k).astype(np.int64), k - 1)
-        return [self.values[i] for i in idx]
-
-
-DIST_MODELS: dict[str, type[BaseModel]] = {
-    "uniform": Uniform,
-    "triangular": Triangular,
-    "normal": Normal,
-    "lognormal": LogNormal,
-}
-Distribution = Uniform | Triangular | Normal | LogNormal | Values
-
-
-# ---------------------------------------------------------------------------------------------
-# The design
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run: a lever combination, an uncertainty sample and a replication seed."""
-
-    index: int
-    run_id: str
-    lever_index: int
-    sample: int
-    replication: int
-    seed: int
-    strategy: str
-    levers: dict[str, Any]  # path → value, including ``strategy``
-    uncertainties: dict[str, Any]  # path → sampled value
-    overrides: dict[str, Any]  # everything applied to the scenario: constants, levers, samples
-
-
-@dataclass
-class Design:
-    """A validated experiment: its file, its scenario (read once) and its run plan."""
-
-    path: Path
-    text: str
-    sha256: str
-    spec: ExperimentFile
-    scenario_path: Path
-    scenario_sha256: str
-    scenario_data: dict
-    base_overrides: dict[str, Any]
-    levers: dict[str, list[Any]]
-    uncertainties: dict[str, Distribution]
-    lever_combos: list[dict[str, Any]]
-    samples: list[dict[str, Any]]
-    seeds: list[int]
-    _runs: list[RunSpec] | None = field(default=None, repr=False)
-
-    @property
-    def name(self) -> str:
-        return self.spec.experiment.name
-
-    @property
-    def total(self) -> int:
-        return len(self.lever_combos) * len(self.samples) * len(self.seeds)
-
-    def runs(self) -> list[RunSpec]:
-        """Every run, in a fixed order: lever combination, then sample, then replication."""
-        if self._runs is None:
-            self._runs = list(_make_runs(self))
-        return self._runs
-
-
-def run_hash(strategy: str, seed: int, overrides: dict[str, Any]) -> str:
-    """Short, stable hash of what a run computes (so an id never names two different runs)."""
-    text = json.dumps(
-        {"strategy": strategy, "seed": seed, "overrides": overrides},
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
-
-
-def _make_runs(design: Design):
-    width = max(5, len(str(design.total - 1)))
-    index = 0
-    for li, combo in enumerate(design.lever_combos):
-        strategy = str(combo.get(STRATEGY, "status_quo"))
-        lever_over = {k: v for k, v in combo.items() if k != STRATEGY}
-        for si, sample in enumerate(design.samples):
-            overrides = {**design.base_overrides, **lever_over, **sample}
-            for ri, seed in enumerate(design.seeds):
-                run_id = f"{index:0{width}d}-{run_hash(strategy, seed, overrides)}"
-                yield RunSpec(
-                    index=index,
-                    run_id=run_id,
-                    lever_index=li,
-                    sample=si,
-                    replication=ri,
-                    seed=seed,
-                    strategy=strategy,
-                    levers=dict(combo),
-                    uncertainties=dict(sample),
-                    overrides=overrides,
-                )
-                index += 1
-
-
-def replication_seeds(master_seed: int, n: int) -> list[int]:
-    """``n`` run seeds from the master seed (SeedSequence); the first k never change with n."""
-    words = np.random.SeedSequence(master_seed, spawn_key=(1,)).generate_state(n, np.uint64)
-    return [int(w >> np.uint64(1)) for w in words]  # 63 bits: fits int64 columns
-
-
-def sample_uncertainties(
-    uncertainties: dict[str, Distribution],
-    method: str,
-    n: int,
-    master_seed: int,
-    integer_paths: frozenset[str] = frozenset(),
-) -> list[dict[str, Any]]:
-    """Uncertainty samples: unit-cube points (LHS / Sobol' / factorial) through inverse CDFs."""
-    names = list(uncertainties)
-    if not names:
-        return [{}]
-    dists = [uncertainties[k] for k in names]
-    if method == "factorial":
-        mid = (np.arange(n) + 0.5) / n  # continuous distributions: n levels at mid-quantiles
-        axes = [d.values if isinstance(d, Values) else list(d.ppf(mid)) for d in dists]
-        columns = [list(col) for col in zip(*itertools.product(*axes), strict=True)]
-    else:
-        from scipy.stats import qmc
-
-        rng = np.random.default_rng(np.random.SeedSequence(master_seed, spawn_key=(0,)))
-        if method == "lhs":
-            engine = qmc.LatinHypercube(d=len(names), scramble=True, rng=rng)
-        else:
-            engine = qmc.Sobol(d=len(names), scramble=True, rng=rng)
-        unit = engine.random(n)
-        columns = [
-            d.pick(unit[:, j]) if isinstance(d, Values) else list(d.ppf(unit[:, j]))
-            for j, d in enumerate(dists)
-        ]
-    out = []
-    for row in zip(*columns, strict=True):
-        sample = {}
-        for name, value in zip(names, row, strict=True):
-            sample[name] = _plain(value, name in integer_paths)
-        out.append(sample)
-    return out
-
-
-def _plain(value: Any, integer: bool = False) -> Any:
-    """numpy scalars → Python values (JSON-able, hash-stable); integer fields rounded."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if integer and isinstance(value, float):
-        return int(round(value))
-    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -412,10 +61,6 @@ def is_experiment_file(path: str | Path) -> bool:
     """An experiment file is a TOML file with a top-level ``[experiment]`` table."""
     data = read_toml(path, "file")
     return isinstance(data.get("experiment"), dict)
-
-
-def _is_dist(table: dict) -> bool:
-    return "dist" in table or "values" in table
 
 
 def _flatten(tree: dict, leaf, prefix: str = "") -> dict[str, Any]:
@@ -552,32 +197,8 @@ def load_experiment(
     exp = str(path)
     data = read_toml(path, "experiment file")
     text = read_input_text(path, "experiment file")
-    try:
-        spec = ExperimentFile.model_validate(data)
-    except ValidationError as exc:
-        problems = _schema_problems(exc, exp)
-        raw = data.get("uncertainties")
-        if isinstance(raw, dict):  # distributions can be checked without the rest
-            for p, d in _flatten(raw, leaf=_is_dist).items():
-                problems.extend(_parse_distribution(d, f"{exp}: uncertainties.{p}")[1])
-        raise ConfigError(problems) from None
-
-    scenario_path = (path.parent / spec.experiment.scenario).resolve()
-    if not scenario_path.is_file():
-        raise ConfigError(
-            [
-                f"{exp}: experiment.scenario: {spec.experiment.scenario!r} not found "
-                f"(looked for {scenario_path}; the path is relative to the experiment file)"
-            ]
-        )
-    scenario_data = read_toml(scenario_path, "scenario file")
-    if spec.strategies:
-        merged = dict(scenario_data.get("strategies", {}))
-        merged.update(spec.strategies)
-        scenario_data = {**scenario_data, "strategies": merged}
-    shown = spec.experiment.scenario
-    source = shown if not spec.strategies else f"{shown} + [strategies] of {exp}"
-
+    spec = _read_spec(data, exp)
+    scenario_path, scenario_data, source = _scenario_of(spec, path, exp)
     levers = {
         p: (v if isinstance(v, list) else [v])
         for p, v in _flatten(spec.levers, leaf=lambda v: False).items()
@@ -598,20 +219,98 @@ def load_experiment(
         raise ConfigError(problems)
 
     # 2. the reference point: constants, the horizon and every lever at its first value --------
+    base, checker = _reference_point(spec, const, levers, scenario_data, source, exp)
+
+    # 3. every lever value, and the extreme values of every uncertainty ------------------------
+    dists, integer_paths = _check_levers_and_uncertainties(checker, exp, levers, uncertainties_raw)
+
+    # 4. the design, and every design point, so that no combination fails mid-batch ------------
+    sampling = spec.sampling  # no uncertainties: one (empty) sample, whatever `samples` says
+    samples = sample_uncertainties(
+        dists, sampling.method, sampling.samples, sampling.seed, frozenset(integer_paths)
+    )
+    combos = [
+        dict(zip(levers, combo, strict=True)) for combo in itertools.product(*levers.values())
+    ]
+    seeds = (
+        list(sampling.seeds)
+        if sampling.seeds is not None
+        else replication_seeds(sampling.seed, sampling.n_replications)
+    )
+    _check_design_points(checker, exp, base, combos, samples)
+    return Design(
+        path=path,
+        text=text,
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        spec=spec,
+        scenario_path=scenario_path,
+        scenario_sha256=hashlib.sha256(scenario_path.read_bytes()).hexdigest(),
+        scenario_data=scenario_data,
+        base_overrides=base,
+        levers=levers,
+        uncertainties=dists,
+        lever_combos=combos,
+        samples=samples,
+        seeds=seeds,
+    )
+
+
+def _read_spec(data: dict, exp: str) -> ExperimentFile:
+    """The file's tables, validated by their schema (distributions checked on their own too)."""
+    try:
+        return ExperimentFile.model_validate(data)
+    except ValidationError as exc:
+        problems = _schema_problems(exc, exp)
+        raw = data.get("uncertainties")
+        if isinstance(raw, dict):  # distributions can be checked without the rest
+            for p, d in _flatten(raw, leaf=_is_dist).items():
+                problems.extend(_parse_distribution(d, f"{exp}: uncertainties.{p}")[1])
+        raise ConfigError(problems) from None
+
+
+def _scenario_of(spec: ExperimentFile, path: Path, exp: str) -> tuple[Path, dict, str]:
+    """The scenario file (relative to the experiment file), its data with the experiment's
+    ``[strategies]`` merged in, and how to name it in messages."""
+    scenario_path = (path.parent / spec.experiment.scenario).resolve()
+    if not scenario_path.is_file():
+        raise ConfigError(
+            [
+                f"{exp}: experiment.scenario: {spec.experiment.scenario!r} not found "
+                f"(looked for {scenario_path}; the path is relative to the experiment file)"
+            ]
+        )
+    scenario_data = read_toml(scenario_path, "scenario file")
+    if spec.strategies:
+        merged = dict(scenario_data.get("strategies", {}))
+        merged.update(spec.strategies)
+        scenario_data = {**scenario_data, "strategies": merged}
+    shown = spec.experiment.scenario
+    source = shown if not spec.strategies else f"{shown} + [strategies] of {exp}"
+    return scenario_path, scenario_data, source
+
+
+def _reference_point(spec, const, levers, scenario_data, source, exp) -> tuple[dict, _Checker]:
+    """The base overrides (horizon and constants) and a checker built at the reference point,
+    every lever at its first value; ConfigError if that point is not a valid scenario."""
     base: dict[str, Any] = {}
     if spec.experiment.years is not None:
         base["meta.years"] = spec.experiment.years
     base.update(const)
     reference = {**base, **{p: v[0] for p, v in levers.items() if v and p != STRATEGY}}
     checker = _Checker(scenario_data, source, reference)
-    scenario, errs = checker.check({})
+    _, errs = checker.check({})
     if errs:
-        where = f"{exp}: scenario {shown}"
+        where = f"{exp}: scenario {spec.experiment.scenario}"
         if len(reference) > len(base):
             where += " with every lever at its first value"
         raise ConfigError([f"{where}: {e}" for e in errs])
+    return base, checker
 
-    # 3. every lever value, and the extreme values of every uncertainty ------------------------
+
+def _check_levers_and_uncertainties(checker, exp, levers, uncertainties_raw):
+    """Every lever value and the extreme values of every uncertainty, applied to the scenario;
+    the distributions and the integer-valued paths, or ConfigError."""
+    problems: list[str] = []
     for p, values in levers.items():
         where = f"{exp}: levers.{p}"
         if not values:
@@ -640,20 +339,11 @@ def load_experiment(
         problems.extend(_check_values(checker, where, p, extremes, label))
     if problems:
         raise ConfigError(problems)
+    return dists, integer_paths
 
-    # 4. the design, and every design point, so that no combination fails mid-batch ------------
-    sampling = spec.sampling  # no uncertainties: one (empty) sample, whatever `samples` says
-    samples = sample_uncertainties(
-        dists, sampling.method, sampling.samples, sampling.seed, frozenset(integer_paths)
-    )
-    combos = [
-        dict(zip(levers, combo, strict=True)) for combo in itertools.product(*levers.values())
-    ]
-    seeds = (
-        list(sampling.seeds)
-        if sampling.seeds is not None
-        else replication_seeds(sampling.seed, sampling.n_replications)
-    )
+
+def _check_design_points(checker, exp, base, combos, samples) -> None:
+    """Every lever combination x uncertainty sample is a valid scenario, or ConfigError."""
     bad: list[str] = []
     for combo in combos:
         lever_over = {k: v for k, v in combo.items() if k != STRATEGY}
@@ -666,22 +356,6 @@ def load_experiment(
         more = len(bad) - MAX_DESIGN_PROBLEMS
         tail = [f"{exp}: ... and {more} more design points"] if more > 0 else []
         raise ConfigError(bad[:MAX_DESIGN_PROBLEMS] + tail)
-
-    return Design(
-        path=path,
-        text=text,
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
-        spec=spec,
-        scenario_path=scenario_path,
-        scenario_sha256=hashlib.sha256(scenario_path.read_bytes()).hexdigest(),
-        scenario_data=scenario_data,
-        base_overrides=base,
-        levers=levers,
-        uncertainties=dists,
-        lever_combos=combos,
-        samples=samples,
-        seeds=seeds,
-    )
 
 
 def _path_problems(
@@ -733,35 +407,3 @@ def _check_values(
             return [f"{where}: {e}" for e in errs]
         problems.extend(f"{where}: {label} {v!r}: {e}" for e in errs)
     return problems
-
-
-def _parse_distribution(raw: Any, where: str) -> tuple[Distribution | None, list[str]]:
-    allowed = f"{', '.join(DISTRIBUTIONS)} (or values = [...])"
-    if not isinstance(raw, dict):
-        return None, [
-            f'{where}: expected a table such as {{ dist = "uniform", low = 0.1, high = 0.2 }} '
-            f"or {{ values = [...] }}, got {raw!r}"
-        ]
-    if "values" in raw and "dist" not in raw:
-        model: type[BaseModel] = Values
-    elif isinstance(raw.get("dist"), str) and raw["dist"] in DIST_MODELS:
-        model = DIST_MODELS[raw["dist"]]
-    elif "dist" in raw:
-        return None, [f"{where}: unknown dist {raw['dist']!r}; allowed: {allowed}"]
-    else:
-        return None, [f"{where}: give dist = one of {allowed}"]
-    try:
-        return model.model_validate(raw), []
-    except ValidationError as exc:
-        out = []
-        for err in exc.errors(include_url=False):
-            loc = ".".join(str(x) for x in err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = f"unknown key for dist {raw.get('dist', 'values')!r}; allowed: " + ", ".join(
-                    model.model_fields
-                )
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            out.append(f"{where}: {loc + ': ' if loc else ''}{msg}")
-        return None, out

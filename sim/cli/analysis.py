@@ -119,8 +119,8 @@ def cmd_compare(args) -> int:
         compare,
         format_comparison,
         parse_years,
-        write_csv,
     )
+    from sim.analysis.files import write_csv
     from sim.config.files import check_new_file
 
     if args.out:
@@ -146,7 +146,7 @@ def cmd_compare(args) -> int:
     except KeyError as exc:
         return _fail(_missing_column(args.results, exc))
     print(format_comparison(comparison))
-    write_csv(comparison, out)
+    write_csv(comparison.table, out)
     print(f"\nwrote {out}")
     return 0
 
@@ -156,7 +156,9 @@ def _parse_list(text: str) -> list[str]:
 
 
 def cmd_plot(args) -> int:
-    from sim.analysis.plots import FIGURES, FORMATS, check_heatmap, heatmap_slug, make_figures
+    from sim.analysis.plots.heatmap import check_heatmap
+    from sim.analysis.plots.make import FIGURES, heatmap_slug, make_figures
+    from sim.analysis.plots.style import FORMATS
 
     formats = _parse_list(args.format)
     bad = [f for f in formats if f not in FORMATS]
@@ -207,8 +209,8 @@ def cmd_plot(args) -> int:
 
 def cmd_report(args) -> int:
     from sim.analysis.compare import CompareError
-    from sim.analysis.plots import FIGURES
-    from sim.analysis.report import write_report
+    from sim.analysis.plots.make import FIGURES
+    from sim.analysis.report.build import write_report
 
     results, problem = _load(args.results)
     if problem:

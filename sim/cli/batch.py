@@ -26,7 +26,8 @@ def cmd_batch(args) -> int:
     import math
 
     from sim.batch.experiments import load_experiment
-    from sim.batch.runner import EXIT_SIGTERM, Terminated, format_summary, resume_hint, run_batch
+    from sim.batch.runner import format_summary, resume_hint, run_batch
+    from sim.batch.signals import EXIT_SIGTERM, Terminated
     from sim.config.files import BadInput
 
     if args.workers is not None and args.workers < 1:

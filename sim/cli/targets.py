@@ -33,7 +33,8 @@ exit codes: 0 done (with or without a box); 2 bad input. See docs/targets.md.
 def _load(results_dir: str, targets_path: str):
     """Results and targets validated against them; BadInput (ConfigError, ResultsError) on any
     problem."""
-    from sim.analysis.targets import context_for_results, load_targets, ok_runs
+    from sim.analysis.targets.evaluation import ok_runs
+    from sim.analysis.targets.file import context_for_results, load_targets
     from sim.batch.results import load_results
     from sim.config import ConfigError
 
@@ -50,14 +51,10 @@ def _load(results_dir: str, targets_path: str):
 
 
 def cmd_targets(args) -> int:
-    from sim.analysis.targets import (
-        evaluate,
-        fails,
-        format_evaluation,
-        issues_frame,
-        plot_targets,
-        write_csv,
-    )
+    from sim.analysis.files import write_csv
+    from sim.analysis.targets.consistency import issues_frame
+    from sim.analysis.targets.evaluation import evaluate, fails
+    from sim.analysis.targets.output import format_evaluation, plot_targets
     from sim.cli.analysis import check_derived
     from sim.config.files import BadInput, check_new_file
 
@@ -111,7 +108,8 @@ def cmd_targets(args) -> int:
 
 def cmd_discover(args) -> int:
     from sim.analysis.discovery import discover, format_discovery, plot_tradeoffs
-    from sim.analysis.targets import ok_runs, slug, target_values
+    from sim.analysis.files import slug
+    from sim.analysis.targets.evaluation import ok_runs, target_values
     from sim.cli.analysis import check_derived
     from sim.config.files import BadInput
 
@@ -120,7 +118,7 @@ def cmd_discover(args) -> int:
         target = targets.by_name(args.target)
     except BadInput as exc:
         return _fail(exc.problems)
-    figure = results.path / "figures" / f"discover_{slug(target.name)}.png"
+    figure = results.path / "figures" / f"discover_{slug(target.name, 'target')}.png"
     problems = check_derived(results.path, [figure], args.force)
     if problems:
         return _fail(problems)

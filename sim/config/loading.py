@@ -80,6 +80,15 @@ def parse_override(text: str) -> tuple[str, Any]:
     return path, value
 
 
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """Every ``--set PATH=VALUE`` of a command line as {path: value} (``parse_override``)."""
+    overrides = {}
+    for item in items or []:
+        path, value = parse_override(item)
+        overrides[path] = value
+    return overrides
+
+
 def _creatable(parts: list[str], i: int) -> bool:
     """Optional strategy fields are absent from the tree until set: allow creating them."""
     if parts[0] != "strategies" or i < 2:

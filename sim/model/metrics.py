@@ -1,4 +1,5 @@
-"""Yearly indicators. ``COLUMNS`` documents each one (unit, definition); docs/outputs.md lists them."""
+"""Yearly indicators: the timeseries row of each year, in the order of ``sim.model.outputs.COLUMNS``
+(which documents each one; docs/outputs.md lists them)."""
 
 from __future__ import annotations
 
@@ -6,129 +7,7 @@ import numpy as np
 
 from sim.model.codes import INSTRUMENTS, Status, Trigger
 from sim.model.kernels import argsort, jit, start
-
-TRIGGERS = [t.name.lower() for t in Trigger if t != Trigger.NONE]
-
-COLUMNS: dict[str, tuple[str, str]] = {
-    "year": (
-        "years since base year",
-        "model year; 0 is the state at registration, before any step",
-    ),
-    "calendar_year": ("calendar year", "base_year + year"),
-    "poverty_line": ("yuan/person/year", "poverty line in force this year (current prices)"),
-    "households": ("households", "households in the area"),
-    "people": ("persons", "persons in the area"),
-    "poor_households": (
-        "households",
-        "households whose per-capita income (after rigid spending) is below the line",
-    ),
-    "poor_people": ("persons", "persons in poor households"),
-    "poverty_rate": ("share of persons", "poor_people / people (FGT0 over persons)"),
-    "poverty_gap": ("share of the line", "FGT1 over persons: mean of max(0, 1 - income_pc / line)"),
-    "poverty_severity": (
-        "share of the line, squared",
-        "FGT2 over persons: mean of max(0, 1 - income_pc / line)^2",
-    ),
-    "registered_households": (
-        "households",
-        "households on the register and not exited (status poor or returned)",
-    ),
-    "registered_people": ("persons", "persons in registered_households"),
-    "newly_registered": (
-        "households",
-        "households put on the register this year (identification, with its errors)",
-    ),
-    "exits": ("households", "registered households that passed the exit test this year"),
-    "returns": ("households", "exited households whose income fell below the line this year"),
-    "new_poor": ("households", "never-registered households that fell below the line this year"),
-    "exited_cumulative": ("households", "exits summed over years 1..year"),
-    "returns_cumulative": ("households", "returns summed over years 1..year"),
-    **{
-        f"returns_{t}": (
-            "households",
-            f"returns this year whose main trigger (largest loss) was {t.replace('_', ' ')}",
-        )
-        for t in TRIGGERS
-    },
-    "ever_exited": ("households", "households that exited at least once up to this year"),
-    "exited_now": ("households", "households whose status is exited at the end of the year"),
-    "sustained_exits": (
-        "households",
-        "households that exited, never returned, and are out of poverty (exited) now",
-    ),
-    "sustained_exit_share": ("share", "sustained_exits / ever_exited (0 when nobody has exited)"),
-    **{
-        f"durability_{k}": (
-            "share",
-            f"of households whose first exit was at least {k} year(s) ago, the share that did not return within {k} year(s) of it (NaN when none)",
-        )
-        for k in range(1, 10)
-    },
-    **{
-        f"income_{c}_pc{suffix}": (
-            "yuan/person/year",
-            f"{desc} per person, {who}",
-        )
-        for c, desc in (
-            ("farm", "farm output less production costs"),
-            ("livestock", "livestock income"),
-            ("wage", "local and enterprise wages"),
-            ("migrant", "migrant income reaching the household"),
-            ("business", "business and contract income"),
-            ("property", "rent and interest"),
-            ("transfers", "all transfers (standing and programme)"),
-            ("transfers_programme", "programme transfers"),
-        )
-        for suffix, who in (("", "all households"), ("_reg0", "households registered at year 0"))
-    },
-    "mean_income_pc": (
-        "yuan/person/year",
-        "person-weighted mean of per-capita income after rigid spending",
-    ),
-    "median_income_pc": (
-        "yuan/person/year",
-        "person-weighted median of per-capita income after rigid spending",
-    ),
-    "mean_income_pc_registered0": (
-        "yuan/person/year",
-        "mean per-capita net income (before rigid spending) of households registered at year 0",
-    ),
-    "gini": (
-        "0-1",
-        "Gini coefficient of per-capita income over persons (negative incomes set to 0)",
-    ),
-    "transfer_share": (
-        "share",
-        "transfers / gross income (net income + production costs) summed over poor households",
-    ),
-    "at_risk_households": (
-        "households",
-        "households flagged by monitoring (not on the active register; income < monitoring_line x line, or a rigid-spending spike)",
-    ),
-    "mean_assets": ("yuan/household", "mean productive assets"),
-    "above_asset_threshold": (
-        "share of households",
-        "households with productive assets above the trap threshold",
-    ),
-    "medical_oop_share": ("share", "out-of-pocket / total medical cost, all households"),
-    "medical_oop_share_registered": (
-        "share",
-        "out-of-pocket / total medical cost, households ever registered",
-    ),
-    "catastrophic_health_share": (
-        "share of households",
-        "households whose out-of-pocket medical cost exceeds catastrophic_share of net income",
-    ),
-    "enterprises_alive": ("enterprises", "enterprises operating this year"),
-    "disaster_villages": ("villages", "villages hit by a disaster this year"),
-    "waiting_households": (
-        "households",
-        "eligible households not served this year because the budget ran out",
-    ),
-    "spending": ("yuan", "programme spending this year, all instruments"),
-    **{f"spending_{i}": ("yuan", f"programme spending this year on {i}") for i in INSTRUMENTS},
-    "cumulative_spending": ("yuan", "programme spending summed over years 0..year"),
-}
+from sim.model.outputs import DURABILITY_YEARS, INCOME_COMPONENTS
 
 
 def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float, order=None) -> float:
@@ -189,24 +68,28 @@ def gini(x: np.ndarray, w: np.ndarray, order=None) -> float:
     WAITING,
     N_TOTALS,
 ) = range(28)
-COMPONENTS = (
-    "farm",
-    "livestock",
-    "wage",
-    "migrant",
-    "business",
-    "property",
-    "transfers",
-    "transfers_programme",
-)
-DURABILITY_YEARS = 9
+COMPONENTS = tuple(c for c, _ in INCOME_COMPONENTS)
 NEVER, POOR, EXITED, RETURNED = (int(s) for s in Status)
 
 
 def collect(model, events: dict | None) -> dict:
+    """The year's timeseries row (``sim.model.outputs.COLUMNS``), from the household arrays and
+    this year's events (exits, returns, new poor and their triggers; None in year 0)."""
     hh = model.hh
-    year = model.year
-    line = model.line(year)
+    # the median and Gini (a sort) run beside the sums, on another core when there is one
+    median_and_gini = start(_median_and_gini, hh.n, hh.income_pc, hh.size)
+    t, comp, by_trigger, durability = _household_totals(model, events)
+    row = _poverty_and_register(model, t)
+    _flows(row, model, t, by_trigger, durability)
+    _incomes(row, t, comp, median_and_gini)
+    _assets_health_and_spending(row, model, t)
+    return row
+
+
+def _household_totals(model, events: dict | None):
+    """Every sum and count of the row, in three compiled passes over the households (few arrays
+    each, sums in registers)."""
+    hh = model.hh
     n = hh.n
     if events is None:
         exits = returns = new_poor = np.zeros(n, dtype=bool)
@@ -218,16 +101,27 @@ def collect(model, events: dict | None) -> dict:
             events["new_poor"],
             events["triggers"],
         )
-    # the median and Gini (a sort) run beside the sums, on another core when there is one
-    median_and_gini = start(_median_and_gini, n, hh.income_pc, hh.size)
-    t, comp, by_trigger, durability = _totals(
+    t = np.zeros(N_TOTALS)
+    by_trigger = np.zeros(8, dtype=np.int64)
+    _poverty_totals(
+        t,
+        by_trigger,
         hh.size,
         hh.income_pc,
         hh.status,
-        hh.registered,
+        hh.net_income,
+        hh.cost_production,
+        hh.inc_transfers,
+        exits,
+        returns,
+        new_poor,
+        trig,
+        model.line(model.year),
+    )
+    comp = _income_components(
+        t,
+        hh.size,
         hh.registered_year,
-        hh.first_exit_year,
-        hh.first_return_year,
         hh.net_income,
         hh.cost_production,
         hh.inc_farm,
@@ -238,20 +132,30 @@ def collect(model, events: dict | None) -> dict:
         hh.inc_property,
         hh.inc_transfers,
         hh.inc_transfers_programme,
+    )
+    durability = _lasting_exits_and_health(
+        t,
+        hh.status,
+        hh.registered,
+        hh.first_exit_year,
+        hh.first_return_year,
+        hh.net_income,
         hh.at_risk,
         hh.assets,
         hh.sp_medical,
         hh.medical_cost,
         hh.waiting,
-        exits,
-        returns,
-        new_poor,
-        trig,
-        year,
-        line,
+        model.year,
         model.scenario.economy.assets.threshold,
         model.scenario.shocks.insurance.catastrophic_share,
     )
+    return t, comp, by_trigger, durability
+
+
+def _poverty_and_register(model, t) -> dict:
+    year = model.year
+    line = model.line(year)
+    n = model.hh.n
     people = t[PEOPLE]
     row = {
         "year": year,
@@ -268,6 +172,11 @@ def collect(model, events: dict | None) -> dict:
         "registered_people": int(t[ACTIVE_PEOPLE]),
         "newly_registered": int(getattr(model.yr, "newly_registered", 0)),
     }
+    return row
+
+
+def _flows(row: dict, model, t, by_trigger, durability) -> None:
+    """Exits, returns (by trigger), new poor, cumulative counts and the durability of exits."""
     row["exits"] = int(t[EXITS])
     row["returns"] = int(t[RETURNS])
     row["new_poor"] = int(t[NEW_POOR])
@@ -287,6 +196,11 @@ def collect(model, events: dict | None) -> dict:
     for k in range(1, DURABILITY_YEARS + 1):
         at_risk, kept = durability[0, k], durability[1, k]
         row[f"durability_{k}"] = float(kept / at_risk) if at_risk > 0 else float("nan")
+
+
+def _incomes(row: dict, t, comp, median_and_gini) -> None:
+    """Income components per person, mean and median income, the Gini and the transfer share."""
+    people = t[PEOPLE]
     people_reg0 = t[PEOPLE_REG0]
     for j, c in enumerate(COMPONENTS):
         row[f"income_{c}_pc"] = float(comp[0, j] / people)
@@ -299,6 +213,11 @@ def collect(model, events: dict | None) -> dict:
     )
     row["gini"] = g
     row["transfer_share"] = float(t[POOR_TRANSFERS] / t[POOR_GROSS]) if t[POOR_GROSS] > 0 else 0.0
+
+
+def _assets_health_and_spending(row: dict, model, t) -> None:
+    n = model.hh.n
+    prev = model.cumulative
     row["at_risk_households"] = int(t[AT_RISK])
     row["mean_assets"] = float(t[ASSETS] / n)
     row["above_asset_threshold"] = float(t[ABOVE_THRESHOLD] / n)
@@ -316,48 +235,27 @@ def collect(model, events: dict | None) -> dict:
         row[f"spending_{i}"] = float(spent.get(i, 0.0))
     row["cumulative_spending"] = prev.get("spending", 0.0) + row["spending"]
     model.cumulative["spending"] = row["cumulative_spending"]
-    return row
 
 
 @jit
-def _totals(
+def _poverty_totals(
+    t,
+    by_trigger,
     size,
     income_pc,
     status,
-    registered,
-    registered_year,
-    first_exit_year,
-    first_return_year,
     net_income,
     cost_production,
-    inc_farm,
-    inc_livestock,
-    inc_wage,
-    inc_migrant,
-    inc_business,
-    inc_property,
     inc_transfers,
-    inc_transfers_programme,
-    at_risk,
-    assets,
-    sp_medical,
-    medical_cost,
-    waiting,
     exits,
     returns,
     new_poor,
     triggers,
-    year,
     line,
-    threshold,
-    catastrophic_share,
 ):
-    """Every sum and count of the row, in three passes over the households (few arrays each,
-    sums in registers)."""
+    """Poverty (FGT over persons), the register and this year's flows, into ``t`` and
+    ``by_trigger``."""
     n = len(size)
-    t = np.zeros(N_TOTALS)
-    by_trigger = np.zeros(8, dtype=np.int64)
-    # poverty (FGT over persons), the register and this year's flows
     people = poor_hh = poor_people = gap = severity = income_persons = 0.0
     poor_gross = poor_transfers = active_hh = active_people = 0.0
     n_exits = n_returns = n_new_poor = exited_now = 0
@@ -400,7 +298,25 @@ def _totals(
     t[ACTIVE_HH], t[ACTIVE_PEOPLE], t[EXITED_NOW] = active_hh, active_people, exited_now
     t[EXITS], t[RETURNS], t[NEW_POOR] = n_exits, n_returns, n_new_poor
 
-    # income components per person, all households and those registered at year 0
+
+@jit
+def _income_components(
+    t,
+    size,
+    registered_year,
+    net_income,
+    cost_production,
+    inc_farm,
+    inc_livestock,
+    inc_wage,
+    inc_migrant,
+    inc_business,
+    inc_property,
+    inc_transfers,
+    inc_transfers_programme,
+):
+    """Income components per person, all households and those registered at year 0."""
+    n = len(size)
     comp = np.zeros((2, len(COMPONENTS)))
     c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0.0
     r0 = r1 = r2 = r3 = r4 = r5 = r6 = r7 = 0.0
@@ -432,7 +348,28 @@ def _totals(
     comp[1, 4], comp[1, 5], comp[1, 6], comp[1, 7] = r4, r5, r6, r7
     t[PEOPLE_REG0], t[NET_INCOME_REG0] = people_reg0, net_reg0
 
-    # exits that last, assets, health spending, monitoring and the queue
+    return comp
+
+
+@jit
+def _lasting_exits_and_health(
+    t,
+    status,
+    registered,
+    first_exit_year,
+    first_return_year,
+    net_income,
+    at_risk,
+    assets,
+    sp_medical,
+    medical_cost,
+    waiting,
+    year,
+    threshold,
+    catastrophic_share,
+):
+    """Exits that last, assets, health spending, monitoring and the queue."""
+    n = len(status)
     # households by how many years after their first exit they are observed (at most 9), and by
     # how many of those years they stayed out; summed from the top afterwards
     observed = np.zeros(DURABILITY_YEARS + 1, dtype=np.int64)
@@ -473,7 +410,7 @@ def _totals(
     for k in range(DURABILITY_YEARS, 0, -1):
         durability[0, k] = observed[k] + durability[0, k + 1]
         durability[1, k] = stayed[k] + durability[1, k + 1]
-    return t, comp, by_trigger, durability
+    return durability
 
 
 @jit

@@ -16,7 +16,8 @@ from sim.model import demography, economy, identification, shocks
 from sim.model.effects import Effects, Ledger, StrategyLike
 from sim.model.enterprises import Enterprise, build_enterprises
 from sim.model.households import Household, household_frame
-from sim.model.metrics import COLUMNS, collect
+from sim.model.metrics import collect
+from sim.model.outputs import COLUMNS
 from sim.model.population import link_initial, synthesize
 from sim.model.rng import Streams, fresh_seed
 

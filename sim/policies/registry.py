@@ -24,7 +24,7 @@ Where each derived thing comes from, and why:
   makes what a scenario accepts depend on whether ``sim.policies`` was imported before it was
   loaded, which the plugin point avoids.
 - *Ledger columns, receipt fields and the docs tables* (``make docs``: parameters from the
-  defaults, columns from ``sim.model.metrics.COLUMNS``) follow the list.
+  defaults, columns from ``sim.model.outputs.COLUMNS``) follow the list.
 """
 
 from __future__ import annotations

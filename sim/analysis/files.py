@@ -1,0 +1,22 @@
+"""The files analysis writes: CSV tables (whole or not at all, through sim.config.files) and the
+file-name-safe form of a name (figures named after a target or an outcome)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from sim.config.files import write_text_atomic
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` as CSV without its index, whole or not at all."""
+    write_text_atomic(path, frame.to_csv(index=False))
+
+
+def slug(name: str, default: str = "") -> str:
+    """``name`` with every run of characters other than letters, digits, ``_ . -`` turned into
+    ``_`` and no ``_`` or ``.`` at either end; ``default`` if nothing is left."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.") or default

@@ -1,0 +1,325 @@
+"""The outcome registry: every number povsim reports, with its unit, direction and definition.
+
+One place for what an outcome *is*, read by the model's yearly row (``sim.model.metrics``),
+compare (which way is good news), targets (the values an outcome can take) and docs/outputs.md
+(``make docs``). In EMA Workbench's spirit an outcome is a name with a kind of optimum
+(``ScalarOutcome(name, kind=MINIMIZE)``).
+
+Two kinds of outcome:
+
+- **columns** of the yearly timeseries, one value per year (``poverty_rate``); analysis reads
+  them at a year (``poverty_rate@10``);
+- **derived** outcomes, computed by analysis from a run's timeseries up to a year (a target's
+  year; the last year for a whole-run outcome of compare, discovery and sensitivity).
+
+Pure data: it imports neither numba nor mesa, so analysis can read it without building a model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sim.model.codes import INSTRUMENTS, Trigger
+
+MINIMIZE, MAXIMIZE, INFO = -1, +1, 0  # the direction in which a change is good news
+
+TRIGGERS = [t.name.lower() for t in Trigger if t != Trigger.NONE]
+DURABILITY_YEARS = 9  # durability_1 .. durability_9
+INCOME_COMPONENTS = (
+    ("farm", "farm output less production costs"),
+    ("livestock", "livestock income"),
+    ("wage", "local and enterprise wages"),
+    ("migrant", "migrant income reaching the household"),
+    ("business", "business and contract income"),
+    ("property", "rent and interest"),
+    ("transfers", "all transfers (standing and programme)"),
+    ("transfers_programme", "programme transfers"),
+)
+
+
+def is_share(unit: str) -> bool:
+    """A unit whose values are fractions of a whole (shown as percentages)."""
+    return unit.startswith("share") or unit == "0-1"
+
+
+def unit_range(unit: str) -> tuple[float, float]:
+    """The values a column in ``unit`` can take (targets reject a value outside them)."""
+    if unit in ("share of the line", "share of the line, squared"):
+        return 0.0, math.inf  # FGT with negative incomes after rigid spending can exceed 1
+    if is_share(unit):
+        return 0.0, 1.0
+    if unit in ("households", "persons", "enterprises", "villages", "yuan", "yuan/household"):
+        return 0.0, math.inf
+    return -math.inf, math.inf  # incomes can be negative after rigid spending
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One outcome. ``kind`` is "column" (a timeseries column), "derived" (computed by analysis
+    from a run's timeseries) or "ratio" (``A/B`` of two columns, built by targets on request)."""
+
+    name: str
+    unit: str
+    definition: str
+    direction: int = INFO
+    kind: str = "column"
+    low: float | None = None  # None: from the unit (``unit_range``)
+    high: float | None = None
+    cumulative: bool = False  # never decreases from one year to the next
+
+    def __post_init__(self):
+        lo, hi = unit_range(self.unit)
+        if self.low is None:
+            object.__setattr__(self, "low", lo)
+        if self.high is None:
+            object.__setattr__(self, "high", hi)
+
+    @property
+    def derived(self) -> bool:
+        return self.kind == "derived"
+
+
+def _col(name, unit, definition, direction=INFO, **kw) -> Outcome:
+    return Outcome(name, unit, definition, direction, **kw)
+
+
+HH, PERSONS, YUAN_PC = "households", "persons", "yuan/person/year"
+
+_COLUMNS: list[Outcome] = [
+    _col(
+        "year",
+        "years since base year",
+        "model year; 0 is the state at registration, before any step",
+    ),
+    _col("calendar_year", "calendar year", "base_year + year"),
+    _col("poverty_line", YUAN_PC, "poverty line in force this year (current prices)"),
+    _col("households", HH, "households in the area"),
+    _col("people", PERSONS, "persons in the area"),
+    _col(
+        "poor_households",
+        HH,
+        "households whose per-capita income (after rigid spending) is below the line",
+        MINIMIZE,
+    ),
+    _col("poor_people", PERSONS, "persons in poor households", MINIMIZE),
+    _col("poverty_rate", "share of persons", "poor_people / people (FGT0 over persons)", MINIMIZE),
+    _col(
+        "poverty_gap",
+        "share of the line",
+        "FGT1 over persons: mean of max(0, 1 - income_pc / line)",
+        MINIMIZE,
+    ),
+    _col(
+        "poverty_severity",
+        "share of the line, squared",
+        "FGT2 over persons: mean of max(0, 1 - income_pc / line)^2",
+        MINIMIZE,
+    ),
+    _col(
+        "registered_households",
+        HH,
+        "households on the register and not exited (status poor or returned)",
+        MINIMIZE,
+    ),
+    _col("registered_people", PERSONS, "persons in registered_households", MINIMIZE),
+    _col(
+        "newly_registered",
+        HH,
+        "households put on the register this year (identification, with its errors)",
+    ),
+    _col("exits", HH, "registered households that passed the exit test this year", MAXIMIZE),
+    _col("returns", HH, "exited households whose income fell below the line this year", MINIMIZE),
+    _col(
+        "new_poor", HH, "never-registered households that fell below the line this year", MINIMIZE
+    ),
+    _col("exited_cumulative", HH, "exits summed over years 1..year", MAXIMIZE, cumulative=True),
+    _col("returns_cumulative", HH, "returns summed over years 1..year", MINIMIZE, cumulative=True),
+    *(
+        _col(
+            f"returns_{t}",
+            HH,
+            f"returns this year whose main trigger (largest loss) was {t.replace('_', ' ')}",
+            MINIMIZE,
+        )
+        for t in TRIGGERS
+    ),
+    _col(
+        "ever_exited",
+        HH,
+        "households that exited at least once up to this year",
+        MAXIMIZE,
+        cumulative=True,
+    ),
+    _col("exited_now", HH, "households whose status is exited at the end of the year", MAXIMIZE),
+    _col(
+        "sustained_exits",
+        HH,
+        "households that exited, never returned, and are out of poverty (exited) now",
+        MAXIMIZE,
+    ),
+    _col(
+        "sustained_exit_share",
+        "share",
+        "sustained_exits / ever_exited (0 when nobody has exited)",
+        MAXIMIZE,
+    ),
+    *(
+        _col(
+            f"durability_{k}",
+            "share",
+            f"of households whose first exit was at least {k} year(s) ago, the share that did not "
+            f"return within {k} year(s) of it (NaN when none)",
+            MAXIMIZE,
+        )
+        for k in range(1, DURABILITY_YEARS + 1)
+    ),
+    *(
+        _col(f"income_{c}_pc{suffix}", YUAN_PC, f"{desc} per person, {who}")
+        for c, desc in INCOME_COMPONENTS
+        for suffix, who in (("", "all households"), ("_reg0", "households registered at year 0"))
+    ),
+    _col(
+        "mean_income_pc",
+        YUAN_PC,
+        "person-weighted mean of per-capita income after rigid spending",
+        MAXIMIZE,
+    ),
+    _col(
+        "median_income_pc",
+        YUAN_PC,
+        "person-weighted median of per-capita income after rigid spending",
+        MAXIMIZE,
+    ),
+    _col(
+        "mean_income_pc_registered0",
+        YUAN_PC,
+        "mean per-capita net income (before rigid spending) of households registered at year 0",
+        MAXIMIZE,
+    ),
+    _col(
+        "gini",
+        "0-1",
+        "Gini coefficient of per-capita income over persons (negative incomes set to 0)",
+        MINIMIZE,
+    ),
+    _col(
+        "transfer_share",
+        "share",
+        "transfers / gross income (net income + production costs) summed over poor households",
+        MINIMIZE,
+    ),
+    _col(
+        "at_risk_households",
+        HH,
+        "households flagged by monitoring (not on the active register; income < monitoring_line "
+        "x line, or a rigid-spending spike)",
+    ),
+    _col("mean_assets", "yuan/household", "mean productive assets", MAXIMIZE),
+    _col(
+        "above_asset_threshold",
+        "share of households",
+        "households with productive assets above the trap threshold",
+        MAXIMIZE,
+    ),
+    _col(
+        "medical_oop_share", "share", "out-of-pocket / total medical cost, all households", MINIMIZE
+    ),
+    _col(
+        "medical_oop_share_registered",
+        "share",
+        "out-of-pocket / total medical cost, households ever registered",
+        MINIMIZE,
+    ),
+    _col(
+        "catastrophic_health_share",
+        "share of households",
+        "households whose out-of-pocket medical cost exceeds catastrophic_share of net income",
+        MINIMIZE,
+    ),
+    _col("enterprises_alive", "enterprises", "enterprises operating this year"),
+    _col("disaster_villages", "villages", "villages hit by a disaster this year"),
+    _col(
+        "waiting_households",
+        HH,
+        "eligible households not served this year because the budget ran out",
+        MINIMIZE,
+    ),
+    _col("spending", "yuan", "programme spending this year, all instruments"),
+    *(_col(f"spending_{i}", "yuan", f"programme spending this year on {i}") for i in INSTRUMENTS),
+    _col(
+        "cumulative_spending",
+        "yuan",
+        "programme spending summed over years 0..year",
+        cumulative=True,
+    ),
+]
+
+
+def _derived(name, unit, definition, direction=INFO, **kw) -> Outcome:
+    return Outcome(name, unit, definition, direction, kind="derived", **kw)
+
+
+_DERIVED: list[Outcome] = [
+    _derived(
+        "return_rate",
+        "share per year",
+        "returns in the year / exited_now at the end of the year before: the share of the "
+        "households that were out of poverty at the start of the year and fell back during it "
+        "(0 when none were out)",
+        MINIMIZE,
+    ),
+    _derived(
+        "max_return_rate_after_phase_out",
+        "share per year",
+        "the largest return_rate over the years after the phase-out year, up to the year "
+        "(undefined when the year is not after the phase-out)",
+        MINIMIZE,
+    ),
+    _derived(
+        "returns_after_phase_out",
+        HH,
+        "returns summed over the years after the phase-out year, up to the year",
+        MINIMIZE,
+        cumulative=True,
+    ),
+    _derived(
+        "cost_per_sustained_exit",
+        "yuan/household",
+        "cumulative_spending / sustained_exits at the year (undefined without sustained exits)",
+        MINIMIZE,
+    ),
+    _derived(
+        "total_spending", "yuan", "cumulative_spending at the year", MINIMIZE, cumulative=True
+    ),
+    _derived(
+        "exits_total",
+        HH,
+        "exit events up to the year (exited_cumulative)",
+        MAXIMIZE,
+        cumulative=True,
+    ),
+    _derived(
+        "mean_poverty_rate",
+        "share of persons",
+        "poverty_rate averaged over years 1..year",
+        MINIMIZE,
+    ),
+]
+
+OUTCOMES: dict[str, Outcome] = {o.name: o for o in _COLUMNS}
+DERIVED: dict[str, Outcome] = {o.name: o for o in _DERIVED}
+OUTCOMES.update(DERIVED)
+COLUMNS: dict[str, Outcome] = {o.name: o for o in _COLUMNS}  # the timeseries, in column order
+
+# Whole-run outcomes, named without a year and read at a run's last year (compare, discovery,
+# sensitivity), in the order ``run_outcomes`` gives them by default. sustained_exits is the
+# column at the last year; the others are derived.
+RUN_OUTCOMES = (
+    "total_spending",
+    "sustained_exits",
+    "cost_per_sustained_exit",
+    "returns_after_phase_out",
+    "exits_total",
+    "mean_poverty_rate",
+)
