@@ -345,8 +345,13 @@ def _check_levers_and_uncertainties(checker, exp, levers, uncertainties_raw):
 def _check_design_points(checker, exp, base, combos, samples) -> None:
     """Every lever combination x uncertainty sample is a valid scenario, or ConfigError."""
     bad: list[str] = []
+    seen: set[str] = set()  # combinations that differ only by strategy make the same scenario
     for combo in combos:
         lever_over = {k: v for k, v in combo.items() if k != STRATEGY}
+        key = json.dumps(lever_over, sort_keys=True, default=str)
+        if key in seen:
+            continue
+        seen.add(key)
         for sample in samples:
             _, errs = checker.check({**base, **lever_over, **sample})
             if errs:

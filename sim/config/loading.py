@@ -7,6 +7,7 @@ what is allowed.
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import tomllib
 from pathlib import Path
@@ -103,16 +104,21 @@ def _creatable(parts: list[str], i: int) -> bool:
 
 
 def apply_overrides(
-    tree: dict, overrides: dict[str, Any], defaults: dict, problems: list[str] | None = None
+    tree: dict,
+    overrides: dict[str, Any],
+    defaults: dict,
+    problems: list[str] | None = None,
+    in_place: bool = False,
 ) -> dict:
-    """Set dotted paths. A path that leads nowhere is reported as an unknown field.
+    """Set dotted paths (on a copy of ``tree``, or on ``tree`` itself with ``in_place``). A path
+    that leads nowhere is reported as an unknown field.
 
     With ``problems`` given, unknown paths are appended to it instead of raised, so that the
     caller can report them together with the validation problems.
     """
     collect = problems is not None
     problems = problems if problems is not None else []
-    out = copy.deepcopy(tree)
+    out = tree if in_place else copy.deepcopy(tree)
     for path, value in overrides.items():
         parts = path.split(".")
         node: Any = out
@@ -228,21 +234,28 @@ def instrument_problems(instruments: dict, where: str) -> list[str]:
     return []
 
 
+@functools.cache
+def _scenario_base() -> dict:
+    """The defaults every scenario starts from, read once per process: the parameters' values,
+    and the built-in strategies (a file's [strategies.NAME] table adds a strategy or changes
+    fields of a built-in one, e.g. its phase_out_year)."""
+    base = default_values()
+    base["strategies"] = builtin_strategy_tables()
+    base.setdefault("enterprises", [])
+    return base
+
+
 def build_scenario(
     data: dict, source: str = "<scenario>", overrides: dict[str, Any] | None = None
 ) -> Scenario:
     """Defaults + file data + overrides → validated :class:`Scenario` (or :class:`ConfigError`)."""
-    defaults = default_values()
     if not isinstance(data, dict):
         raise ConfigError([f"{source}: expected a TOML table at the top level"])
-    # built-in strategies are part of every scenario; a file's [strategies.NAME] table adds a
-    # strategy or changes fields of a built-in one (e.g. its phase_out_year)
-    defaults["strategies"] = builtin_strategy_tables()
-    defaults.setdefault("enterprises", [])
+    defaults = _scenario_base()  # shared: never modified (deep_merge copies it)
     merged = deep_merge(defaults, data)
     problems: list[str] = []
     if overrides:
-        merged = apply_overrides(merged, overrides, defaults, problems)
+        merged = apply_overrides(merged, overrides, defaults, problems, in_place=True)
     where = source if not overrides else f"{source} (with --set {', '.join(overrides)})"
     try:
         sc = Scenario.model_validate(merged)
