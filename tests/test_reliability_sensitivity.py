@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim.analysis.sensitivity as sens
+import sim.analysis.sensitivity.study as sens_study
 from sim.analysis.sensitivity import Factor, make_plan, prepare_study
 from sim.cli import main
 from sim.config import ConfigError
@@ -139,14 +139,14 @@ def test_an_interrupted_analysis_leaves_the_earlier_files_whole(experiment, stud
         raise KeyboardInterrupt
 
     # interrupted while the figures are drawn: nothing has been replaced yet
-    monkeypatch.setattr(sens, "render_figures", interrupted)
+    monkeypatch.setattr(sens_study, "render_figures", interrupted)
     assert sensitivity(experiment, study, "--resume", "--outcome", "gini@4") == 130
     assert snapshot(files) == before
     monkeypatch.undo()
 
     # interrupted between two files: each file is the earlier one or the new one, never a part,
     # and every one still holds the earlier outcome's rows
-    real, calls = sens.write_bytes_atomic, []
+    real, calls = sens_study.write_bytes_atomic, []
 
     def stop_at_third(path, data):
         calls.append(path)
@@ -154,7 +154,7 @@ def test_an_interrupted_analysis_leaves_the_earlier_files_whole(experiment, stud
             raise KeyboardInterrupt
         real(path, data)
 
-    monkeypatch.setattr(sens, "write_bytes_atomic", stop_at_third)
+    monkeypatch.setattr(sens_study, "write_bytes_atomic", stop_at_third)
     assert sensitivity(experiment, study, "--resume", "--outcome", "gini@4") == 130
     for name in ("indices.csv", "noise.csv", "noise_factors.csv"):
         assert set(POVERTY) <= set(pd.read_csv(files / name)["outcome"])

@@ -200,6 +200,13 @@ def register(subparsers) -> None:
         "experiment", help="experiment TOML file, e.g. experiments/sensitivity_county.toml"
     )
     p.add_argument("--method", choices=["morris", "sobol"], required=True)
+    _add_design_options(p)
+    _add_run_options(p)
+    p.set_defaults(func=cmd_sensitivity)
+
+
+def _add_design_options(p: argparse.ArgumentParser) -> None:
+    """What the study varies and analyses: samples, outcomes, factors, levers, levels, inputs."""
     p.add_argument(
         "--samples",
         type=int,
@@ -238,6 +245,10 @@ def register(subparsers) -> None:
         help="range: each factor uniform over its bounds (default); distribution: through "
         "the experiment's own distribution (inverse CDF)",
     )
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    """How and where the study runs: workers, scheduler, run limit, output folder, resume."""
     p.add_argument(
         "--workers",
         type=int,
@@ -270,4 +281,3 @@ def register(subparsers) -> None:
         help="replace an earlier study of povsim's in --out and start over",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    p.set_defaults(func=cmd_sensitivity)

@@ -19,31 +19,47 @@ def population_problems(tree: dict) -> list[tuple[str, str]]:
     """Counts that cannot be synthesised, read off the raw tree so that they are reported even
     when other fields fail validation (pydantic skips model validators then). Values that are
     not numbers are left to the field validators."""
-    out: list[tuple[str, str]] = []
-
-    def num(*path):
-        node = tree
-        for key in path:
-            if not isinstance(node, dict) or key not in node:
-                return None
-            node = node[key]
-        return node if isinstance(node, int) and not isinstance(node, bool) else None
-
-    H, P = num("population", "households"), num("population", "people")
-    R, RP = num("population", "registered", "households"), num("population", "registered", "people")
-    M = num("population", "max_household_size")
+    H, P = _int_at(tree, "population", "households"), _int_at(tree, "population", "people")
+    R = _int_at(tree, "population", "registered", "households")
+    RP = _int_at(tree, "population", "registered", "people")
+    M = _int_at(tree, "population", "max_household_size")
     if None in (H, P, R, RP, M) or M < 1:
-        return out
+        return []
     if H > MAX_HOUSEHOLDS or P > MAX_PEOPLE:
-        out.append(
+        return [
             (
                 "population",
                 f"{H:,} households and {P:,} people: at most {MAX_HOUSEHOLDS:,} households and "
                 f"{MAX_PEOPLE:,} people in one scenario (a prefecture's whole population; "
                 "split a larger area into several scenarios)",
             )
-        )
-        return out
+        ]
+    out = _registered_problems(H, P, R, RP)
+    cats = {}
+    for c in CATEGORIES:
+        h = _int_at(tree, "population", "registered", "categories", c, "households")
+        p = _int_at(tree, "population", "registered", "categories", c, "people")
+        if h is None or p is None:
+            return out
+        cats[c] = (h, p)
+    out += _category_problems(cats, R, RP, M)
+    out += _non_registered_problems(H - R, P - RP, M)
+    return out
+
+
+def _int_at(tree: dict, *path: str) -> int | None:
+    """The integer at ``path`` in the raw tree, or None (missing, or not an integer)."""
+    node = tree
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node if isinstance(node, int) and not isinstance(node, bool) else None
+
+
+def _registered_problems(H: int, P: int, R: int, RP: int) -> list[tuple[str, str]]:
+    """The registered households and people against the whole population."""
+    out: list[tuple[str, str]] = []
     if R > H:
         out.append(
             (
@@ -58,15 +74,15 @@ def population_problems(tree: dict) -> list[tuple[str, str]]:
                 f"registered people ({RP}) cannot exceed population.people ({P})",
             )
         )
-    cats = {}
-    for c in CATEGORIES:
-        h, p = (
-            num(*("population registered categories".split()), c, "households"),
-            num(*("population registered categories".split()), c, "people"),
-        )
-        if h is None or p is None:
-            return out
-        cats[c] = (h, p)
+    return out
+
+
+def _category_problems(
+    cats: dict[str, tuple[int, int]], R: int, RP: int, M: int
+) -> list[tuple[str, str]]:
+    """The primary-cause categories' households and people against the registered counts and
+    the household size; a category of households with 0 people gets the people left over."""
+    out: list[tuple[str, str]] = []
     total = sum(h for h, _ in cats.values())
     if total != R:
         listing = ", ".join(f"{k} {h}" for k, (h, _) in cats.items())
@@ -107,7 +123,13 @@ def population_problems(tree: dict) -> list[tuple[str, str]]:
                 f"{rest_h} households of {', '.join(derived)} (each holds 1..{M} persons)",
             )
         )
-    oh, op = H - R, P - RP
+    return out
+
+
+def _non_registered_problems(oh: int, op: int, M: int) -> list[tuple[str, str]]:
+    """The households and people left over after the registered ones (none when either is
+    negative: that is already reported against the registered counts)."""
+    out: list[tuple[str, str]] = []
     if oh >= 0 and op >= 0:
         if oh == 0 and op > 0:
             out.append(
