@@ -1,0 +1,265 @@
+"""Labour allocation: who farms, works locally, for a linked enterprise or away, and what each
+earns (docs/ODD.md §7.9, §7.10 wage and migrant income).
+
+A module of its own because it is the one person-level rule of the income phase: one flat loop
+over the persons adds each person's work and earnings into the sums of their household, which
+the household-level income rules (``sim.model.income``) then read. Its kernel reads its columns
+by name (records filled by :func:`sim.model.kernels.columns`), its streams by name and its
+parameters from one record built here from the scenario.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from sim.model.codes import Health, Stage, Work
+from sim.model.kernels import columns, jit, parallel, row
+from sim.model.rng import ndtr, ndtri, open_uniform, uniform
+
+# streams "labour.<field>", per person: the migration propensity's yearly part and the local job
+# draw's renewal (for everybody: never depends on the strategy). The local job draw itself,
+# "labour.local", is read from the year it was last renewed (LocalKeys), not this year's.
+LabourStreams = namedtuple("LabourStreams", "migration renewal")
+HEALTHY, CHRONIC, DISABLED = int(Health.HEALTHY), int(Health.CHRONIC), int(Health.DISABLED)
+NONE, COMPULSORY = int(Stage.NONE), int(Stage.COMPULSORY)
+HIGH, UNIVERSITY = int(Stage.HIGH), int(Stage.UNIVERSITY)
+W_NONE, W_FARM, W_LOCAL = int(Work.NONE), int(Work.FARM), int(Work.LOCAL)
+W_ENTERPRISE, W_MIGRANT = int(Work.ENTERPRISE), int(Work.MIGRANT)
+# Numerical guards, not behaviour: a skill of 0 raised to the elasticity, and the division by the
+# share of work an acute illness leaves (1 − acute_work_loss may be 0)
+MIN_SKILL = 1e-6
+MIN_KEEP = 1e-9
+
+LabourPersons = namedtuple(
+    "LabourPersons",
+    "hh age stage health acute skill work_propensity ent_job work local_year",
+)
+# from the households, the policy effects and the year record
+LabourHouseholds = namedtuple(
+    "LabourHouseholds",
+    "enterprise job_access work_factor labour_units inc_migrant ent_wage_prev",
+)
+# per-household sums and factors the labour pass leaves for the income passes (sim.model.economy)
+HouseholdWork = namedtuple(
+    "HouseholdWork",
+    "local_chance farm_labour earn_local lost_work pensioners school asset_return repaid",
+)
+# per person: the inputs of the migration threshold last computed, and the threshold
+MigrationMemo = namedtuple("MigrationMemo", "skill chronic work_factor threshold")
+LocalChanceHouseholds = namedtuple("LocalChanceHouseholds", "village local_chance")
+LocalChanceVillages = namedtuple("LocalChanceVillages", "remoteness infrastructure")
+LocalChanceParams = namedtuple(
+    "LocalChanceParams", "local_job_prob remoteness_penalty infrastructure_weight"
+)
+LabourParams = namedtuple(
+    "LabourParams",
+    "year dependency local_persistence working_age_min working_age_max elderly_farm_age_max "
+    "migrant_age_max pension_age sqrt_rho sqrt_1_rho chronic_weight acute_keep lost_per_earned "
+    "elderly_weight migrant_base_prob migrant_elasticity chronic_migration max_work_chance "
+    "local_skill_cap local_farm_share migrant_pay local_pay enterprise_pay compulsory_cost "
+    "high_school_cost university_cost",
+)
+
+
+def labour_params(model, wage_index: float) -> LabourParams:
+    """This year's labour parameters: the scenario's, with pay grown to this year."""
+    sc = model.scenario
+    ec, lab, s = sc.economy, sc.population.labour, sc.schooling
+    awl = sc.shocks.illness.acute_work_loss
+    return LabourParams(
+        year=model.year,
+        dependency=bool((model.effects.work_factor != 1.0).any()),  # the response is on
+        local_persistence=ec.local_persistence,
+        working_age_min=int(lab.working_age_min),
+        working_age_max=int(lab.working_age_max),
+        elderly_farm_age_max=int(lab.elderly_farm_age_max),
+        migrant_age_max=int(ec.migrant_age_max),
+        pension_age=int(ec.pension_age),
+        sqrt_rho=math.sqrt(ec.labour_persistence),
+        sqrt_1_rho=math.sqrt(1.0 - ec.labour_persistence),
+        chronic_weight=float(lab.chronic_labour_weight),
+        acute_keep=float(1.0 - awl),
+        lost_per_earned=float(awl / max(1.0 - awl, MIN_KEEP)),
+        elderly_weight=float(lab.elderly_labour_weight),
+        migrant_base_prob=float(ec.migrant_base_prob),
+        migrant_elasticity=float(ec.skill.migrant_elasticity),
+        chronic_migration=float(ec.chronic_migration_factor),
+        max_work_chance=float(ec.max_work_chance),
+        local_skill_cap=float(ec.local_skill_cap),
+        local_farm_share=float(ec.local_worker_farm_share),
+        migrant_pay=float(
+            ec.migrant_monthly_wage * ec.migrant_months * ec.migrant_remit_share * wage_index
+        ),
+        local_pay=float(ec.local_daily_wage * ec.local_max_days * wage_index),
+        enterprise_pay=float(sc.enterprise_defaults.job_wage * wage_index),
+        compulsory_cost=float(s.compulsory_cost),
+        high_school_cost=float(s.high_school_cost),
+        university_cost=float(s.university_cost),
+    )
+
+
+def labour(model, keys, work: HouseholdWork, memo: MigrationMemo, local_keys, wage_index) -> None:
+    """Who works where and what they earn at this year's ``wage_index``, summed per household
+    into ``work`` (§7.9)."""
+    ec = model.scenario.economy
+    _local_chance(
+        columns(LocalChanceHouseholds, model.hh, work),
+        columns(LocalChanceVillages, model.villages),
+        LocalChanceParams(
+            local_job_prob=ec.local_job_prob,
+            remoteness_penalty=ec.local_remoteness_penalty,
+            infrastructure_weight=ec.local_infrastructure_weight,
+        ),
+    )
+    parallel(
+        _labour,
+        model.hh.n,
+        model.person_start,
+        columns(LabourPersons, model.persons),
+        columns(LabourHouseholds, model.hh, model.effects, model.yr),
+        work,
+        memo,
+        local_keys,
+        keys.record(LabourStreams),
+        labour_params(model, wage_index),
+    )
+
+
+@jit
+def _local_chance(hh, villages, par):
+    """The household's chance of local wage work before its members' skill and job access:
+    lower in a remote village, higher where infrastructure is good."""
+    w = par.infrastructure_weight
+    for h in range(len(hh.village)):
+        vil = hh.village[h]
+        hh.local_chance[h] = (
+            par.local_job_prob
+            * (1.0 - par.remoteness_penalty * villages.remoteness[vil])
+            * ((1.0 - w) + w * villages.infrastructure[vil])
+        )
+
+
+@jit
+def _migration_threshold(skill, chronic, wf, wp, par):
+    """The uniform behind the yearly draw above which the person migrates.
+
+    ODD §7.9: migrant if Φ(-x) < p_mig, x = sqrt(ρ)·wp + sqrt(1-ρ)·z, z = Φ⁻¹(u). Solved for u:
+    Φ(-x) < p  <=>  x > -Φ⁻¹(p)  <=>  u > Φ((-Φ⁻¹(p) - sqrt(ρ)·wp) / sqrt(1-ρ)).
+    """
+    p = par.migrant_base_prob * max(skill, MIN_SKILL) ** par.migrant_elasticity
+    if chronic:
+        p = par.chronic_migration * p
+    p = min(p * wf, par.max_work_chance)
+    if p <= 0.0:
+        return 2.0  # never
+    cut = -ndtri(p) - par.sqrt_rho * wp
+    if par.sqrt_1_rho > 0.0:
+        return ndtr(cut / par.sqrt_1_rho)
+    return -1.0 if cut < 0.0 else 2.0  # fully persistent: the propensity alone decides
+
+
+@jit
+def _start_sums(lo, hi, households, work):
+    """Zero the household sums of households ``lo:hi`` before their persons add into them."""
+    for out in (
+        households.labour_units,
+        work.farm_labour,
+        households.inc_migrant,
+        work.earn_local,
+        households.ent_wage_prev,
+        work.lost_work,
+        work.pensioners,
+        work.school,
+    ):
+        out[lo:hi] = 0.0
+
+
+@jit
+def _labour(lo, hi, start, persons, households, work, memo, local_keys, keys, par):
+    """Labour allocation and earnings (§7.9, §7.10) of the persons of households ``lo:hi``,
+    person by person, added into the sums of their household (one flat loop over the persons
+    runs faster than a loop over households with one over their persons inside).
+
+    Who works where is random, so the rules are written with & and arithmetic on flags, not
+    branches: a mispredicted branch costs more than computing both sides.
+    """
+    stage_cost = np.zeros(5)  # yearly cost of a pupil by schooling stage (none, pre-school: 0)
+    stage_cost[COMPULSORY] = par.compulsory_cost
+    stage_cost[HIGH] = par.high_school_cost
+    stage_cost[UNIVERSITY] = par.university_cost
+    _start_sums(lo, hi, households, work)
+    work_factor, local_chance = households.work_factor, work.local_chance
+    year, local_year = par.year, persons.local_year
+    for i in range(row(start[lo]), row(start[hi])):
+        h = row(persons.hh[i])
+        a = persons.age[i]
+        st = persons.stage[i]
+        state = persons.health[i]
+        sick = persons.acute[i]
+        sk = persons.skill[i]
+        wf = work_factor[h]
+        work.pensioners[h] += a >= par.pension_age
+        work.school[h] += stage_cost[st]
+        keep = par.acute_keep if sick else 1.0
+        out_of_school = st == NONE
+        able = (
+            out_of_school
+            & (a >= par.working_age_min)
+            & (a <= par.working_age_max)
+            & (state != DISABLED)
+        )
+        elderly = (
+            out_of_school
+            & (a > par.working_age_max)
+            & (a <= par.elderly_farm_age_max)
+            & (state == HEALTHY)
+        )
+        chronic = state == CHRONIC
+        weight = (par.chronic_weight if chronic else 1.0) * keep * able
+        enterprise_job = able & persons.ent_job[i] & (households.enterprise[h] >= 0)
+        seeks = able & ~enterprise_job
+        # migration: the threshold changes only with skill, health or the dependency response
+        # (work_propensity is constant), so it is kept from year to year until one of them does
+        may_migrate = seeks & (a <= par.migrant_age_max)
+        changed = (memo.skill[i] != sk) | (memo.chronic[i] != chronic)
+        if par.dependency:
+            changed |= memo.work_factor[i] != wf
+        if may_migrate & changed:
+            memo.skill[i] = sk
+            memo.chronic[i] = chronic
+            memo.work_factor[i] = wf
+            memo.threshold[i] = _migration_threshold(
+                sk, chronic, wf, persons.work_propensity[i], par
+            )
+        migrant = may_migrate & (open_uniform(keys.migration, i) > memo.threshold[i])
+        # a local job is mostly kept: the draw behind it is renewed with chance 1 - persistence
+        renew = (year > 0) & (uniform(keys.renewal, i) >= par.local_persistence)
+        ly = year if renew else local_year[i]
+        local_year[i] = ly
+        p_loc = local_chance[h] * min(sk, par.local_skill_cap) * households.job_access[h] * wf
+        p_loc = min(max(p_loc, 0.0), par.max_work_chance)
+        local = seeks & ~migrant & (uniform(local_keys[ly], i) < p_loc)
+        farm = seeks & ~migrant & ~local
+        earned_migrant = weight * sk * par.migrant_pay * migrant
+        earned_local = weight * sk * par.local_pay * local
+        earned_enterprise = weight * par.enterprise_pay * enterprise_job
+        households.inc_migrant[h] += earned_migrant
+        work.earn_local[h] += earned_local
+        households.ent_wage_prev[h] += earned_enterprise
+        earned = earned_migrant + earned_local + earned_enterprise
+        work.lost_work[h] += earned * par.lost_per_earned * sick
+        # weight and elderly are never both non-zero, nor are the three farm terms
+        elderly_weight = par.elderly_weight
+        households.labour_units[h] += weight + elderly_weight * elderly
+        work.farm_labour[h] += (
+            weight * farm + par.local_farm_share * weight * local + elderly_weight * keep * elderly
+        )
+        persons.work[i] = (
+            W_MIGRANT * migrant
+            + W_LOCAL * local
+            + W_ENTERPRISE * enterprise_job
+            + W_FARM * (farm | elderly)
+        )
