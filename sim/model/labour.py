@@ -193,6 +193,7 @@ def _labour(lo, hi, start, persons, households, work, memo, local_keys, keys, pa
     _start_sums(lo, hi, households, work)
     work_factor, local_chance = households.work_factor, work.local_chance
     year, local_year = par.year, persons.local_year
+    wa_min, wa_max, elderly_max = par.working_age_min, par.working_age_max, par.elderly_farm_age_max
     for i in range(row(start[lo]), row(start[hi])):
         h = row(persons.hh[i])
         a = persons.age[i]
@@ -205,18 +206,8 @@ def _labour(lo, hi, start, persons, households, work, memo, local_keys, keys, pa
         work.school[h] += stage_cost[st]
         keep = par.acute_keep if sick else 1.0
         out_of_school = st == NONE
-        able = (
-            out_of_school
-            & (a >= par.working_age_min)
-            & (a <= par.working_age_max)
-            & (state != DISABLED)
-        )
-        elderly = (
-            out_of_school
-            & (a > par.working_age_max)
-            & (a <= par.elderly_farm_age_max)
-            & (state == HEALTHY)
-        )
+        able = out_of_school & (a >= wa_min) & (a <= wa_max) & (state != DISABLED)
+        elderly = out_of_school & (a > wa_max) & (a <= elderly_max) & (state == HEALTHY)
         chronic = state == CHRONIC
         weight = (par.chronic_weight if chronic else 1.0) * keep * able
         enterprise_job = able & persons.ent_job[i] & (households.enterprise[h] >= 0)
