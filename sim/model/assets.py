@@ -53,18 +53,23 @@ def assets(model, keys, work) -> None:
 @jit
 def _assets(lo, hi, hh, par):
     """Saving, repayment, investment, coping and depreciation, household by household (§7.12)."""
+    # the columns taken out of their record before the loop: read through it inside, every
+    # access costs a reference count (measured ten times slower; sim.model.labour._labour)
+    size, income, repaid, debt_of = hh.size, hh.income, hh.repaid, hh.debt
+    assets, savings = hh.assets, hh.savings
+    house_safe, consumption = hh.house_safe, hh.sp_consumption
     keep, renovation_cost = par.keep, par.renovation_cost
     for h in range(row(lo), row(hi)):
-        need = par.need_pp * hh.size[h]
-        cash = hh.income[h] - hh.repaid[h]
+        need = par.need_pp * size[h]
+        cash = income[h] - repaid[h]
         surplus = cash - need
         saving = par.saving_rate * surplus if surplus > 0 else 0.0
-        debt = hh.debt[h]
+        debt = debt_of[h]
         repay = min(min(debt, par.debt_repay_share * debt), saving)
         debt -= repay
         invest = par.investment_share * (saving - repay)
-        a = hh.assets[h] + invest
-        s = hh.savings[h] + (saving - repay - invest)
+        a = assets[h] + invest
+        s = savings[h] + (saving - repay - invest)
         # below the floor (a share of need) the household draws savings, sells assets at a
         # discount, and borrows the rest; it consumes the floor
         floor = par.consumption_floor * need
@@ -74,11 +79,11 @@ def _assets(lo, hi, hh, par):
         shortfall -= from_savings
         sold = min(a, shortfall / max(keep, MIN_KEEP))
         a -= sold
-        hh.debt[h] = debt + max(shortfall - sold * keep, 0.0)
-        hh.sp_consumption[h] = cash - saving if surplus > 0 else max(cash, floor)
+        debt_of[h] = debt + max(shortfall - sold * keep, 0.0)
+        consumption[h] = cash - saving if surplus > 0 else max(cash, floor)
         a = max(a * par.kept_after_depreciation, 0.0)
-        if not hh.house_safe[h] and s >= renovation_cost:
+        if not house_safe[h] and s >= renovation_cost:
             s -= renovation_cost
-            hh.house_safe[h] = True
-        hh.assets[h] = a
-        hh.savings[h] = s
+            house_safe[h] = True
+        assets[h] = a
+        savings[h] = s

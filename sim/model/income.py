@@ -116,94 +116,111 @@ def transfers_spending_income(model, work, price_level: float) -> None:
 
 @jit
 def _farm_assets_contracts(lo, hi, hh, villages, ent, par):
-    """Farm income (一算), asset and contract income (一算, 二算) and rent (三算) (§7.10)."""
-    crop_price, price_level = par.crop_price, par.price_level
+    """Farm income (一算), asset and contract income (一算, 二算) and rent (三算) (§7.10).
+    The columns are taken out of their records before the loop (see ``sim.model.labour._labour``:
+    read through the record inside it, every access costs a reference count)."""
+    village, land, productivity, assets = hh.village, hh.land, hh.productivity, hh.assets
+    savings, enterprise, link_year = hh.savings, hh.enterprise, hh.link_year
+    labour_units, cost_production = hh.labour_units, hh.cost_production
+    farm_labour, asset_return, inc_farm = hh.farm_labour, hh.asset_return, hh.inc_farm
+    loss_disaster, inc_livestock = hh.loss_disaster, hh.inc_livestock
+    inc_business, loss_market, inc_property = hh.inc_business, hh.loss_market, hh.inc_property
+    contract_income = hh.contract_income_prev
+    land_productivity, infrastructure = villages.land_productivity, villages.infrastructure
+    remoteness, hit = villages.remoteness, villages.hit
+    alive, lag, industry, premium = ent.alive, ent.lag, ent.industry, ent.premium
+    income_per_household, industry_price = ent.income_per_household, par.industry_price
+    crop_price, price_level, year = par.crop_price, par.price_level, par.year
     infra_w, labour_floor = par.farm_infrastructure_weight, par.labour_floor
     livestock_share = par.livestock_share
     for h in range(row(lo), row(hi)):
-        vil = hh.village[h]
-        ld = hh.land[h]
+        vil = village[h]
+        ld = land[h]
         needed = ld * par.labour_per_mu
-        farmed = min(1.0, hh.farm_labour[h] / max(needed, MIN_LABOUR_NEED)) * (needed > 0)
+        farmed = min(1.0, farm_labour[h] / max(needed, MIN_LABOUR_NEED)) * (needed > 0)
         potential = (
             ld
             * farmed
             * par.farm_gross_per_mu
-            * villages.land_productivity[vil]
-            * ((1.0 - infra_w) + infra_w * villages.infrastructure[vil])
-            * hh.productivity[h]
+            * land_productivity[vil]
+            * ((1.0 - infra_w) + infra_w * infrastructure[vil])
+            * productivity[h]
             * price_level
         )
-        cut = par.farm_loss * villages.hit[vil]
-        hh.inc_farm[h] = potential * crop_price * (1.0 - cut)
-        hh.cost_production[h] = ld * farmed * par.farm_cost_per_mu * price_level
-        hh.loss_disaster[h] += potential * crop_price * cut
+        cut = par.farm_loss * hit[vil]
+        inc_farm[h] = potential * crop_price * (1.0 - cut)
+        cost_production[h] = ld * farmed * par.farm_cost_per_mu * price_level
+        loss_disaster[h] += potential * crop_price * cut
         market = potential * max(0.0, 1.0 - crop_price) * (1.0 - cut)
         # productive assets (the poverty trap) and contracts with a linked enterprise
-        labour = labour_floor + (1.0 - labour_floor) * min(hh.labour_units[h], 1.0)
+        labour = labour_floor + (1.0 - labour_floor) * min(labour_units[h], 1.0)
         labour_factor = min(max(labour, 0.0), 1.0)
-        asset_income = hh.assets[h] * hh.asset_return[h] * hh.productivity[h] * labour_factor
+        asset_income = assets[h] * asset_return[h] * productivity[h] * labour_factor
         contract = 0.0
-        e = hh.enterprise[h]
+        e = enterprise[h]
         if e >= 0:
-            if ent.alive[e] and par.year - hh.link_year[h] >= ent.lag[e]:
-                ind_price = par.industry_price[ent.industry[e]]
-                base = ent.income_per_household[e] * (1.0 + ent.premium[e]) * par.wage_index
+            if alive[e] and year - link_year[h] >= lag[e]:
+                ind_price = industry_price[industry[e]]
+                base = income_per_household[e] * (1.0 + premium[e]) * par.wage_index
                 contract = base * ind_price * labour_factor
                 market += base * max(0.0, 1.0 - ind_price) * labour_factor
-        hh.inc_livestock[h] = asset_income * livestock_share
-        hh.inc_business[h] = asset_income * (1.0 - livestock_share) + contract
-        hh.loss_market[h] = market
-        hh.contract_income_prev[h] = contract
+        inc_livestock[h] = asset_income * livestock_share
+        inc_business[h] = asset_income * (1.0 - livestock_share) + contract
+        loss_market[h] = market
+        contract_income[h] = contract
         # unfarmed land is let out, for less in a remote village
-        rent = (
-            ld
-            * (1.0 - farmed)
-            * par.land_rent_per_mu
-            * (1.0 - par.rent_remoteness_discount * villages.remoteness[vil])
-            * price_level
-        )
-        hh.inc_property[h] = rent + hh.savings[h] * par.savings_interest
+        rent_factor = 1.0 - par.rent_remoteness_discount * remoteness[vil]
+        rent = ld * (1.0 - farmed) * par.land_rent_per_mu * rent_factor * price_level
+        inc_property[h] = rent + savings[h] * par.savings_interest
 
 
 @jit
 def _transfers_spending_income(lo, hi, hh, par):
     """Transfers (三算), rigid spending (五算, 六算), the standing dibao top-up and income
-    per person (§7.10, §7.11)."""
+    per person (§7.10, §7.11). Columns taken out of their record before the loop, as above."""
+    size, land, dibao, pensioners = hh.size, hh.land, hh.dibao, hh.pensioners
+    transfers, school, schooling_aid = hh.transfers, hh.school, hh.schooling_aid
+    debt, loan = hh.debt, hh.loan
+    interest_paid, medical_cost, sp_medical = hh.loan_interest_paid, hh.medical_cost, hh.sp_medical
+    med_new, lost_work, earn_local = hh.med_new, hh.lost_work, hh.earn_local
+    earn_enterprise, inc_farm, cost_production = hh.ent_wage_prev, hh.inc_farm, hh.cost_production
+    inc_livestock, inc_migrant, inc_business = hh.inc_livestock, hh.inc_migrant, hh.inc_business
+    inc_property, inc_wage, inc_transfers = hh.inc_property, hh.inc_wage, hh.inc_transfers
+    inc_programme, inc_dibao = hh.inc_transfers_programme, hh.inc_dibao_standing
+    sp_schooling, sp_debt_service = hh.sp_schooling, hh.sp_debt_service
+    loss_illness = hh.loss_illness
+    net_income, income, income_pc = hh.net_income, hh.income, hh.income_pc
     for h in range(row(lo), row(hi)):
-        wage = hh.earn_local[h] + hh.ent_wage_prev[h]
-        hh.inc_wage[h] = wage
-        transfers = hh.transfers[h]
-        hh.inc_transfers_programme[h] = transfers
-        land = hh.land[h]
-        transfer = hh.pensioners[h] * par.pension_year + land * par.ag_subsidy_per_mu + transfers
-        schooling = max(hh.school[h] * par.price_level - hh.schooling_aid[h], 0.0)
-        hh.sp_schooling[h] = schooling
-        loan = hh.loan[h]
-        unpaid = (loan > 0) & ~hh.loan_interest_paid[h]
-        debt_service = hh.debt[h] * par.debt_interest + loan * par.loan_rate * unpaid
-        hh.sp_debt_service[h] = debt_service
+        wage = earn_local[h] + earn_enterprise[h]
+        inc_wage[h] = wage
+        inc_programme[h] = transfers[h]
+        transfer = pensioners[h] * par.pension_year + land[h] * par.ag_subsidy_per_mu + transfers[h]
+        schooling = max(school[h] * par.price_level - schooling_aid[h], 0.0)
+        sp_schooling[h] = schooling
+        unpaid = (loan[h] > 0) & ~interest_paid[h]
+        debt_service = debt[h] * par.debt_interest + loan[h] * par.loan_rate * unpaid
+        sp_debt_service[h] = debt_service
         # an illness shock is this year's new cost (hospital episodes, new chronic cases), at the
         # household's out-of-pocket share, plus work lost; a long-standing chronic cost is not news
-        cost = hh.medical_cost[h]
-        oop_share = hh.sp_medical[h] / cost if cost > 0 else 0.0
-        hh.loss_illness[h] = oop_share * hh.med_new[h] + hh.lost_work[h]
+        cost = medical_cost[h]
+        oop_share = sp_medical[h] / cost if cost > 0 else 0.0
+        loss_illness[h] = oop_share * med_new[h] + lost_work[h]
         net = (
-            hh.inc_farm[h]
-            - hh.cost_production[h]
-            + hh.inc_livestock[h]
+            inc_farm[h]
+            - cost_production[h]
+            + inc_livestock[h]
             + wage
-            + hh.inc_migrant[h]
-            + hh.inc_business[h]
-            + hh.inc_property[h]
+            + inc_migrant[h]
+            + inc_business[h]
+            + inc_property[h]
             + transfer
         )
         # the standing dibao tops income up to the standard (差额补助); not programme money
-        topup = max(par.dibao_standard * hh.size[h] - net, 0.0) * hh.dibao[h]
-        hh.inc_dibao_standing[h] = topup
-        hh.inc_transfers[h] = transfer + topup
+        topup = max(par.dibao_standard * size[h] - net, 0.0) * dibao[h]
+        inc_dibao[h] = topup
+        inc_transfers[h] = transfer + topup
         net += topup
-        hh.net_income[h] = net
-        inc = net - hh.sp_medical[h] - schooling - debt_service
-        hh.income[h] = inc
-        hh.income_pc[h] = inc / hh.size[h]
+        net_income[h] = net
+        inc = net - sp_medical[h] - schooling - debt_service
+        income[h] = inc
+        income_pc[h] = inc / size[h]

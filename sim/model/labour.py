@@ -132,13 +132,15 @@ def labour(model, keys, work: HouseholdWork, memo: MigrationMemo, local_keys, wa
 def _local_chance(hh, villages, par):
     """The household's chance of local wage work before its members' skill and job access:
     lower in a remote village, higher where infrastructure is good."""
-    w = par.infrastructure_weight
-    for h in range(len(hh.village)):
-        vil = hh.village[h]
-        hh.local_chance[h] = (
-            par.local_job_prob
-            * (1.0 - par.remoteness_penalty * villages.remoteness[vil])
-            * ((1.0 - w) + w * villages.infrastructure[vil])
+    village, out = hh.village, hh.local_chance
+    remoteness, infrastructure = villages.remoteness, villages.infrastructure
+    base, w = par.local_job_prob, par.infrastructure_weight
+    for h in range(len(village)):
+        vil = village[h]
+        out[h] = (
+            base
+            * (1.0 - par.remoteness_penalty * remoteness[vil])
+            * ((1.0 - w) + w * infrastructure[vil])
         )
 
 
@@ -162,6 +164,20 @@ def _migration_threshold(skill, chronic, wf, wp, par):
 
 
 @jit
+def _threshold(i, sk, chronic, wf, propensity, m_skill, m_chronic, m_wf, m_threshold, par):
+    """Person ``i``'s migration threshold, computed again only when its inputs changed: skill,
+    health or the dependency response (work_propensity is constant), so it is mostly kept from
+    year to year."""
+    changed = (m_skill[i] != sk) | (m_chronic[i] != chronic)
+    if par.dependency:
+        changed |= m_wf[i] != wf
+    if changed:
+        m_skill[i], m_chronic[i], m_wf[i] = sk, chronic, wf
+        m_threshold[i] = _migration_threshold(sk, chronic, wf, propensity[i], par)
+    return m_threshold[i]
+
+
+@jit
 def _start_sums(lo, hi, households, work):
     """Zero the household sums of households ``lo:hi`` before their persons add into them."""
     for out in (
@@ -178,77 +194,86 @@ def _start_sums(lo, hi, households, work):
 
 
 @jit
+def _stage_costs(par):
+    """Yearly cost of a pupil by schooling stage (none and pre-school: 0)."""
+    stage_cost = np.zeros(5)
+    stage_cost[COMPULSORY] = par.compulsory_cost
+    stage_cost[HIGH] = par.high_school_cost
+    stage_cost[UNIVERSITY] = par.university_cost
+    return stage_cost
+
+
+@jit
 def _labour(lo, hi, start, persons, households, work, memo, local_keys, keys, par):
     """Labour allocation and earnings (§7.9, §7.10) of the persons of households ``lo:hi``,
     person by person, added into the sums of their household (one flat loop over the persons
     runs faster than a loop over households with one over their persons inside).
 
     Who works where is random, so the rules are written with & and arithmetic on flags, not
-    branches: a mispredicted branch costs more than computing both sides.
+    branches: a mispredicted branch costs more than computing both sides. The columns are taken
+    out of their records before the loop: read through the record inside it, every access takes
+    a new reference to the array (a reference count in the loop), which measured up to ten times
+    slower (``sim.model.assets._assets``).
     """
-    stage_cost = np.zeros(5)  # yearly cost of a pupil by schooling stage (none, pre-school: 0)
-    stage_cost[COMPULSORY] = par.compulsory_cost
-    stage_cost[HIGH] = par.high_school_cost
-    stage_cost[UNIVERSITY] = par.university_cost
+    stage_cost = _stage_costs(par)
     _start_sums(lo, hi, households, work)
-    work_factor, local_chance = households.work_factor, work.local_chance
-    year, local_year = par.year, persons.local_year
+    p, hh, w = persons, households, work
+    hh_of, age, stage, health, acute, skill = p.hh, p.age, p.stage, p.health, p.acute, p.skill
+    ent_job, local_year, propensity, occupation = p.ent_job, p.local_year, p.work_propensity, p.work
+    enterprise, job_access, work_factor = hh.enterprise, hh.job_access, hh.work_factor
+    labour_units, earn_migrant, earn_enterprise = hh.labour_units, hh.inc_migrant, hh.ent_wage_prev
+    local_chance, farm_labour, earn_local = w.local_chance, w.farm_labour, w.earn_local
+    lost_work, pensioners, school = w.lost_work, w.pensioners, w.school
+    m_skill, m_chr, m_wf, m_q = memo.skill, memo.chronic, memo.work_factor, memo.threshold
+    year, k_migration, k_renewal = par.year, keys.migration, keys.renewal
     wa_min, wa_max, elderly_max = par.working_age_min, par.working_age_max, par.elderly_farm_age_max
+    elderly_weight = par.elderly_weight
     for i in range(row(start[lo]), row(start[hi])):
-        h = row(persons.hh[i])
-        a = persons.age[i]
-        st = persons.stage[i]
-        state = persons.health[i]
-        sick = persons.acute[i]
-        sk = persons.skill[i]
+        h = row(hh_of[i])
+        a = age[i]
+        st = stage[i]
+        state = health[i]
+        sick = acute[i]
+        sk = skill[i]
         wf = work_factor[h]
-        work.pensioners[h] += a >= par.pension_age
-        work.school[h] += stage_cost[st]
+        pensioners[h] += a >= par.pension_age
+        school[h] += stage_cost[st]
         keep = par.acute_keep if sick else 1.0
         out_of_school = st == NONE
         able = out_of_school & (a >= wa_min) & (a <= wa_max) & (state != DISABLED)
         elderly = out_of_school & (a > wa_max) & (a <= elderly_max) & (state == HEALTHY)
         chronic = state == CHRONIC
         weight = (par.chronic_weight if chronic else 1.0) * keep * able
-        enterprise_job = able & persons.ent_job[i] & (households.enterprise[h] >= 0)
+        enterprise_job = able & ent_job[i] & (enterprise[h] >= 0)
         seeks = able & ~enterprise_job
-        # migration: the threshold changes only with skill, health or the dependency response
-        # (work_propensity is constant), so it is kept from year to year until one of them does
         may_migrate = seeks & (a <= par.migrant_age_max)
-        changed = (memo.skill[i] != sk) | (memo.chronic[i] != chronic)
-        if par.dependency:
-            changed |= memo.work_factor[i] != wf
-        if may_migrate & changed:
-            memo.skill[i] = sk
-            memo.chronic[i] = chronic
-            memo.work_factor[i] = wf
-            memo.threshold[i] = _migration_threshold(
-                sk, chronic, wf, persons.work_propensity[i], par
-            )
-        migrant = may_migrate & (open_uniform(keys.migration, i) > memo.threshold[i])
+        threshold = 2.0  # never
+        if may_migrate:
+            threshold = _threshold(i, sk, chronic, wf, propensity, m_skill, m_chr, m_wf, m_q, par)
+        migrant = may_migrate & (open_uniform(k_migration, i) > threshold)
         # a local job is mostly kept: the draw behind it is renewed with chance 1 - persistence
-        renew = (year > 0) & (uniform(keys.renewal, i) >= par.local_persistence)
+        renew = (year > 0) & (uniform(k_renewal, i) >= par.local_persistence)
         ly = year if renew else local_year[i]
         local_year[i] = ly
-        p_loc = local_chance[h] * min(sk, par.local_skill_cap) * households.job_access[h] * wf
+        p_loc = local_chance[h] * min(sk, par.local_skill_cap) * job_access[h] * wf
         p_loc = min(max(p_loc, 0.0), par.max_work_chance)
         local = seeks & ~migrant & (uniform(local_keys[ly], i) < p_loc)
         farm = seeks & ~migrant & ~local
         earned_migrant = weight * sk * par.migrant_pay * migrant
         earned_local = weight * sk * par.local_pay * local
         earned_enterprise = weight * par.enterprise_pay * enterprise_job
-        households.inc_migrant[h] += earned_migrant
-        work.earn_local[h] += earned_local
-        households.ent_wage_prev[h] += earned_enterprise
-        earned = earned_migrant + earned_local + earned_enterprise
-        work.lost_work[h] += earned * par.lost_per_earned * sick
+        earn_migrant[h] += earned_migrant
+        earn_local[h] += earned_local
+        earn_enterprise[h] += earned_enterprise
+        lost_work[h] += (
+            (earned_migrant + earned_local + earned_enterprise) * par.lost_per_earned * sick
+        )
         # weight and elderly are never both non-zero, nor are the three farm terms
-        elderly_weight = par.elderly_weight
-        households.labour_units[h] += weight + elderly_weight * elderly
-        work.farm_labour[h] += (
+        labour_units[h] += weight + elderly_weight * elderly
+        farm_labour[h] += (
             weight * farm + par.local_farm_share * weight * local + elderly_weight * keep * elderly
         )
-        persons.work[i] = (
+        occupation[i] = (
             W_MIGRANT * migrant
             + W_LOCAL * local
             + W_ENTERPRISE * enterprise_job
