@@ -164,20 +164,6 @@ def _migration_threshold(skill, chronic, wf, wp, par):
 
 
 @jit
-def _threshold(i, sk, chronic, wf, propensity, m_skill, m_chronic, m_wf, m_threshold, par):
-    """Person ``i``'s migration threshold, computed again only when its inputs changed: skill,
-    health or the dependency response (work_propensity is constant), so it is mostly kept from
-    year to year."""
-    changed = (m_skill[i] != sk) | (m_chronic[i] != chronic)
-    if par.dependency:
-        changed |= m_wf[i] != wf
-    if changed:
-        m_skill[i], m_chronic[i], m_wf[i] = sk, chronic, wf
-        m_threshold[i] = _migration_threshold(sk, chronic, wf, propensity[i], par)
-    return m_threshold[i]
-
-
-@jit
 def _start_sums(lo, hi, households, work):
     """Zero the household sums of households ``lo:hi`` before their persons add into them."""
     for out in (
@@ -247,10 +233,15 @@ def _labour(lo, hi, start, persons, households, work, memo, local_keys, keys, pa
         enterprise_job = able & ent_job[i] & (enterprise[h] >= 0)
         seeks = able & ~enterprise_job
         may_migrate = seeks & (a <= par.migrant_age_max)
-        threshold = 2.0  # never
-        if may_migrate:
-            threshold = _threshold(i, sk, chronic, wf, propensity, m_skill, m_chr, m_wf, m_q, par)
-        migrant = may_migrate & (open_uniform(k_migration, i) > threshold)
+        # the threshold changes only with skill, health or the dependency response
+        # (work_propensity is constant), so it is kept from year to year until one of them does
+        changed = (m_skill[i] != sk) | (m_chr[i] != chronic)
+        if par.dependency:
+            changed |= m_wf[i] != wf
+        if may_migrate & changed:
+            m_skill[i], m_chr[i], m_wf[i] = sk, chronic, wf
+            m_q[i] = _migration_threshold(sk, chronic, wf, propensity[i], par)
+        migrant = may_migrate & (open_uniform(k_migration, i) > m_q[i])
         # a local job is mostly kept: the draw behind it is renewed with chance 1 - persistence
         renew = (year > 0) & (uniform(k_renewal, i) >= par.local_persistence)
         ly = year if renew else local_year[i]
