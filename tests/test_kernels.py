@@ -222,3 +222,11 @@ def test_kernel_records_name_real_columns():
     ):
         for name in record._fields:
             assert any(hasattr(t, name) for t in tables), (record.__name__, name)
+
+
+def test_the_year_record_has_no_side_channels():
+    """``model.yr`` is a typed record: a phase cannot hang a new array on it unnoticed."""
+    m = small_model()
+    with pytest.raises(AttributeError):
+        m.yr.something_new = np.zeros(m.hh.n)
+    assert m.yr.loan_interest_paid.dtype == bool and len(m.yr.med_new) == m.hh.n
