@@ -122,7 +122,7 @@ def scaled_county(households: int):
     villages["count"], villages["poor"] = scale(villages["count"]), scale(villages["poor"])
     for e in d.get("enterprises", []):
         e["capacity"], e["jobs"] = scale(e["capacity"]), scale(e["jobs"])
-    d["meta"]["name"] = f"county x{factor:g}"
+    d["meta"]["name"] = f"county-x{factor:g}"  # a folder name: no spaces
     return build_scenario(d, f"{SCENARIO} x{factor:g}")
 
 

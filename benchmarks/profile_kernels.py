@@ -28,10 +28,13 @@ from bench import scaled_county  # noqa: E402
 
 import sim  # noqa: E402
 from sim.model import (
+    assets,  # noqa: E402
     demography,  # noqa: E402
     economy,  # noqa: E402
     identification,  # noqa: E402
+    income,  # noqa: E402
     kernels,  # noqa: E402
+    labour,  # noqa: E402
     metrics,  # noqa: E402
     model,  # noqa: E402
     shocks,  # noqa: E402
@@ -44,8 +47,12 @@ PHASES = {
     economy: ["labour_and_income", "assets"],
     model: ["collect"],
 }
-KERNEL_MODULES = (demography, shocks, identification, economy, metrics)
-CALLED_FROM_KERNELS = {"_migration_threshold"}  # compiled helpers other kernels call
+KERNEL_MODULES = (demography, shocks, identification, labour, income, assets, metrics)
+CALLED_FROM_KERNELS = {
+    "_migration_threshold",
+    "_start_sums",
+    "_spiked",
+}  # compiled helpers other kernels call
 
 
 def instrument(acc: dict[str, float]) -> None:

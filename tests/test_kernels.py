@@ -82,8 +82,8 @@ def test_migration_follows_the_gaussian_copula_rule():
     z = rng.normals(keys.key("migration"), p.n)
     x = np.sqrt(rho) * p.work_propensity + np.sqrt(1 - rho) * z
     p_mig = ec.migrant_base_prob * np.maximum(p.skill, 1e-6) ** ec.skill.migrant_elasticity
-    p_mig = np.where(p.health == Health.CHRONIC, 0.3 * p_mig, p_mig)
-    p_mig = np.where(p.age <= ec.migrant_age_max, np.minimum(p_mig, 0.95), 0.0)
+    p_mig = np.where(p.health == Health.CHRONIC, ec.chronic_migration_factor * p_mig, p_mig)
+    p_mig = np.where(p.age <= ec.migrant_age_max, np.minimum(p_mig, ec.max_work_chance), 0.0)
     able = (
         (p.age >= lab.working_age_min)
         & (p.age <= lab.working_age_max)
@@ -193,10 +193,20 @@ def test_columns_fill_a_record_by_name():
 
 def test_kernel_records_name_real_columns():
     """Every column a kernel record names exists in the tables it is filled from."""
-    from sim.model import demography, identification, shocks
+    from sim.model import assets, demography, identification, income, labour, shocks
 
     m = small_model()
+    work = m.economy_scratch.work(m.hh.n)
     for record, tables in (
+        (labour.LabourPersons, (m.persons,)),
+        (labour.LabourHouseholds, (m.hh, m.effects, m.yr)),
+        (labour.LocalChanceHouseholds, (m.hh, work)),
+        (labour.LocalChanceVillages, (m.villages,)),
+        (income.FarmHouseholds, (m.hh, work, m.yr)),
+        (income.FarmVillages, (m.villages,)),
+        (income.FarmEnterprises, (m.ent,)),
+        (income.IncomeHouseholds, (m.hh, work, m.effects, m.yr)),
+        (assets.AssetHouseholds, (m.hh, work)),
         (shocks.IllnessPersons, (m.persons,)),
         (shocks.IllnessHouseholds, (m.hh,)),
         (shocks.IllnessYear, (m.yr,)),
@@ -212,3 +222,11 @@ def test_kernel_records_name_real_columns():
     ):
         for name in record._fields:
             assert any(hasattr(t, name) for t in tables), (record.__name__, name)
+
+
+def test_the_year_record_has_no_side_channels():
+    """``model.yr`` is a typed record: a phase cannot hang a new array on it unnoticed."""
+    m = small_model()
+    with pytest.raises(AttributeError):
+        m.yr.something_new = np.zeros(m.hh.n)
+    assert m.yr.loan_interest_paid.dtype == bool and len(m.yr.med_new) == m.hh.n

@@ -230,6 +230,7 @@ class Assets(Strict):
     initial_other: NonNegFloat
     sigma: NonNegFloat
     savings_months: NonNegFloat
+    labour_floor: Prob
 
 
 class Skill(Strict):
@@ -247,21 +248,30 @@ class Economy(Strict):
     migrant_months: Annotated[float, Field(ge=0, le=12)]
     migrant_remit_share: Prob
     migrant_base_prob: Prob
+    chronic_migration_factor: NonNegFloat
+    max_work_chance: Prob
     migrant_age_max: Annotated[int, Field(ge=16, le=80)]
     labour_persistence: Prob
     local_persistence: Prob
     local_daily_wage: NonNegFloat
     local_max_days: Annotated[float, Field(ge=0, le=366)]
     local_job_prob: Prob
+    local_remoteness_penalty: Prob
+    local_infrastructure_weight: Prob
+    local_skill_cap: PosFloat
+    local_worker_farm_share: Prob
     land_per_person: NonNegFloat
     farm_gross_per_mu: NonNegFloat
     farm_cost_per_mu: NonNegFloat
     labour_per_mu: PosFloat
+    farm_infrastructure_weight: Prob
     land_rent_per_mu: NonNegFloat
+    rent_remoteness_discount: Prob
     ag_subsidy_per_mu: NonNegFloat
     pension_monthly: NonNegFloat
     pension_age: Annotated[int, Field(ge=0, le=120)]
     subsistence_per_person: NonNegFloat
+    consumption_floor: Prob
     saving_rate: Prob
     investment_share: Prob
     savings_interest: Annotated[float, Field(ge=0, le=1)]

@@ -185,22 +185,33 @@ def flag_monitoring(model, line: float) -> None:
 
 
 @jit
+def _spiked(hh, h, spike):
+    """The spending-spike rule, written once: this year's medical cost (just observed) and
+    disaster losses, plus schooling cost, above ``spike`` of last year's net income."""
+    rigid = hh.sp_medical[h] + hh.sp_schooling[h] + hh.loss_disaster[h]
+    return rigid > spike * max(hh.net_income[h], 1.0)
+
+
+@jit
 def _flag_monitoring(lo, hi, hh, low, spike):
     status, at_risk = hh.status, hh.at_risk
     for h in range(row(lo), row(hi)):
         active = (status[h] == POOR) | (status[h] == RETURNED)
-        rigid = hh.sp_medical[h] + hh.sp_schooling[h] + hh.loss_disaster[h]
-        at_risk[h] = ~active & (
-            (hh.prev_income_pc[h] < low) | (rigid > spike * max(hh.net_income[h], 1.0))
-        )
+        at_risk[h] = ~active & ((hh.prev_income_pc[h] < low) | _spiked(hh, h, spike))
+
+
+@jit
+def _rigid_spikes(hh, spike):
+    out = np.empty(len(hh.status), dtype=np.bool_)
+    for h in range(len(out)):
+        out[h] = _spiked(hh, h, spike)
+    return out
 
 
 def rigid_spike(model) -> np.ndarray:
-    """This year's medical cost (just observed) and disaster losses, plus schooling cost, above
-    ``spending_spike`` of last year's net income."""
-    hh = model.hh
-    rigid = hh.sp_medical + hh.sp_schooling + hh.loss_disaster
-    return rigid > model.scenario.identification.spending_spike * np.maximum(hh.net_income, 1.0)
+    """Per household, whether rigid spending spiked this year (:func:`_spiked`)."""
+    hh = columns(MonitoringHouseholds, model.hh)
+    return _rigid_spikes(hh, model.scenario.identification.spending_spike)
 
 
 # the household columns the status kernel reads and writes, by their table names

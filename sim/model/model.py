@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import mesa
@@ -20,6 +19,7 @@ from sim.model.metrics import collect
 from sim.model.outputs import COLUMNS
 from sim.model.population import link_initial, synthesize
 from sim.model.rng import Streams, fresh_seed
+from sim.model.year import YearState
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "county.toml"
 
@@ -122,14 +122,8 @@ class PovertyModel(mesa.Model):
         self.effects = Effects(self.hh.n)
         self.ledger = Ledger(self.strategy.budget, scenario.budget.unspent == "carry_over")
         n = self.hh.n
-        self.yr = SimpleNamespace(
-            contract_income_prev=np.zeros(n),
-            ent_wage_prev=np.zeros(n),
-            newly_registered=0,
-            med_acute=np.zeros(n),
-            med_chronic=np.zeros(n),
-            med_new=np.zeros(n),
-        )
+        self.yr = YearState.zeros(n)
+        self.economy_scratch = economy.Scratch()
         self.cumulative: dict[str, float] = {}
         self.initial_registered = int(self.hh.registered.sum())
         self.rows: list[dict] = []
