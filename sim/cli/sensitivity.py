@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -135,27 +134,11 @@ def _option_problems(args) -> list[str]:
 
 
 def out_problems(out: Path, force: bool, resume: bool) -> list[str]:
-    """Why the study cannot be written to ``out``, found before anything runs or is written.
-
-    :func:`sim.config.files.check_out_folder` reads permissions; as root (or on file systems such as
-    /proc that refuse what the permission bits allow) only trying tells, so a missing ``out``
-    is also tried: an empty folder is made next to where it would go, and removed at once.
-    """
-    import tempfile
-
+    """Why the study cannot be written to ``out``, found before anything runs or is written
+    (:func:`sim.config.files.check_out_folder` tries to write where permissions cannot tell)."""
     from sim.config.files import BATCH_FOLDER, check_out_folder
 
-    problems = check_out_folder(out, BATCH_FOLDER, force, resume)
-    if problems or out.exists():
-        return problems
-    parent = out.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".povsim-probe-", dir=parent))
-    except OSError as exc:
-        return [f"--out {out}: cannot create a folder in {parent}: {exc.strerror or exc}"]
-    return []
+    return check_out_folder(out, BATCH_FOLDER, force, resume)
 
 
 def _resume_command(args, out) -> str:
