@@ -1,0 +1,92 @@
+"""Compiled loops of the policy phase: the queue's tie order and the person → household sums.
+
+The policy phase is numpy over whole arrays (docs/extending.md); these few loops are what numpy
+does slowly there: a stable sort of the queue (``np.lexsort`` is a comparison merge sort, ~8
+times slower than the model's radix sort plus a pass that puts tied keys in household order)
+and sums over the persons of each household (``np.bincount`` with weights converts and copies
+its inputs; one flat loop over the persons does not). Each gives exactly what the numpy it
+replaces gives (tests/test_policies.py). The draws keep numpy's Generator: numba's port of its
+normal sampler, given the same ``Generator``, returns the same numbers and leaves the same state,
+three times faster.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model import kernels
+from sim.model.kernels import jit
+
+
+@jit
+def _ties_by_index(order, keys):
+    """Within each run of equal ``keys[order]`` (ascending), put ``order`` ascending."""
+    n = len(order)
+    a = 0
+    while a < n:
+        key = keys[order[a]]
+        b = a + 1
+        while b < n and keys[order[b]] == key:
+            b += 1
+        if b - a > 1:
+            order[a:b] = np.sort(order[a:b])
+        a = b
+    return order
+
+
+def stable_order(idx: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``idx`` (ascending) sorted by ``keys`` (one per entry), ties in ``idx`` order: what
+    ``idx[np.lexsort((idx, keys))]`` gives."""
+    keys = np.ascontiguousarray(keys, dtype=np.float64)
+    if len(idx) < 2:
+        return idx.copy()
+    if np.isnan(keys).any():  # the radix sort takes no NaN
+        return idx[np.lexsort((idx, keys))]
+    return idx[_ties_by_index(kernels.argsort(keys), keys)]
+
+
+@jit
+def normals(rng, mean, sd, n):
+    """``rng.normal(mean, sd, n)``: the same numbers, the same state after (numba's port)."""
+    return rng.normal(mean, sd, n)
+
+
+@jit
+def any_per_household(flags, hh_of, n_hh):
+    """Households with a person whose flag is set (``np.bincount(hh_of, flags) > 0``)."""
+    out = np.zeros(n_hh, dtype=np.bool_)
+    for i in range(len(flags)):
+        if flags[i]:
+            out[hh_of[i]] = True
+    return out
+
+
+@jit
+def sum_per_household(values, hh_of, n_hh):
+    """``np.bincount(hh_of, weights=values, minlength=n_hh)``, added in the same order."""
+    out = np.zeros(n_hh)
+    for i in range(len(values)):
+        out[hh_of[i]] += values[i]
+    return out
+
+
+@jit
+def first_youngest(cand, picked, hh_of, age, n_hh):
+    """For each picked household (ascending), its youngest candidate; of equals, the first row."""
+    best = np.full(n_hh, -1, dtype=np.int64)
+    for i in range(len(cand)):
+        h = hh_of[i]
+        if cand[i] and picked[h]:
+            b = best[h]
+            if b < 0 or age[i] < age[b]:
+                best[h] = i
+    return best[best >= 0]
+
+
+@jit
+def sum_of_table(codes, table, hh_of, n_hh):
+    """``np.bincount(hh_of, weights=table[codes], minlength=n_hh)``, added in the same order."""
+    out = np.zeros(n_hh)
+    for i in range(len(codes)):
+        out[hh_of[i]] += table[codes[i]]
+    return out
