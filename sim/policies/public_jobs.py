@@ -23,6 +23,7 @@ from pydantic import Field
 from sim.config.schema import NonNegFloat, Strict
 from sim.model.codes import Cause, Health, Stage, Work
 from sim.policies.base import Instrument, serve
+from sim.policies.kernels import any_per_household
 
 
 class Params(Strict):
@@ -38,7 +39,7 @@ def weak_labour_households(model, max_age: int) -> np.ndarray:
     last year's work)."""
     hh, p = model.hh, model.persons
     lo, _ = model.working_age
-    disabled_member = np.bincount(p.hh, weights=p.health == Health.DISABLED, minlength=hh.n) > 0
+    disabled_member = any_per_household(p.health == Health.DISABLED, p.hh, hh.n)
     weak = (
         (p.age > model.scenario.economy.migrant_age_max)
         | (p.health != Health.HEALTHY)
@@ -51,7 +52,7 @@ def weak_labour_households(model, max_age: int) -> np.ndarray:
         & ~p.ent_job
         & (p.work != Work.MIGRANT)
     )
-    return np.bincount(p.hh, weights=weak & can_hold, minlength=hh.n) > 0
+    return any_per_household(weak & can_hold, p.hh, hh.n)
 
 
 def village_posts(model, post_share: float) -> np.ndarray:
