@@ -71,16 +71,21 @@ def sum_per_household(values, hh_of, n_hh):
 
 
 @jit
-def first_youngest(cand, picked, hh_of, age, n_hh):
-    """For each picked household (ascending), its youngest candidate; of equals, the first row."""
-    best = np.full(n_hh, -1, dtype=np.int64)
-    for i in range(len(cand)):
-        h = hh_of[i]
-        if cand[i] and picked[h]:
-            b = best[h]
-            if b < 0 or age[i] < age[b]:
-                best[h] = i
-    return best[best >= 0]
+def first_youngest(cand, households, person_start, age):
+    """Each household's youngest candidate (of equals, the first listed), households without a
+    candidate left out; the persons of household ``h`` are rows
+    ``person_start[h]:person_start[h + 1]``."""
+    out = np.empty(len(households), dtype=np.int64)
+    k = 0
+    for h in households:
+        best = -1
+        for i in range(person_start[h], person_start[h + 1]):
+            if cand[i] and (best < 0 or age[i] < age[best]):
+                best = i
+        if best >= 0:
+            out[k] = best
+            k += 1
+    return out[:k]
 
 
 @jit

@@ -45,10 +45,8 @@ def allocate(model, ctx, budget: float) -> None:
     chosen, _ = serve(model, "training", queue, np.full(len(queue), t.cost_per_person), budget)
     if len(chosen) == 0:
         return
-    picked = np.zeros(hh.n, dtype=bool)
-    picked[chosen] = True
     # the youngest candidate of each household is trained (of equals, the first listed)
-    trainee = first_youngest(cand, picked, p.hh, p.age, hh.n)
+    trainee = first_youngest(cand, chosen, model.person_start, p.age)
     p.skill[trainee] *= 1.0 + np.maximum(gain_draw[trainee], 0.0)
     p.base_skill[trainee] *= 1.0 + np.maximum(gain_draw[trainee], 0.0)
 
