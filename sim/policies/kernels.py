@@ -56,8 +56,7 @@ def any_per_household(flags, hh_of, n_hh):
     """Households with a person whose flag is set (``np.bincount(hh_of, flags) > 0``)."""
     out = np.zeros(n_hh, dtype=np.bool_)
     for i in range(len(flags)):
-        if flags[i]:
-            out[hh_of[i]] = True
+        out[hh_of[i]] |= flags[i]  # no branch: the flags are hard to predict
     return out
 
 

@@ -22,11 +22,8 @@ from pydantic import Field
 
 from sim.config.schema import NonNegFloat, Strict
 from sim.model.codes import Cause, Health, Stage, Work
-from sim.model.kernels import jit
 from sim.policies.base import Instrument, serve
-
-_HEALTHY, _DISABLED = int(Health.HEALTHY), int(Health.DISABLED)
-_NO_SCHOOL, _MIGRANT = int(Stage.NONE), int(Work.MIGRANT)
+from sim.policies.kernels import any_per_household
 
 
 class Params(Strict):
@@ -40,45 +37,21 @@ class Params(Strict):
 def weak_labour_households(model, max_age: int) -> np.ndarray:
     """Households with a member who can hold a village post and cannot migrate (person arrays,
     last year's work)."""
-    p = model.persons
+    hh, p = model.hh, model.persons
     lo, _ = model.working_age
-    return _weak_labour(
-        model.person_start,
-        p.age,
-        p.health,
-        p.stage,
-        p.ent_job,
-        p.work,
-        lo,
-        max_age,
-        model.scenario.economy.migrant_age_max,
+    can_hold = (
+        (p.age >= lo)
+        & (p.age <= max_age)
+        & (p.stage == Stage.NONE)
+        & ~p.ent_job
+        & (p.work != Work.MIGRANT)
     )
-
-
-@jit
-def _weak_labour(person_start, age, health, stage, ent_job, work, lo, max_age, migrant_age_max):
-    """The rule of :func:`weak_labour_households`, household by household over its persons: weak
-    (older than the migrant age, chronically ill or disabled, or a disabled member in the
-    household) and able to hold a post (working age up to ``max_age``, out of school, no
-    enterprise job, not a migrant)."""
-    n = len(person_start) - 1
-    out = np.zeros(n, dtype=np.bool_)
-    for h in range(n):
-        a, b = person_start[h], person_start[h + 1]
-        disabled_member = False
-        for i in range(a, b):
-            disabled_member |= health[i] == _DISABLED
-        for i in range(a, b):
-            weak = (age[i] > migrant_age_max) | (health[i] != _HEALTHY) | disabled_member
-            can_hold = (
-                (age[i] >= lo)
-                & (age[i] <= max_age)
-                & (stage[i] == _NO_SCHOOL)
-                & ~ent_job[i]
-                & (work[i] != _MIGRANT)
-            )
-            out[h] |= weak & can_hold
-    return out
+    weak = (p.age > model.scenario.economy.migrant_age_max) | (p.health != Health.HEALTHY)
+    # a member who can hold a post and is weak, or one who can and cares for a disabled member
+    disabled_member = any_per_household(p.health == Health.DISABLED, p.hh, hh.n)
+    return any_per_household(weak & can_hold, p.hh, hh.n) | (
+        disabled_member & any_per_household(can_hold, p.hh, hh.n)
+    )
 
 
 def village_posts(model, post_share: float) -> np.ndarray:

@@ -17,11 +17,8 @@ from pydantic import Field
 
 from sim.config.schema import NonNegFloat, Strict
 from sim.model.codes import Category, Cause, Health, Stage
-from sim.model.kernels import jit
 from sim.policies.base import Instrument, serve
-from sim.policies.kernels import first_youngest, normals
-
-_NO_SCHOOL, _DISABLED = int(Stage.NONE), int(Health.DISABLED)
+from sim.policies.kernels import any_per_household, first_youngest, normals
 
 
 class Params(Strict):
@@ -36,7 +33,13 @@ def allocate(model, ctx, budget: float) -> None:
     hh, p = model.hh, model.persons
     lo, _ = model.working_age
     gain_draw = normals(ctx.rng, t.effect_mean, t.effect_sd, p.n)  # one per person, always
-    cand, has_cand = _candidates(model.person_start, p.age, p.stage, p.health, lo, t.max_age)
+    cand = (
+        (p.age >= lo)
+        & (p.age <= t.max_age)
+        & (p.stage == Stage.NONE)
+        & (p.health != Health.DISABLED)
+    )
+    has_cand = any_per_household(cand, p.hh, hh.n)
     elig = ctx.programme & has_cand & (hh.training_first < 0) & ctx.match(model, "training")
     queue = ctx.order(model, elig, "training")
     chosen, _ = serve(model, "training", queue, np.full(len(queue), t.cost_per_person), budget)
@@ -46,20 +49,6 @@ def allocate(model, ctx, budget: float) -> None:
     trainee = first_youngest(cand, chosen, model.person_start, p.age)
     p.skill[trainee] *= 1.0 + np.maximum(gain_draw[trainee], 0.0)
     p.base_skill[trainee] *= 1.0 + np.maximum(gain_draw[trainee], 0.0)
-
-
-@jit
-def _candidates(person_start, age, stage, health, lo, max_age):
-    """Persons who can be trained (working age up to ``max_age``, out of school, not disabled),
-    and the households that have one."""
-    cand = np.empty(len(age), dtype=np.bool_)
-    has_cand = np.zeros(len(person_start) - 1, dtype=np.bool_)
-    for h in range(len(person_start) - 1):
-        for i in range(person_start[h], person_start[h + 1]):
-            c = (age[i] >= lo) & (age[i] <= max_age) & (stage[i] == _NO_SCHOOL)
-            cand[i] = c & (health[i] != _DISABLED)
-            has_cand[h] |= cand[i]
-    return cand, has_cand
 
 
 INSTRUMENT = Instrument(
