@@ -94,3 +94,18 @@ def sum_of_table(codes, table, hh_of, n_hh):
     for i in range(len(codes)):
         out[hh_of[i]] += table[codes[i]]
     return out
+
+
+@jit
+def first_flagged(flags, households, person_start):
+    """Each household's first person whose flag is set, households without one left out; the
+    persons of household ``h`` are rows ``person_start[h]:person_start[h + 1]``."""
+    out = np.empty(len(households), dtype=np.int64)
+    k = 0
+    for h in households:
+        for i in range(person_start[h], person_start[h + 1]):
+            if flags[i]:
+                out[k] = i
+                k += 1
+                break
+    return out[:k]
