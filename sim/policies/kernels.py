@@ -52,9 +52,10 @@ def normals(rng, mean, sd, n):
 
 
 @jit
-def any_per_household(flags, hh_of, n_hh):
-    """Households with a person whose flag is set (``np.bincount(hh_of, flags) > 0``)."""
-    out = np.zeros(n_hh, dtype=np.bool_)
+def or_per_household(flags, hh_of, n_hh):
+    """The bitwise OR of each household's persons' flags (booleans: whether any is set; bits: a
+    few such questions at once)."""
+    out = np.zeros(n_hh, dtype=flags.dtype)
     for i in range(len(flags)):
         out[hh_of[i]] |= flags[i]  # no branch: the flags are hard to predict
     return out

@@ -23,7 +23,7 @@ from pydantic import Field
 from sim.config.schema import NonNegFloat, Strict
 from sim.model.codes import Cause, Health, Stage, Work
 from sim.policies.base import Instrument, serve
-from sim.policies.kernels import any_per_household
+from sim.policies.kernels import or_per_household
 
 
 class Params(Strict):
@@ -47,11 +47,17 @@ def weak_labour_households(model, max_age: int) -> np.ndarray:
         & (p.work != Work.MIGRANT)
     )
     weak = (p.age > model.scenario.economy.migrant_age_max) | (p.health != Health.HEALTHY)
-    # a member who can hold a post and is weak, or one who can and cares for a disabled member
-    disabled_member = any_per_household(p.health == Health.DISABLED, p.hh, hh.n)
-    return any_per_household(weak & can_hold, p.hh, hh.n) | (
-        disabled_member & any_per_household(can_hold, p.hh, hh.n)
+    disabled = p.health == Health.DISABLED
+    # per household, at once: a member who can hold a post and is weak (bit 0), a member who can
+    # (bit 1), a disabled member (bit 2), for whom the one who can hold a post cares
+    bits = or_per_household(
+        (weak & can_hold).view(np.uint8)
+        | (can_hold.view(np.uint8) << 1)
+        | (disabled.view(np.uint8) << 2),
+        p.hh,
+        hh.n,
     )
+    return ((bits & 1) != 0) | ((bits & 6) == 6)
 
 
 def village_posts(model, post_share: float) -> np.ndarray:
