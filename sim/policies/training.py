@@ -16,7 +16,6 @@ import numpy as np
 from pydantic import Field
 
 from sim.config.schema import NonNegFloat, Strict
-from sim.model import kernels
 from sim.model.codes import Category, Cause, Health, Stage
 from sim.policies.base import Instrument, serve
 from sim.policies.kernels import first_youngest, normals, or_per_household
@@ -33,9 +32,7 @@ def allocate(model, ctx, budget: float) -> None:
     t = ctx.params.training
     hh, p = model.hh, model.persons
     lo, _ = model.working_age
-    # one draw per person, always; drawn on another thread while this one builds the queue
-    # (nothing else uses ctx.rng until it is done)
-    gain_draw = kernels.start(normals, p.n, ctx.rng, t.effect_mean, t.effect_sd, p.n)
+    gain_draw = normals(ctx.rng, t.effect_mean, t.effect_sd, p.n)  # one per person, always
     cand = (
         (p.age >= lo)
         & (p.age <= t.max_age)
@@ -46,7 +43,6 @@ def allocate(model, ctx, budget: float) -> None:
     elig = ctx.programme & has_cand & (hh.training_first < 0) & ctx.match(model, "training")
     queue = ctx.order(model, elig, "training")
     chosen, _ = serve(model, "training", queue, np.full(len(queue), t.cost_per_person), budget)
-    gain_draw = gain_draw.result()
     if len(chosen) == 0:
         return
     # the youngest candidate of each household is trained (of equals, the first listed)
