@@ -74,11 +74,10 @@ class Context:
         if self._queue is None:
             idx = np.flatnonzero(self.programme)
             self._queue = stable_order(idx, self._key(model)[idx])
-        if (mask & ~self.programme).any():  # not only programme households: sort them anew
+        queue = self._queue[mask[self._queue]]
+        if len(queue) < np.count_nonzero(mask):  # not only programme households: sort anew
             idx = np.flatnonzero(mask)
             queue = stable_order(idx, self._key(model)[idx])
-        else:
-            queue = self._queue[mask[self._queue]]
         if self.targeting == "random":
             return queue
         category = self.instruments[instrument].category if instrument in self.instruments else None
