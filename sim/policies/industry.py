@@ -17,7 +17,7 @@ import numpy as np
 from sim.config.schema import NonNegFloat, Prob, Strict
 from sim.model.codes import Category, Cause, Health, Stage, Work
 from sim.policies.base import Instrument, book, serve
-from sim.policies.kernels import first_flagged
+from sim.policies.kernels import first_flagged, rank_in_group
 
 
 class Params(Strict):
@@ -83,13 +83,8 @@ def _assign_jobs(model, households, ents, job_share, rng) -> None:
     households, ents = households[wants], ents[wants]
     if len(households) == 0:
         return
-    # rank of each household within its enterprise, in queue order
-    order = np.argsort(ents, kind="stable")
-    sorted_e = ents[order]
-    first = np.searchsorted(sorted_e, sorted_e, side="left")
-    rank = np.empty(len(ents), dtype=np.int64)
-    rank[order] = np.arange(len(ents)) - first
-    gets = rank < free[ents]
+    # the first households of each enterprise, in queue order, while it has free jobs
+    gets = rank_in_group(ents, e.n) < free[ents]
     able = (
         (p.age >= lo)
         & (p.age <= hi)

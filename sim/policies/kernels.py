@@ -110,3 +110,16 @@ def first_flagged(flags, households, person_start):
                 k += 1
                 break
     return out[:k]
+
+
+@jit
+def rank_in_group(groups, n_groups):
+    """For each entry, how many entries before it have the same group (its rank in the group,
+    in the given order)."""
+    seen = np.zeros(n_groups, dtype=np.int64)
+    rank = np.empty(len(groups), dtype=np.int64)
+    for j in range(len(groups)):
+        g = groups[j]
+        rank[j] = seen[g]
+        seen[g] += 1
+    return rank

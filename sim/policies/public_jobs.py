@@ -23,7 +23,7 @@ from pydantic import Field
 from sim.config.schema import NonNegFloat, Strict
 from sim.model.codes import Cause, Health, Stage, Work
 from sim.policies.base import Instrument, serve
-from sim.policies.kernels import or_per_household
+from sim.policies.kernels import or_per_household, rank_in_group
 
 
 class Params(Strict):
@@ -78,11 +78,7 @@ def allocate(model, ctx, budget: float) -> None:
     queue = np.concatenate([queue[renewed], queue[~renewed]])
     # rank of each household among the queued households of its village, in queue order
     vil = hh.village[queue]
-    by_village = np.argsort(vil, kind="stable")
-    first = np.searchsorted(vil[by_village], vil[by_village], side="left")
-    rank = np.empty(len(queue), dtype=np.int64)
-    rank[by_village] = np.arange(len(queue)) - first
-    fits = rank < village_posts(model, j.post_share)[vil]
+    fits = rank_in_group(vil, model.villages.n) < village_posts(model, j.post_share)[vil]
     hh.waiting[queue[~fits]] = True
     queue = queue[fits]
     pay = float(j.monthly_pay * j.months)
