@@ -1,13 +1,15 @@
-"""Compiled loops of the policy phase: the queue's tie order and the person → household sums.
+"""Compiled helpers of the policy phase: the queue's sort, person → household questions, ranks.
 
-The policy phase is numpy over whole arrays (docs/extending.md); these few loops are what numpy
-does slowly there: a stable sort of the queue (``np.lexsort`` is a comparison merge sort, ~8
-times slower than the model's radix sort plus a pass that puts tied keys in household order)
-and sums over the persons of each household (``np.bincount`` with weights converts and copies
-its inputs; one flat loop over the persons does not). Each gives exactly what the numpy it
-replaces gives (tests/test_policies.py). The draws keep numpy's Generator: numba's port of its
-normal sampler, given the same ``Generator``, returns the same numbers and leaves the same state,
-three times faster.
+The policy phase is numpy over whole arrays (docs/extending.md); these loops are what numpy
+does slowly there. The queue: ``np.lexsort`` is a comparison merge sort, several times slower
+than the model's radix sort (``sim.model.kernels.argsort``) plus one pass that puts tied keys in
+household order. Person → household questions: ``np.bincount`` with weights converts and copies
+its inputs, and a gather from households to persons reads scattered memory; one flat pass over
+the persons, or over the persons of a few households (consecutive rows, ``model.person_start``),
+does neither. Ranks within a group: one pass, not a stable argsort. The skill draws: numba's
+port of numpy's normal sampler, given the same ``Generator``, returns the same numbers and leaves
+the same state, about three times faster. Each helper gives exactly what the numpy it replaces
+gives (tests/test_policies.py).
 """
 
 from __future__ import annotations
@@ -58,15 +60,6 @@ def or_per_household(flags, hh_of, n_hh):
     out = np.zeros(n_hh, dtype=flags.dtype)
     for i in range(len(flags)):
         out[hh_of[i]] |= flags[i]  # no branch: the flags are hard to predict
-    return out
-
-
-@jit
-def sum_per_household(values, hh_of, n_hh):
-    """``np.bincount(hh_of, weights=values, minlength=n_hh)``, added in the same order."""
-    out = np.zeros(n_hh)
-    for i in range(len(values)):
-        out[hh_of[i]] += values[i]
     return out
 
 
