@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from sim.model.codes import INSTRUMENTS
+from sim.model.kernels import jit
 
 
 @runtime_checkable
@@ -95,8 +96,17 @@ def book(model, instrument: str, idx: np.ndarray, costs: np.ndarray) -> float:
         raise RuntimeError(f"{instrument}: booked {total:.2f} but only {granted:.2f} was available")
     hh = model.hh
     if len(idx):
-        np.add.at(getattr(hh, f"{instrument}_cost"), idx, costs)
-        first = getattr(hh, f"{instrument}_first")
-        first[idx] = np.where(first[idx] < 0, model.year, first[idx])
-        getattr(hh, f"{instrument}_last")[idx] = model.year
+        receipts = (getattr(hh, f"{instrument}_{k}") for k in ("cost", "first", "last"))
+        _receive(*receipts, np.asarray(idx), np.asarray(costs, dtype=np.float64), model.year)
     return total
+
+
+@jit
+def _receive(cost, first, last, idx, costs, year):
+    """Each household's receipt, in ``idx`` order (what ``np.add.at`` would add)."""
+    for j in range(len(idx)):
+        i = idx[j]
+        cost[i] += costs[j]
+        if first[i] < 0:
+            first[i] = year
+        last[i] = year

@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.model.codes import Category, Status
 from sim.model.effects import book  # noqa: F401  (re-exported: instruments book through it)
+from sim.policies.kernels import stable_order
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Context:
     in_programme: bool = True
     served: dict[str, int] = field(default_factory=dict)
     instruments: dict[str, Instrument] = field(default_factory=dict)  # the registry
+    _queue: np.ndarray | None = field(default=None, repr=False)  # programme, in the key's order
 
     def match(self, model, instrument: str) -> np.ndarray:
         """Households whose causes match the instrument (all of them unless cause-matched)."""
@@ -64,16 +66,28 @@ class Context:
         return (model.hh.causes & flags) != 0
 
     def order(self, model, mask: np.ndarray, instrument: str) -> np.ndarray:
-        """Indices of ``mask`` in the strategy's targeting order (the queue)."""
-        idx = np.flatnonzero(mask)
+        """Indices of ``mask`` in the strategy's targeting order (the queue).
+
+        The key (last year's income per capita, or the random key) is sorted once a year, over
+        the programme households, the first time it is needed; a queue of programme households
+        is that order filtered by the mask. Ties go by household index."""
+        if self._queue is None:
+            idx = np.flatnonzero(self.programme)
+            self._queue = stable_order(idx, self._key(model)[idx])
+        queue = self._queue[mask[self._queue]]
+        if len(queue) < np.count_nonzero(mask):  # not only programme households: sort anew
+            idx = np.flatnonzero(mask)
+            queue = stable_order(idx, self._key(model)[idx])
         if self.targeting == "random":
-            return idx[np.argsort(self.random_key[idx], kind="stable")]
-        income = model.hh.prev_income_pc[idx]
+            return queue
         category = self.instruments[instrument].category if instrument in self.instruments else None
         if self.targeting == "category_first" and category is not None:
-            other = model.hh.category[idx] != category
-            return idx[np.lexsort((idx, income, other))]
-        return idx[np.lexsort((idx, income))]
+            other = model.hh.category[queue] != category
+            return np.concatenate([queue[~other], queue[other]])
+        return queue
+
+    def _key(self, model) -> np.ndarray:
+        return self.random_key if self.targeting == "random" else model.hh.prev_income_pc
 
 
 def programme_households(model, support_after_exit: int) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 from sim.config.schema import NonNegFloat, Prob, Strict
 from sim.model.codes import Category, Stage
 from sim.policies.base import Instrument, serve
+from sim.policies.kernels import sum_of_table
 
 
 class Params(Strict):
@@ -29,16 +30,11 @@ def allocate(model, ctx, budget: float) -> None:
     hh, p = model.hh, model.persons
     s = model.scenario.schooling
     price = model.line(model.year) / model.line(0)
-    stipend = np.select(
-        [p.stage == Stage.COMPULSORY, p.stage == Stage.HIGH, p.stage == Stage.UNIVERSITY],
-        [
-            min(a.compulsory, s.compulsory_cost * price),
-            min(a.high_school, s.high_school_cost * price),
-            min(a.university, s.university_cost * price),
-        ],
-        0.0,
-    )
-    per_hh = np.bincount(p.hh, weights=stipend, minlength=hh.n)
+    stipend = np.zeros(max(Stage) + 1)  # per pupil, by stage
+    stipend[Stage.COMPULSORY] = min(a.compulsory, s.compulsory_cost * price)
+    stipend[Stage.HIGH] = min(a.high_school, s.high_school_cost * price)
+    stipend[Stage.UNIVERSITY] = min(a.university, s.university_cost * price)
+    per_hh = sum_of_table(p.stage, stipend, p.hh, hh.n)
     elig = ctx.programme & (per_hh > 0) & ctx.match(model, "education_aid")
     queue = ctx.order(model, elig, "education_aid")
     chosen, paid = serve(model, "education_aid", queue, per_hh[queue], budget)

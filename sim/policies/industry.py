@@ -17,6 +17,7 @@ import numpy as np
 from sim.config.schema import NonNegFloat, Prob, Strict
 from sim.model.codes import Category, Cause, Health, Stage, Work
 from sim.policies.base import Instrument, book, serve
+from sim.policies.kernels import first_flagged, rank_in_group
 
 
 class Params(Strict):
@@ -82,28 +83,17 @@ def _assign_jobs(model, households, ents, job_share, rng) -> None:
     households, ents = households[wants], ents[wants]
     if len(households) == 0:
         return
-    # rank of each household within its enterprise, in queue order
-    order = np.argsort(ents, kind="stable")
-    sorted_e = ents[order]
-    first = np.searchsorted(sorted_e, sorted_e, side="left")
-    rank = np.empty(len(ents), dtype=np.int64)
-    rank[order] = np.arange(len(ents)) - first
-    gets = rank < free[ents]
-    target = np.zeros(hh.n, dtype=bool)
-    target[households[gets]] = True
-    cand = (
-        target[p.hh]
-        & (p.age >= lo)
+    # the first households of each enterprise, in queue order, while it has free jobs
+    gets = rank_in_group(ents, e.n) < free[ents]
+    able = (
+        (p.age >= lo)
         & (p.age <= hi)
         & (p.stage == Stage.NONE)
         & (p.health != Health.DISABLED)
         & ~p.ent_job
     )
-    ci = np.flatnonzero(cand)
-    if len(ci) == 0:
-        return
-    _, first_of_hh = np.unique(p.hh[ci], return_index=True)
-    worker = ci[first_of_hh]
+    # the first able member of each household that gets a job
+    worker = first_flagged(able, households[gets], model.person_start)
     p.ent_job[worker] = True
     p.work[worker] = Work.ENTERPRISE
 

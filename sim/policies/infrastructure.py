@@ -40,14 +40,17 @@ def allocate(model, ctx, budget: float) -> None:
         if q.cost_per_village > 0
         else len(vid)
     )
-    hh.waiting[served & np.isin(hh.village, vid[k:])] = True
+    left_out = np.zeros(v.n, dtype=bool)
+    left_out[vid[k:]] = True
+    hh.waiting[served & left_out[hh.village]] = True
     vid = vid[:k]
     if len(vid) == 0:
         return
     v.infrastructure[vid] = np.minimum(v.infrastructure[vid] + q.infrastructure_gain, 1.0)
     v.remoteness[vid] *= 1.0 - q.remoteness_cut
-    in_v = np.isin(hh.village, vid)
-    idx = np.flatnonzero(in_v)
+    built = np.zeros(v.n, dtype=bool)
+    built[vid] = True
+    idx = np.flatnonzero(built[hh.village])
     per_village = np.bincount(hh.village[idx], minlength=v.n)
     cost = q.cost_per_village / per_village[hh.village[idx]]
     if len(idx):

@@ -23,6 +23,7 @@ from pydantic import Field
 from sim.config.schema import NonNegFloat, Strict
 from sim.model.codes import Cause, Health, Stage, Work
 from sim.policies.base import Instrument, serve
+from sim.policies.kernels import or_per_household, rank_in_group
 
 
 class Params(Strict):
@@ -38,12 +39,6 @@ def weak_labour_households(model, max_age: int) -> np.ndarray:
     last year's work)."""
     hh, p = model.hh, model.persons
     lo, _ = model.working_age
-    disabled_member = np.bincount(p.hh, weights=p.health == Health.DISABLED, minlength=hh.n) > 0
-    weak = (
-        (p.age > model.scenario.economy.migrant_age_max)
-        | (p.health != Health.HEALTHY)
-        | disabled_member[p.hh]
-    )
     can_hold = (
         (p.age >= lo)
         & (p.age <= max_age)
@@ -51,7 +46,18 @@ def weak_labour_households(model, max_age: int) -> np.ndarray:
         & ~p.ent_job
         & (p.work != Work.MIGRANT)
     )
-    return np.bincount(p.hh, weights=weak & can_hold, minlength=hh.n) > 0
+    weak = (p.age > model.scenario.economy.migrant_age_max) | (p.health != Health.HEALTHY)
+    disabled = p.health == Health.DISABLED
+    # per household, at once: a member who can hold a post and is weak (bit 0), a member who can
+    # (bit 1), a disabled member (bit 2), for whom the one who can hold a post cares
+    bits = or_per_household(
+        (weak & can_hold).view(np.uint8)
+        | (can_hold.view(np.uint8) << 1)
+        | (disabled.view(np.uint8) << 2),
+        p.hh,
+        hh.n,
+    )
+    return ((bits & 1) != 0) | ((bits & 6) == 6)
 
 
 def village_posts(model, post_share: float) -> np.ndarray:
@@ -72,11 +78,7 @@ def allocate(model, ctx, budget: float) -> None:
     queue = np.concatenate([queue[renewed], queue[~renewed]])
     # rank of each household among the queued households of its village, in queue order
     vil = hh.village[queue]
-    by_village = np.argsort(vil, kind="stable")
-    first = np.searchsorted(vil[by_village], vil[by_village], side="left")
-    rank = np.empty(len(queue), dtype=np.int64)
-    rank[by_village] = np.arange(len(queue)) - first
-    fits = rank < village_posts(model, j.post_share)[vil]
+    fits = rank_in_group(vil, model.villages.n) < village_posts(model, j.post_share)[vil]
     hh.waiting[queue[~fits]] = True
     queue = queue[fits]
     pay = float(j.monthly_pay * j.months)

@@ -39,10 +39,8 @@ def allocate(model, ctx, budget: float) -> None:
     sites = np.flatnonzero(v.site)
     if len(sites) == 0:
         return
-    place = (v.remoteness[hh.village] >= p.min_remoteness) | (
-        v.disaster_risk[hh.village] >= p.min_disaster_risk
-    )
-    place |= hh.category == Category.RELOCATION
+    remote = (v.remoteness >= p.min_remoteness) | (v.disaster_risk >= p.min_disaster_risk)
+    place = remote[hh.village] | (hh.category == Category.RELOCATION)  # villages looked up once
     elig = (
         ctx.programme
         & (hh.relocated_year < 0)

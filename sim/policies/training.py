@@ -18,6 +18,7 @@ from pydantic import Field
 from sim.config.schema import NonNegFloat, Strict
 from sim.model.codes import Category, Cause, Health, Stage
 from sim.policies.base import Instrument, serve
+from sim.policies.kernels import first_youngest, normals_at, or_per_household
 
 
 class Params(Strict):
@@ -31,29 +32,22 @@ def allocate(model, ctx, budget: float) -> None:
     t = ctx.params.training
     hh, p = model.hh, model.persons
     lo, _ = model.working_age
-    gain_draw = ctx.rng.normal(t.effect_mean, t.effect_sd, size=p.n)  # one per person, always
     cand = (
         (p.age >= lo)
         & (p.age <= t.max_age)
         & (p.stage == Stage.NONE)
         & (p.health != Health.DISABLED)
     )
-    has_cand = np.bincount(p.hh, weights=cand, minlength=hh.n) > 0
+    has_cand = or_per_household(cand, p.hh, hh.n)
     elig = ctx.programme & has_cand & (hh.training_first < 0) & ctx.match(model, "training")
     queue = ctx.order(model, elig, "training")
     chosen, _ = serve(model, "training", queue, np.full(len(queue), t.cost_per_person), budget)
-    if len(chosen) == 0:
-        return
-    picked = np.zeros(hh.n, dtype=bool)
-    picked[chosen] = True
-    ci = np.flatnonzero(cand & picked[p.hh])
-    # the youngest candidate of each household is trained
-    order = np.lexsort((p.age[ci], p.hh[ci]))
-    ci = ci[order]
-    _, first = np.unique(p.hh[ci], return_index=True)
-    trainee = ci[first]
-    p.skill[trainee] *= 1.0 + np.maximum(gain_draw[trainee], 0.0)
-    p.base_skill[trainee] *= 1.0 + np.maximum(gain_draw[trainee], 0.0)
+    # the youngest candidate of each household is trained (of equals, the first listed)
+    trainee = np.sort(first_youngest(cand, chosen, model.person_start, p.age))
+    # one draw per person, always (nothing before this uses ctx.rng); the trainees' are kept
+    gain = normals_at(ctx.rng, t.effect_mean, t.effect_sd, p.n, trainee)
+    p.skill[trainee] *= 1.0 + np.maximum(gain, 0.0)
+    p.base_skill[trainee] *= 1.0 + np.maximum(gain, 0.0)
 
 
 INSTRUMENT = Instrument(

@@ -1,0 +1,126 @@
+"""Compiled helpers of the policy phase: the queue's sort, person → household questions, ranks.
+
+The policy phase is numpy over whole arrays (docs/extending.md); these loops are what numpy
+does slowly there. The queue: ``np.lexsort`` is a comparison merge sort, several times slower
+than the model's radix sort (``sim.model.kernels.argsort``) plus one pass that puts tied keys in
+household order. Person → household questions: ``np.bincount`` with weights converts and copies
+its inputs, and a gather from households to persons reads scattered memory; one flat pass over
+the persons, or over the persons of a few households (consecutive rows, ``model.person_start``),
+does neither. Ranks within a group: one pass, not a stable argsort. The skill draws: numba's
+port of numpy's normal sampler, given the same ``Generator``, returns the same numbers and leaves
+the same state, about three times faster, and keeps only the trainees' draws. Each helper gives exactly what the numpy it replaces
+gives (tests/test_policies.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model import kernels
+from sim.model.kernels import jit
+
+
+@jit
+def _ties_by_index(order, keys):
+    """Within each run of equal ``keys[order]`` (ascending), put ``order`` ascending."""
+    n = len(order)
+    a = 0
+    while a < n:
+        key = keys[order[a]]
+        b = a + 1
+        while b < n and keys[order[b]] == key:
+            b += 1
+        if b - a > 1:
+            order[a:b] = np.sort(order[a:b])
+        a = b
+    return order
+
+
+def stable_order(idx: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``idx`` (ascending) sorted by ``keys`` (one per entry), ties in ``idx`` order: what
+    ``idx[np.lexsort((idx, keys))]`` gives."""
+    keys = np.ascontiguousarray(keys, dtype=np.float64)
+    if len(idx) < 2:
+        return idx.copy()
+    if np.isnan(keys).any():  # the radix sort takes no NaN
+        return idx[np.lexsort((idx, keys))]
+    return idx[_ties_by_index(kernels.argsort(keys), keys)]
+
+
+@jit
+def normals_at(rng, mean, sd, n, rows):
+    """The draws at ``rows`` (ascending) of ``rng.normal(mean, sd, n)``: all ``n`` are drawn (the
+    same numbers, the same state after: numba's port of numpy's sampler), only those kept."""
+    out = np.empty(len(rows))
+    k = 0
+    for i in range(n):
+        x = rng.normal(mean, sd)
+        if k < len(rows) and rows[k] == i:
+            out[k] = x
+            k += 1
+    return out
+
+
+@jit
+def or_per_household(flags, hh_of, n_hh):
+    """The bitwise OR of each household's persons' flags (booleans: whether any is set; bits: a
+    few such questions at once)."""
+    out = np.zeros(n_hh, dtype=flags.dtype)
+    for i in range(len(flags)):
+        out[hh_of[i]] |= flags[i]  # no branch: the flags are hard to predict
+    return out
+
+
+@jit
+def first_youngest(cand, households, person_start, age):
+    """Each household's youngest candidate (of equals, the first listed), households without a
+    candidate left out; the persons of household ``h`` are rows
+    ``person_start[h]:person_start[h + 1]``."""
+    out = np.empty(len(households), dtype=np.int64)
+    k = 0
+    for h in households:
+        best = -1
+        for i in range(person_start[h], person_start[h + 1]):
+            if cand[i] and (best < 0 or age[i] < age[best]):
+                best = i
+        if best >= 0:
+            out[k] = best
+            k += 1
+    return out[:k]
+
+
+@jit
+def sum_of_table(codes, table, hh_of, n_hh):
+    """``np.bincount(hh_of, weights=table[codes], minlength=n_hh)``, added in the same order."""
+    out = np.zeros(n_hh)
+    for i in range(len(codes)):
+        out[hh_of[i]] += table[codes[i]]
+    return out
+
+
+@jit
+def first_flagged(flags, households, person_start):
+    """Each household's first person whose flag is set, households without one left out; the
+    persons of household ``h`` are rows ``person_start[h]:person_start[h + 1]``."""
+    out = np.empty(len(households), dtype=np.int64)
+    k = 0
+    for h in households:
+        for i in range(person_start[h], person_start[h + 1]):
+            if flags[i]:
+                out[k] = i
+                k += 1
+                break
+    return out[:k]
+
+
+@jit
+def rank_in_group(groups, n_groups):
+    """For each entry, how many entries before it have the same group (its rank in the group,
+    in the given order)."""
+    seen = np.zeros(n_groups, dtype=np.int64)
+    rank = np.empty(len(groups), dtype=np.int64)
+    for j in range(len(groups)):
+        g = groups[j]
+        rank[j] = seen[g]
+        seen[g] += 1
+    return rank
