@@ -170,7 +170,7 @@ def _poverty_and_register(model, t) -> dict:
         "poverty_severity": float(t[SEVERITY] / people),
         "registered_households": int(t[ACTIVE_HH]),
         "registered_people": int(t[ACTIVE_PEOPLE]),
-        "newly_registered": int(getattr(model.yr, "newly_registered", 0)),
+        "newly_registered": int(model.yr.newly_registered),
     }
     return row
 

@@ -17,6 +17,10 @@ from sim.config.schema import NonNegFloat, Prob, Strict
 from sim.model.codes import Cause
 from sim.policies.base import Instrument, book
 
+# An index this high is a village whose roads, water and power are already in place: the
+# instrument's gain would be cut off at 1 anyway. A definition of "done", not an estimate.
+BUILT_UP = 0.95
+
 
 class Params(Strict):
     cost_per_village: NonNegFloat
@@ -30,7 +34,7 @@ def allocate(model, ctx, budget: float) -> None:
     hh, v = model.hh, model.villages
     served = ctx.programme & ctx.match(model, "infrastructure")
     prog_count = np.bincount(hh.village[served], minlength=v.n)
-    elig_v = (prog_count > 0) & (v.infrastructure < 0.95) & ~v.site
+    elig_v = (prog_count > 0) & (v.infrastructure < BUILT_UP) & ~v.site
     if q.poor_villages_only:
         elig_v &= v.poor
     vid = np.flatnonzero(elig_v)
@@ -53,11 +57,9 @@ def allocate(model, ctx, budget: float) -> None:
     idx = np.flatnonzero(built[hh.village])
     per_village = np.bincount(hh.village[idx], minlength=v.n)
     cost = q.cost_per_village / per_village[hh.village[idx]]
-    if len(idx):
-        book(model, "infrastructure", idx, cost)
-    else:  # villages without households still cost money
-        book(model, "infrastructure", idx, cost)
-        model.ledger.spend("infrastructure", q.cost_per_village * len(vid))
+    # every chosen village has programme households (prog_count > 0), so the whole cost is
+    # spread over households and booked with them
+    book(model, "infrastructure", idx, cost)
 
 
 INSTRUMENT = Instrument(

@@ -58,8 +58,7 @@ def allocate(model, ctx, budget: float) -> None:
         interest = hh.loan[out] * m.interest_rate
         k = int(np.searchsorted(np.cumsum(interest), budget * (1.0 + 1e-12), side="right"))
         budget -= book(model, "microcredit", out[:k], interest[:k])
-        model.yr.loan_interest_paid = np.zeros(hh.n, dtype=bool)
-        model.yr.loan_interest_paid[out[:k]] = True
+        model.yr.loan_interest_paid[out[:k]] = True  # zeroed by Strategy.apply each year
     elig = (
         ctx.programme
         & (hh.loan <= 0)
@@ -76,8 +75,6 @@ def allocate(model, ctx, budget: float) -> None:
     hh.loan[chosen] = m.amount
     hh.loan_years_left[chosen] = m.term
     hh.assets[chosen] += m.amount * m.invest_share
-    if not hasattr(model.yr, "loan_interest_paid"):
-        model.yr.loan_interest_paid = np.zeros(hh.n, dtype=bool)
     model.yr.loan_interest_paid[chosen] = True
 
 
