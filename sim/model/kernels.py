@@ -25,7 +25,7 @@ get their share of the cores (:func:`use_threads`, set by ``sim.batch.runner`` f
 calling thread), so that two workers on two cores do not run four threads.
 
 ``cache=True`` compiles the kernels once per machine (10-20 s in all: ``make install`` does it with
-:func:`compile_all`, or else the first run) and loads them from ``sim/__pycache__`` afterwards.
+:func:`compile_all`, or else the first run) and loads them from ``sim/model/__pycache__`` (and ``sim/policies/__pycache__``) afterwards.
 Numba's cache only checks the kernel's own source file, not the files of the functions it calls;
 :func:`check_cache` therefore drops the cached kernels when ``sim/model/rng.py`` or this file (whose
 functions other kernels call) has changed since they were built.
