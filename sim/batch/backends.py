@@ -54,6 +54,13 @@ class InProcess:
         pass
 
 
+def instrument_modules() -> list[str]:
+    """The modules of the registered instruments, for a worker to import before its first run."""
+    from sim.policies import registry
+
+    return sorted({inst.allocate.__module__ for inst in registry.instruments().values()})
+
+
 class LocalProcesses:
     """A process pool. ``forkserver`` (with the model preloaded) where available: workers start
     fast and never inherit the parent's threads; ``spawn`` elsewhere."""
@@ -65,7 +72,9 @@ class LocalProcesses:
         self.workers = workers
         if "forkserver" in multiprocessing.get_all_start_methods():
             mp = multiprocessing.get_context("forkserver")
-            mp.set_forkserver_preload(["sim.batch.runner"])
+            # the model and every instrument module (the model reaches the policies only by
+            # name, so importing it loads none): a worker forked from here starts with both
+            mp.set_forkserver_preload(["sim.batch.runner", *instrument_modules()])
         else:
             mp = multiprocessing.get_context("spawn")
         me = os.getpid()
