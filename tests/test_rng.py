@@ -244,3 +244,17 @@ def test_a_mechanism_with_a_new_stream_leaves_the_model_unchanged(monkeypatch):
     monkeypatch.setattr(shocks, "IllnessStreams", grown)
     ts2, hh2 = run()
     assert ts.equals(ts2) and hh.equals(hh2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seed=st.integers(min_value=0, max_value=2**130),
+    name=st.from_regex(r"[a-z][a-z0-9_]{0,8}\.[a-z][a-z0-9_]{0,8}", fullmatch=True),
+    year=st.integers(min_value=0, max_value=2**40),
+)
+def test_stream_keys_are_numpys_seed_sequence(seed, name, year):
+    """The compiled key derivation gives exactly SeedSequence's first word."""
+    from sim.model.rng import KEY, name_words
+
+    expected = np.random.SeedSequence(seed, spawn_key=(KEY, *name_words(name), year))
+    assert Streams(seed).key(name, year) == expected.generate_state(1, np.uint64)[0]

@@ -75,12 +75,82 @@ def name_words(name: str) -> tuple[int, int, int, int]:
     return tuple(int.from_bytes(d[i : i + 4], "little") for i in range(0, 16, 4))
 
 
+# numpy's SeedSequence (numpy/random/bit_generator.pyx, after M. O'Neill's seed_seq_fe):
+# deriving one key a year per stream through it costs ~20 µs of Python each, ~0.6 ms a county
+# year; the same hash compiled gives the same words (tests/test_rng.py checks it against numpy).
+_POOL = 4
+_U = np.uint64  # numba mixes uint64 with int64 into float64: every constant is a uint64
+_INIT_A, _MULT_A = _U(0x43B0D7E5), _U(0x931E8875)
+_INIT_B, _MULT_B = _U(0x8B51F9DD), _U(0x58F38DED)
+_MIX_L, _MIX_R = _U(0xCA01F9DD), _U(0x4973F715)
+_M32, _SHIFT, _ZERO = _U(0xFFFFFFFF), _U(16), _U(0)
+_WORD_BITS = (_U(0), _U(32))
+
+
+def _int_words(n: int) -> list[int]:
+    """A non-negative int as SeedSequence reads it: 32-bit words, least significant first."""
+    if n < 0:
+        raise ValueError(f"must be >= 0, got {n}")
+    words = [n & 0xFFFFFFFF]
+    n >>= 32
+    while n:
+        words.append(n & 0xFFFFFFFF)
+        n >>= 32
+    return words
+
+
+@jit
+def _hashmix(value, hash_const):
+    value = (value ^ hash_const) & _M32
+    hash_const = (hash_const * _MULT_A) & _M32
+    value = (value * hash_const) & _M32
+    return value ^ (value >> _SHIFT), hash_const
+
+
+@jit
+def _mix(x, y):
+    r = (_MIX_L * x - _MIX_R * y) & _M32
+    return r ^ (r >> _SHIFT)
+
+
+@jit
+def seed_sequence_word(entropy):
+    """``SeedSequence`` with this entropy (the seed's words padded to the pool, then the spawn
+    key's words; uint64 array of 32-bit values): the first uint64 of ``generate_state``."""
+    n = len(entropy)
+    mixer = np.zeros(_POOL, dtype=np.uint64)
+    hc = _INIT_A
+    for i in range(_POOL):
+        v = entropy[i] if i < n else _ZERO
+        mixer[i], hc = _hashmix(v, hc)
+    for i_src in range(_POOL):
+        for i_dst in range(_POOL):
+            if i_src != i_dst:
+                h, hc = _hashmix(mixer[i_src], hc)
+                mixer[i_dst] = _mix(mixer[i_dst], h)
+    for i_src in range(_POOL, n):
+        for i_dst in range(_POOL):
+            h, hc = _hashmix(entropy[i_src], hc)
+            mixer[i_dst] = _mix(mixer[i_dst], h)
+    out = _ZERO
+    hc = _INIT_B
+    for i in range(2):
+        v = (mixer[i] ^ hc) & _M32
+        hc = (hc * _MULT_B) & _M32
+        v = (v * hc) & _M32
+        v ^= v >> _SHIFT
+        out |= v << _WORD_BITS[i]
+    return out
+
+
 class Streams:
     """The run's random streams, keyed by name and year."""
 
     def __init__(self, seed: int):
         self.seed = int(seed)
         self._keys: dict[tuple[str, int], np.uint64] = {}
+        words = _int_words(self.seed)  # as SeedSequence pads the seed when a spawn key follows
+        self._seed_words = words + [0] * (_POOL - len(words))
 
     def _sequence(self, kind: int, name: str, year: int) -> np.random.SeedSequence:
         if int(year) < 0:
@@ -88,11 +158,18 @@ class Streams:
         return np.random.SeedSequence(self.seed, spawn_key=(kind, *name_words(name), int(year)))
 
     def key(self, name: str, year: int) -> np.uint64:
-        """The key (uint64) of stream ``name`` in ``year``, for ``uniform``/``normal``."""
+        """The key (uint64) of stream ``name`` in ``year``, for ``uniform``/``normal``: the first
+        word of ``SeedSequence(seed, spawn_key=(KEY, *name_words(name), year))``, computed by
+        :func:`seed_sequence_word` (the same number, ~10 times faster)."""
         k = (name, int(year))
         out = self._keys.get(k)
         if out is None:
-            out = self._keys[k] = self._sequence(KEY, name, year).generate_state(1, np.uint64)[0]
+            if k[1] < 0:
+                raise ValueError(f"year must be >= 0, got {year}")
+            entropy = np.array(
+                [*self._seed_words, KEY, *name_words(name), *_int_words(k[1])], dtype=np.uint64
+            )
+            out = self._keys[k] = np.uint64(seed_sequence_word(entropy))
         return out
 
     def get(self, name: str, year: int = 0) -> np.random.Generator:
