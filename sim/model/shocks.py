@@ -171,6 +171,13 @@ def _illness(lo, hi, start, persons, households, yr, keys, par):
 
 
 @jit
+def insured_share(acute, chronic, reimbursement, outpatient_reimbursement):
+    """What basic rural insurance pays of a year's inpatient (acute) and chronic outpatient
+    costs: the one statement of the rule (medical aid's top-up is computed above it)."""
+    return reimbursement * acute + outpatient_reimbursement * chronic
+
+
+@jit
 def _insurance(lo, hi, households, yr, keys, par):
     """Each household's medical cost of the year, its insurance enrolment and what it pays."""
     insured, medical_cost, sp_medical = (
@@ -188,7 +195,10 @@ def _insurance(lo, hi, households, yr, keys, par):
         med_new[h] = cost_acute + med_new[h]
         cost = cost_acute + cost_chronic
         medical_cost[h] = cost
-        paid = (par.reimbursement * cost_acute + par.outpatient_reimbursement * cost_chronic) * ins
+        paid = (
+            insured_share(cost_acute, cost_chronic, par.reimbursement, par.outpatient_reimbursement)
+            * ins
+        )
         sp_medical[h] = cost - paid
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from sim.config.schema import NonNegFloat, Prob, Strict
 from sim.model.codes import Category
+from sim.model.shocks import insured_share
 from sim.policies.base import Instrument, serve
 
 
@@ -35,7 +36,9 @@ def allocate(model, ctx, budget: float) -> None:
     acute, chronic = model.yr.med_acute[queue], model.yr.med_chronic[queue]
     uninsured = ~hh.insured[queue]
     premium = np.where(uninsured & ins.enabled, m.premium * hh.size[queue], 0.0)
-    basic = ins.enabled * (ins.reimbursement * acute + ins.outpatient_reimbursement * chronic)
+    basic = ins.enabled * insured_share(
+        acute, chronic, ins.reimbursement, ins.outpatient_reimbursement
+    )
     extra = m.extra_reimbursement * acute + m.outpatient_extra * chronic
     oop = np.maximum(acute + chronic - basic - extra, 0.0)
     cap = np.maximum(oop - m.oop_cap, 0.0)
