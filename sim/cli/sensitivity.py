@@ -30,7 +30,7 @@ written); 130 interrupted (finished runs kept; resume with --resume).
 def cmd_sensitivity(args) -> int:
     from sim.analysis.sensitivity import format_analysis, prepare_study, run_study
     from sim.batch.experiments import load_experiment
-    from sim.config.files import BadInput
+    from sim.config.files import BATCH_FOLDER, BadInput, check_out_folder
 
     problems = _option_problems(args)
     if problems:
@@ -38,7 +38,7 @@ def cmd_sensitivity(args) -> int:
     try:
         design = load_experiment(args.experiment)
         out = Path(args.out) if args.out is not None else _default_out(design.name, args.method)
-        problems = out_problems(out, args.force, args.resume)
+        problems = check_out_folder(out, BATCH_FOLDER, args.force, args.resume)
         try:
             study = prepare_study(
                 design,
@@ -131,14 +131,6 @@ def _option_problems(args) -> list[str]:
         if any(not v.strip() for v in values or []):
             problems.append(f"{option}: an empty name; see povsim sensitivity --help")
     return problems
-
-
-def out_problems(out: Path, force: bool, resume: bool) -> list[str]:
-    """Why the study cannot be written to ``out``, found before anything runs or is written
-    (:func:`sim.config.files.check_out_folder` tries to write where permissions cannot tell)."""
-    from sim.config.files import BATCH_FOLDER, check_out_folder
-
-    return check_out_folder(out, BATCH_FOLDER, force, resume)
 
 
 def _resume_command(args, out) -> str:

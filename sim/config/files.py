@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -355,8 +356,6 @@ NAME_RULE = (
 
 def check_name(value: str) -> str:
     """A name that becomes a folder: letters, digits and ``_.-`` only, so it cannot escape."""
-    import re
-
     if not re.fullmatch(NAME_PATTERN, value):
         raise ValueError(f"must be {NAME_RULE}")
     return value

@@ -1,5 +1,5 @@
 """Global sensitivity analysis of an experiment's factors: Morris screening and Sobol' indices
-(SALib), run through the batch runner, with the model's own randomness kept apart (issue 9).
+(SALib), run through the batch runner, with the model's own randomness kept apart.
 
 The experiment file's uncertainties (and, on request, its numeric levers) are the factors. SALib
 draws the design matrix; each row becomes one uncertainty sample of a batch design, which the

@@ -4,22 +4,18 @@ printed table."""
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim.analysis.files import slug
 from sim.analysis.sensitivity.design import Plan
 from sim.analysis.sensitivity.indices import MAIN_INDEX, Analysis
 from sim.config.files import write_bytes_atomic
 
 # ---------------------------------------------------------------------------------------------
 # Figures: Morris μ* against σ; Sobol' S1 and ST bars; one file per outcome
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
 
 
 def figure_name(method: str, outcome: str) -> str:
