@@ -56,7 +56,7 @@ LocalChanceParams = namedtuple(
 )
 LabourParams = namedtuple(
     "LabourParams",
-    "year dependency local_persistence working_age_min working_age_max elderly_farm_age_max "
+    "year local_persistence working_age_min working_age_max elderly_farm_age_max "
     "migrant_age_max pension_age sqrt_rho sqrt_1_rho chronic_weight acute_keep lost_per_earned "
     "elderly_weight migrant_base_prob migrant_elasticity chronic_migration max_work_chance "
     "local_skill_cap local_farm_share migrant_pay local_pay enterprise_pay compulsory_cost "
@@ -71,7 +71,6 @@ def labour_params(model, wage_index: float) -> LabourParams:
     awl = sc.shocks.illness.acute_work_loss
     return LabourParams(
         year=model.year,
-        dependency=bool((model.effects.work_factor != 1.0).any()),  # the response is on
         local_persistence=ec.local_persistence,
         working_age_min=int(lab.working_age_min),
         working_age_max=int(lab.working_age_max),
@@ -234,10 +233,10 @@ def _labour(lo, hi, start, persons, households, work, memo, local_keys, keys, pa
         seeks = able & ~enterprise_job
         may_migrate = seeks & (a <= par.migrant_age_max)
         # the threshold changes only with skill, health or the dependency response
-        # (work_propensity is constant), so it is kept from year to year until one of them does
-        changed = (m_skill[i] != sk) | (m_chr[i] != chronic)
-        if par.dependency:
-            changed |= m_wf[i] != wf
+        # (work_propensity is constant), so it is kept from year to year until one of them does;
+        # the work factor is compared every year, so a threshold lowered while transfers lasted
+        # is raised again when they stop (work recovers)
+        changed = (m_skill[i] != sk) | (m_chr[i] != chronic) | (m_wf[i] != wf)
         if may_migrate & changed:
             m_skill[i], m_chr[i], m_wf[i] = sk, chronic, wf
             m_q[i] = _migration_threshold(sk, chronic, wf, propensity[i], par)
