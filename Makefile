@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast fuzz lint format bench calibration docs clean
+.PHONY: install demo test test-fast fuzz lint format bench calibration validation docs clean
 
 install: $(STAMP)
 
@@ -48,6 +48,9 @@ bench: $(STAMP)
 
 calibration: $(STAMP)
 	$(BIN)/python -m sim.analysis.calibration --out docs/calibration.md
+
+validation: $(STAMP)
+	$(BIN)/python -m sim.analysis.validation --out docs/validation.md
 
 docs: $(STAMP)
 	$(BIN)/python -m sim.analysis.docs_tables

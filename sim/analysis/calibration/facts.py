@@ -67,6 +67,29 @@ class Fact:
     by_construction: bool = False
 
 
+# What kind of evidence each fact is (docs/calibration.md): an INPUT (a parameter is the number),
+# true BY CONSTRUCTION (the synthesis makes it so), a parameter was SET TO it (tuned), or the
+# model REPRODUCES it untuned. Only the last kind is evidence for the model.
+ROLES = ("input", "construction", "set", "reproduces")
+ROLE_OF = {
+    "poverty_rate_0": "set",
+    "illness_cause": "construction",
+    "income_registered_0": "set",
+    "oop_registered_0": "input",
+    "oop_registered_2": "set",
+    "admission_registered_0": "input",
+    "admission_other_0": "input",
+    "microcredit_0": "construction",
+    "microcredit_1": "set",
+    "poverty_line_0": "input",
+    "poverty_line_5": "input",
+}
+
+
+def role_of(fact: Fact) -> str:
+    return ROLE_OF.get(fact.key, "construction" if fact.by_construction else "reproduces")
+
+
 # The national campaign ran 2016-2020 with cause-matched packages, the closest built-in strategy
 # is `precision`; year-0 facts do not depend on the strategy.
 FACTS: tuple[Fact, ...] = (
@@ -90,7 +113,7 @@ FACTS: tuple[Fact, ...] = (
         0,
         0.441,
         "44.1% after the 2015 re-check (42.4% at registration, 2013)",
-        "issue 7 calibration facts (national registration data)",
+        "NHFPC (Qin Huaijin, China Hospital Conference, 2017-08-27, citing the 健康扶贫工程 three-batches action plan): illness-caused households 44.1% of the register at end 2015; LGOP register data: 12.56 million households, 42.4%, 2013",
         "share",
         "status_quo",
         Lever(
@@ -109,7 +132,7 @@ FACTS: tuple[Fact, ...] = (
         0,
         3416.0,
         "3,416 yuan (2015)",
-        "issue 7 calibration facts (official income of registered households)",
+        "State Council Leading Group Office of Poverty Alleviation press figure for registered households (not verified here: no primary page found)",
         "money",
         "status_quo",
         Lever(
@@ -126,7 +149,7 @@ FACTS: tuple[Fact, ...] = (
         4,
         9808.0,
         "9,808 yuan (2019)",
-        "issue 7 calibration facts (official income of registered households)",
+        "State Council Leading Group Office of Poverty Alleviation press figure for registered households (not verified here: no primary page found); for comparison NBS: rural residents of poor areas 11,567 yuan disposable income in 2019 (NBS, 2020-01-23)",
         "money",
         "precision",
         Lever("budget.yearly", factor=2.0, why="programme money per registered household"),
@@ -154,7 +177,7 @@ FACTS: tuple[Fact, ...] = (
         0,
         0.45,
         "about 45% of inpatient cost (rural insurance reimbursed ~55%, 2009)",
-        "issue 7 calibration facts; defaults shocks.insurance.reimbursement",
+        "NCMS inpatient reimbursement of about 55% (2009), the source of defaults shocks.insurance.reimbursement (not verified here)",
         "share",
         "status_quo",
         Lever(
@@ -172,7 +195,7 @@ FACTS: tuple[Fact, ...] = (
         2,
         0.158,
         "15.8% (registered poor, 2017)",
-        "issue 7 calibration facts",
+        "health poverty-alleviation press figure for the registered poor, 2017 (not verified here)",
         "share",
         "precision",
         Lever(
@@ -191,7 +214,7 @@ FACTS: tuple[Fact, ...] = (
         0,
         0.208,
         "20.8% a year (the poor)",
-        "issue 7 calibration facts; defaults shocks.illness.incidence_registered",
+        "the source of defaults shocks.illness.incidence_registered (not verified here; the Sixth National Health Services Survey gives 13.8% for all persons in 2018, Wu et al. 2023, Int J Equity Health)",
         "share",
         "status_quo",
         note="Held at year 0 by normalisation (ODD §7.2).",
@@ -204,7 +227,7 @@ FACTS: tuple[Fact, ...] = (
         0,
         0.131,
         "13.1% a year (national)",
-        "issue 7 calibration facts; defaults shocks.illness.incidence",
+        "the source of defaults shocks.illness.incidence (not verified here: National Health Services Surveys give 9.6% in 2011, Fu et al. 2014, PLoS ONE, and 13.8% in 2018, Wu et al. 2023, Int J Equity Health)",
         "share",
         "status_quo",
         note="Held at year 0 by normalisation; the fact is the national rate, used for the "
@@ -218,9 +241,9 @@ FACTS: tuple[Fact, ...] = (
         4,
         0.208,
         "20.8% a year (the poor; cross-section)",
-        "issue 7 calibration facts",
+        "as for 2015 (not verified here)",
         "share",
-        "status_quo",
+        "precision",
         Lever("shocks.illness.age_gradient", 0.01, why="rise of admission risk with age above 45"),
         note="After year 0 the rate drifts with ageing (closed population) and with who joins "
         "the register.",
@@ -232,7 +255,7 @@ FACTS: tuple[Fact, ...] = (
         0,
         0.130,
         "13.0% (2008)",
-        "issue 7 calibration facts",
+        "Fourth National Health Services Survey 2008, all households: Li, Wu, Xu et al. (2012), Bull World Health Organ 90(9):664-671",
         "share",
         "status_quo",
         note="The reference year (2008) is seven years before the model's base year; insurance "
@@ -245,7 +268,7 @@ FACTS: tuple[Fact, ...] = (
         1,
         0.089,
         "8.9% (2016)",
-        "issue 7 calibration facts",
+        "not verified here (no primary source found)",
         "share",
         "precision",
         Lever("shocks.insurance.reimbursement", 0.65, why="basic inpatient reimbursement"),
@@ -259,9 +282,9 @@ FACTS: tuple[Fact, ...] = (
         0,
         0.02,
         "2% (2014)",
-        "issue 7 calibration facts",
+        "poverty microcredit take-up before the 2014 scheme (not verified here)",
         "share",
-        "blood_making",
+        "status_quo",
         note="No loans exist before the programme starts (year 1) by construction.",
         by_construction=True,
     ),
@@ -272,16 +295,15 @@ FACTS: tuple[Fact, ...] = (
         1,
         0.267,
         "26.7% (2016)",
-        "issue 7 calibration facts; defaults instruments.microcredit.take_up",
+        "poverty microcredit take-up by registered households, 2016 (not verified here; the source of defaults instruments.microcredit.take_up)",
         "share",
-        "blood_making",
+        "precision",
         Lever(
             "instruments.microcredit.take_up", 0.45, why="chance that an offered household borrows"
         ),
-        note="Judged under `blood_making`, which gives microcredit a fixed 10% of the budget from "
-        "year 1. Under `precision` microcredit comes eighth in the priority order and the guarantees, "
-        "relocation and industry spend the budget before it is reached in 2016-2017 "
-        "(`spending_microcredit` is 0 in those years), so no registered household borrows.",
+        note="The take-up parameter was set to match this under `blood_making`, which gives "
+        "microcredit a fixed 10% of the budget from year 1; judged here under `precision`, whose "
+        "priority order reaches microcredit only after the guarantees, relocation and industry.",
     ),
     Fact(
         "microcredit_2",
@@ -290,9 +312,9 @@ FACTS: tuple[Fact, ...] = (
         2,
         0.267,
         "26.7% by 2016 (no later figure here)",
-        "issue 7 calibration facts",
+        "as for 2016 (not verified here)",
         "share",
-        "blood_making",
+        "precision",
         note="Cumulative take-up one year after the reference year; it should be at least the "
         "2016 value.",
     ),
@@ -303,7 +325,7 @@ FACTS: tuple[Fact, ...] = (
         1,
         4221.0,
         "4,221 yuan (2016)",
-        "issue 7 calibration facts (registered relocated households)",
+        "NDRC relocation monitoring of registered relocated households (not verified here: no primary page found)",
         "money",
         "precision",
         Lever(
@@ -323,7 +345,7 @@ FACTS: tuple[Fact, ...] = (
         4,
         9313.0,
         "9,313 yuan (2019)",
-        "issue 7 calibration facts (registered relocated households)",
+        "NDRC relocation monitoring of registered relocated households (not verified here: no primary page found)",
         "money",
         "precision",
         Lever(

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis.calibration.decomposition import section as decomposition_section
 from sim.analysis.calibration.facts import (
     DEFAULT_SCENARIO,
     DEFAULT_SEEDS,
@@ -27,6 +28,7 @@ from sim.analysis.calibration.facts import (
     STRATEGIES,
     YEARS,
     Fact,
+    role_of,
 )
 from sim.analysis.calibration.runs import _summary, collect, run_levers, verdict
 from sim.config import Scenario, load_scenario
@@ -73,6 +75,7 @@ def fact_rows(runs: pd.DataFrame, strategies=STRATEGIES, facts=FACTS) -> list[di
                 "matches": ok,
                 "verdict": text,
                 "source": f.source,
+                "kind": role_of(f),
             }
         )
     return out
@@ -174,8 +177,11 @@ def render(
     lever_seed_text = ", ".join(str(s) for s in lever_seeds)
     L = _setup_section(scenario, runs, seeds, strategies, seconds, scenario_path)
     L += _facts_section(rows, strategies, base_year)
+    L += _kinds_section(rows)
     L += _hand_set_section(scenario)
     L += _gaps_section(rows, levers, lever_seed_text)
+    L += decomposition_section(runs)
+    L += _trap_figure_section()
     L += _yearly_section(runs, strategies, base_year)
     L += _sensitivity_section(levers)
     return "\n".join(L)
@@ -243,10 +249,11 @@ def _facts_section(rows, strategies, base_year) -> list[str]:
     L.append(
         "The verdict compares the mean of the judged strategy with the fact: shares match within "
         "3 percentage points, money within 10%. The real 2016-2020 campaign is closest to "
-        "`precision`; year-0 values do not depend on the strategy."
+        "`precision`, so every fact after year 0 is judged under it; year-0 values do not "
+        "depend on the strategy. *kind* says what a match is worth (next section)."
     )
     L.append("")
-    head = ["fact", "year", "reference", *strategies, "judged", "verdict"]
+    head = ["fact", "year", "reference", *strategies, "judged", "verdict", "kind"]
     L.append("| " + " | ".join(head) + " |")
     L.append("|" + "---|" * len(head))
     for r in rows:
@@ -257,6 +264,7 @@ def _facts_section(rows, strategies, base_year) -> list[str]:
             *[r[s] for s in strategies],
             f"`{r['judged']}`",
             ("✅ " if r["matches"] else "❌ ") + r["verdict"],
+            r["kind"],
         ]
         L.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     L.append("")
@@ -295,6 +303,49 @@ def _facts_section(rows, strategies, base_year) -> list[str]:
     L.append("")
 
     return L
+
+
+KIND_TEXT = {
+    "input": "INPUT: a parameter is set to the number, so a match only checks the plumbing",
+    "construction": "BY CONSTRUCTION: the synthesis of the population makes it true",
+    "set": "SET TO: a parameter was tuned to match it, so a match is not evidence",
+    "reproduces": "REPRODUCES: nothing was tuned to it; only these rows are evidence",
+}
+
+
+def _kinds_section(rows) -> list[str]:
+    """How many facts of each kind match: only untuned reproductions are evidence."""
+    L = ["## What kind of evidence each fact is", ""]
+    L.append("| kind | meaning | facts | match |")
+    L.append("|---|---|---|---|")
+    for kind, text in KIND_TEXT.items():
+        mine = [r for r in rows if r["kind"] == kind]
+        label, meaning = text.split(": ", 1)
+        ok = sum(r["matches"] for r in mine)
+        L.append(f"| {kind} | {label}: {meaning} | {len(mine)} | {ok} of {len(mine)} |")
+    rep = [r for r in rows if r["kind"] == "reproduces"]
+    L += [
+        "",
+        f"Of the {len(rep)} facts the model reproduces untuned, {sum(r['matches'] for r in rep)} "
+        "match: "
+        + "; ".join(f"{r['fact']} ({'matches' if r['matches'] else 'misses'})" for r in rep)
+        + ".",
+        "",
+    ]
+    return L
+
+
+def _trap_figure_section() -> list[str]:
+    """Link to the asset-trajectory figure when it has been drawn."""
+    fig = ROOT / "docs" / "figures" / "trap.png"
+    if not fig.exists():
+        return []
+    return [
+        "## Poverty trap: asset trajectories",
+        "",
+        "![asset trajectories around the threshold](figures/trap.png)",
+        "",
+    ]
 
 
 def _hand_set_section(scenario) -> list[str]:

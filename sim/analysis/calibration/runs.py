@@ -23,6 +23,8 @@ from sim.config import CATEGORIES, Scenario
 from sim.model.codes import Cause
 from sim.model.population import _largest_remainder
 
+INCOME_PARTS = ("farm", "livestock", "wage", "migrant", "business", "property", "transfers")
+
 # ---------------------------------------------------------------------------------------------
 # Scaling (for quick tests and looks)
 
@@ -103,6 +105,8 @@ def _snapshot(model) -> dict[str, float]:
         "oop_registered": row["medical_oop_share_registered"],
         "catastrophic": row["catastrophic_health_share"],
     }
+    for c in INCOME_PARTS:  # absent columns (older models) give NaN, not an error
+        out[f"income_{c}"] = float(row.get(f"income_{c}_pc_reg0", math.nan))
     out["illness_cause_share"] = (
         float(((hh.causes[reg0] & int(Cause.ILLNESS)) != 0).mean()) if reg0.any() else math.nan
     )

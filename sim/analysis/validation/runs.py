@@ -1,0 +1,139 @@
+"""The validation runs: the county under each strategy and seed, with the per-year household
+measures the checks need that the yearly table does not hold (assets, off-farm work, debt)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.config import Scenario
+from sim.model.codes import Work
+
+ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_SCENARIO = ROOT / "scenarios" / "county.toml"
+DEFAULT_EXPERIMENT = ROOT / "experiments" / "transfusion_vs_blood_making.toml"
+DEFAULT_OUT = ROOT / "docs" / "validation.md"
+DEFAULT_SEEDS = (1, 2, 3)
+STRATEGIES = ("status_quo", "transfusion", "blood_making", "precision")
+PROGRAMME = ("transfusion", "blood_making", "precision")
+YEARS = 10
+OFF_FARM = (int(Work.LOCAL), int(Work.ENTERPRISE), int(Work.MIGRANT))
+
+
+@dataclass
+class Run:
+    """One run: its yearly table and the household measures recorded each year."""
+
+    strategy: str
+    seed: int
+    ts: pd.DataFrame
+    assets: list[np.ndarray]  # productive assets by household, year 0..years
+    offfarm: list[np.ndarray]  # working-age members working off the farm, by household and year
+    working: list[np.ndarray]  # working-age members, by household and year
+    debt_over_income: list[float]  # share of year-0-registered households owing > a year's income
+    admission: list[float]  # share of persons with a hospital episode in the year
+    reg0: np.ndarray
+    transfer_recipients: np.ndarray  # households that received programme transfers
+    threshold: float
+    trap: bool
+
+
+@dataclass
+class RunSet:
+    runs: list[Run]
+    seeds: tuple[int, ...]
+    years: int
+    unspent: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def of(self, strategy: str) -> list[Run]:
+        return [r for r in self.runs if r.strategy == strategy]
+
+
+def experiment_overrides(path: str | Path = DEFAULT_EXPERIMENT) -> dict[str, Any]:
+    """The flagship experiment's single-valued levers (budget, programme years, unspent rule):
+    the validation runs use the same settings. A missing file gives no overrides."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    out = {}
+    for key, values in data.get("levers", {}).items():
+        if key != "strategy" and isinstance(values, list) and len(values) == 1:
+            out[key] = values[0]
+    return out
+
+
+def _household_counts(model) -> tuple[np.ndarray, np.ndarray]:
+    p = model.persons
+    lo, hi = model.working_age
+    age_ok = (p.age >= lo) & (p.age <= hi)
+    off = age_ok & np.isin(p.work, OFF_FARM)
+    n = model.hh.n
+    working = np.bincount(p.hh[age_ok], minlength=n)
+    offfarm = np.bincount(p.hh[off], minlength=n)
+    return offfarm, working
+
+
+def _debt_share(model, reg0: np.ndarray) -> float:
+    hh = model.hh
+    if not reg0.any():
+        return float("nan")
+    over = hh.debt[reg0] > np.maximum(hh.net_income[reg0], 1.0)
+    return float(over.mean())
+
+
+def _recipients(hh) -> np.ndarray:
+    got = np.zeros(hh.n, dtype=bool)
+    for name in ("cash_transfer_first", "dibao_first"):
+        col = getattr(hh, name, None)
+        if col is not None:
+            got |= col >= 0
+    return got
+
+
+def run_one(scenario: Scenario, strategy: str, seed: int, years: int = YEARS) -> Run:
+    """Step one run, recording the household measures every year."""
+    from sim.model import PovertyModel
+
+    model = PovertyModel(scenario, strategy=strategy, seed=seed, years=years, agents=False)
+    reg0 = model.hh.registered_year == 0
+    assets, off, work, debt, adm = [], [], [], [], []
+
+    def record():
+        assets.append(model.hh.assets.copy())
+        o, w = _household_counts(model)
+        off.append(o)
+        work.append(w)
+        debt.append(_debt_share(model, reg0))
+        adm.append(float(model.persons.acute.mean()) if model.persons.n else float("nan"))
+
+    record()
+    for _ in range(years):
+        model.step()
+        record()
+    a = scenario.economy.assets
+    return Run(
+        strategy,
+        seed,
+        model.timeseries(),
+        assets,
+        off,
+        work,
+        debt,
+        adm,
+        reg0,
+        _recipients(model.hh),
+        float(a.threshold),
+        bool(a.trap),
+    )
+
+
+def collect(scenario: Scenario, strategies=STRATEGIES, seeds=DEFAULT_SEEDS, years=YEARS) -> RunSet:
+    runs = [run_one(scenario, s, seed, years) for s in strategies for seed in seeds]
+    return RunSet(runs, tuple(seeds), years, str(scenario.budget.unspent), scenario._overrides)
