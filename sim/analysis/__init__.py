@@ -1,5 +1,5 @@
 """Analysis of batch results: outcomes per run, comparison, targets, discovery, sensitivity,
-calibration, figures and the report.
+calibration, validation, figures and the report.
 
 - ``outcomes``: each run's outcomes (``METRIC@YEAR`` or whole-run) and paired differences;
   what an outcome *is* (unit, direction, definition) is the registry ``sim.model.outputs``;
@@ -8,6 +8,8 @@ calibration, figures and the report.
 - ``discovery``: PRIM boxes of the conditions under which a target fails (``povsim discover``);
 - ``sensitivity/``: Morris and Sobol' studies (``povsim sensitivity``);
 - ``calibration/``: the seed county beside the official facts (docs/calibration.md);
+- ``validation/``: the model checked against stylized facts and official figures
+  (docs/validation.md);
 - ``plots/`` and ``report/``: the figures and the report of a batch;
 - ``files``: CSV tables and file-name-safe names; ``docs_tables``: generated tables in docs/.
 
