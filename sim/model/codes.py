@@ -64,15 +64,18 @@ class Cause(IntFlag):
 
 
 class Trigger(IntEnum):
-    """Main trigger of a return to poverty: the largest loss this year."""
+    """What made a household poor this year (a return, or new poverty), asked counterfactually:
+    the one loss of the year without which it would have stayed at or above the line
+    (docs/ODD.md §7.13). UNSET marks a household with nothing to attribute this year."""
 
-    NONE = 0
-    ILLNESS = 1
-    DISASTER = 2
-    ENTERPRISE = 3
-    SUPPORT_ENDED = 4
-    MARKET = 5
-    OTHER = 6
+    UNSET = 0  # no return or new poverty this year
+    ILLNESS = 1  # new medical cost out of pocket + work lost
+    DISASTER = 2  # farm output + this year's return on the assets destroyed
+    ENTERPRISE = 3  # contract income and enterprise wages lost with the enterprise
+    SUPPORT_ENDED = 4  # drop in programme transfers since last year
+    MARKET = 5  # farm and contract income lost to prices below normal
+    SEVERAL = 6  # several losses each decisive, or only decisive together
+    NONE = 7  # even without all of this year's losses it would be poor (slow decline)
 
 
 # programme instruments, in the order spending columns and receipt records list them: the

@@ -46,11 +46,8 @@ T_ILLNESS, T_DISASTER, T_ENTERPRISE = (
     int(Trigger.DISASTER),
     int(Trigger.ENTERPRISE),
 )
-T_SUPPORT_ENDED, T_MARKET, OTHER = (
-    int(Trigger.SUPPORT_ENDED),
-    int(Trigger.MARKET),
-    int(Trigger.OTHER),
-)
+T_SUPPORT_ENDED, T_MARKET = int(Trigger.SUPPORT_ENDED), int(Trigger.MARKET)
+T_SEVERAL, T_NONE = int(Trigger.SEVERAL), int(Trigger.NONE)
 
 
 CategoryPersons = namedtuple("CategoryPersons", "health stage")
@@ -219,21 +216,28 @@ StatusHouseholds = namedtuple(
     "StatusHouseholds",
     "income_pc prev_income_pc status house_safe insured loss_illness loss_disaster "
     "loss_enterprise prev_transfers_programme inc_transfers_programme loss_market exit_year "
-    "first_exit_year return_year first_return_year returns return_trigger",
+    "first_exit_year return_year first_return_year returns return_trigger size net_income "
+    "income inc_dibao_standing dibao",
 )
+# this year's arrays the trigger reads beside the household columns: work lost to illness
+# (economy work), the disaster's assets and what they would have earned (disaster phase)
+StatusLosses = namedtuple("StatusLosses", "lost_work disaster_assets_lost disaster_asset_income")
 StatusEvents = namedtuple("StatusEvents", "exits returns new_poor triggers")
-StatusParams = namedtuple("StatusParams", "year line line_prev exit_line insurance_off")
+StatusParams = namedtuple(
+    "StatusParams", "year line line_prev exit_line insurance_off dibao_standard"
+)
 
 
 def update_status(model) -> dict[str, int | np.ndarray]:
-    """Phase 7: exits, returns (with their main trigger) and new poverty this year."""
+    """Phase 7: exits, returns and new poverty this year, each return and new poor household
+    with its trigger (:func:`_trigger`)."""
     sc = model.scenario
     n = model.hh.n
     events = {
         "exits": np.zeros(n, dtype=bool),
         "returns": np.zeros(n, dtype=bool),
         "new_poor": np.zeros(n, dtype=bool),
-        "triggers": np.zeros(n, dtype=np.int8),  # for the returns; 0 (none) elsewhere
+        "triggers": np.zeros(n, dtype=np.int8),  # for returns and new poor; 0 (unset) elsewhere
     }
     line = model.line(model.year)
     par = StatusParams(
@@ -242,6 +246,12 @@ def update_status(model) -> dict[str, int | np.ndarray]:
         line_prev=model.line(model.year - 1),
         exit_line=line * (1.0 + sc.identification.exit_margin),
         insurance_off=not sc.shocks.insurance.enabled,
+        dibao_standard=float(sc.dibao_standard(model.year)),
+    )
+    losses = StatusLosses(
+        lost_work=model.economy_scratch.work(n).lost_work,
+        disaster_assets_lost=model.yr.disaster_assets_lost,
+        disaster_asset_income=model.yr.disaster_asset_income,
     )
     parallel(
         _update_status,
@@ -249,6 +259,7 @@ def update_status(model) -> dict[str, int | np.ndarray]:
         model.person_start,
         model.persons.dropped_out,
         columns(StatusHouseholds, model.hh),
+        losses,
         StatusEvents(**events),
         par,
     )
@@ -256,8 +267,8 @@ def update_status(model) -> dict[str, int | np.ndarray]:
 
 
 @jit
-def _update_status(lo, hi, start, dropped_out, hh, events, par):
-    """Exit test, returns with their trigger, and new poverty of households ``lo:hi`` (§7.10)."""
+def _update_status(lo, hi, start, dropped_out, hh, losses, events, par):
+    """Exit test, returns and new poverty with their trigger, households ``lo:hi`` (§7.13)."""
     status = hh.status
     for h in range(row(lo), row(hi)):
         st = status[h]
@@ -277,7 +288,7 @@ def _update_status(lo, hi, start, dropped_out, hh, events, par):
                 if hh.first_exit_year[h] < 0:
                     hh.first_exit_year[h] = par.year
         elif (st == EXITED) & poor:
-            trig = _trigger(hh, h)
+            trig = _trigger(hh, losses, h, par)
             events.triggers[h] = trig
             events.returns[h] = True
             status[h] = RETURNED
@@ -286,22 +297,56 @@ def _update_status(lo, hi, start, dropped_out, hh, events, par):
                 hh.first_return_year[h] = par.year
             hh.returns[h] += 1
             hh.return_trigger[h] = trig
-        events.new_poor[h] = (st == NEVER) & poor & (hh.prev_income_pc[h] >= par.line_prev)
+        new_poor = (st == NEVER) & poor & (hh.prev_income_pc[h] >= par.line_prev)
+        events.new_poor[h] = new_poor
+        if new_poor:
+            events.triggers[h] = _trigger(hh, losses, h, par)
 
 
 @jit
-def _trigger(hh, h):
-    """A return's main trigger: the largest loss this year (the first of equals, in the order
-    below), other if there was none. Each loss stands next to its code."""
-    trig, best = OTHER, 0.0
+def _income_pc_without(hh, h, earned, spent, dibao_standard):
+    """Income per person had the household kept ``earned`` of net income and not spent
+    ``spent`` of rigid spending this year: income_pc's own rule (§7.11), with the standing dibao
+    top-up recomputed, since a top-up makes good part of a loss of net income."""
+    size = np.float64(hh.size[h])
+    before_topup = hh.net_income[h] - hh.inc_dibao_standing[h] + earned
+    topup = max(dibao_standard * size - before_topup, 0.0) * hh.dibao[h]
+    rigid = hh.net_income[h] - hh.income[h]
+    return (before_topup + topup - rigid + spent) / size
+
+
+@jit
+def _trigger(hh, losses, h, par):
+    """What made a household poor this year, counterfactually: each loss of the year alone
+    (without it, would income per person be at or above the line?). One decisive loss names
+    the trigger; several each decisive, or only all together, give several; none, even all
+    together, gives none (a slow decline). Each loss is a reduction of this year's income:
+    ``earned`` of net income, ``spent`` of rigid spending."""
+    lost_work = losses.lost_work[h]
+    disaster = (
+        hh.loss_disaster[h] - losses.disaster_assets_lost[h] + losses.disaster_asset_income[h]
+    )
     support_ended = max(hh.prev_transfers_programme[h] - hh.inc_transfers_programme[h], 0.0)
-    for loss, code in (
-        (hh.loss_illness[h], T_ILLNESS),
-        (hh.loss_disaster[h], T_DISASTER),
-        (hh.loss_enterprise[h], T_ENTERPRISE),
-        (support_ended, T_SUPPORT_ENDED),
-        (hh.loss_market[h], T_MARKET),
+    trig, decisive = T_NONE, 0
+    earned_all = spent_all = 0.0
+    for earned, spent, code in (
+        (lost_work, max(hh.loss_illness[h] - lost_work, 0.0), T_ILLNESS),
+        (max(disaster, 0.0), 0.0, T_DISASTER),
+        (hh.loss_enterprise[h], 0.0, T_ENTERPRISE),
+        (support_ended, 0.0, T_SUPPORT_ENDED),
+        (hh.loss_market[h], 0.0, T_MARKET),
     ):
-        if loss > best:
-            trig, best = code, loss
-    return trig
+        if earned + spent > 0.0:
+            earned_all += earned
+            spent_all += spent
+            if _income_pc_without(hh, h, earned, spent, par.dibao_standard) >= par.line:
+                trig = code
+                decisive += 1
+    if decisive > 1:
+        return T_SEVERAL
+    if decisive == 1:
+        return trig
+    if earned_all + spent_all > 0.0:
+        if _income_pc_without(hh, h, earned_all, spent_all, par.dibao_standard) >= par.line:
+            return T_SEVERAL
+    return T_NONE

@@ -81,6 +81,7 @@ def collect(model, events: dict | None) -> dict:
     t, comp, by_trigger, durability = _household_totals(model, events)
     row = _poverty_and_register(model, t)
     _flows(row, model, t, by_trigger, durability)
+    _triggers(row, by_trigger)
     _incomes(row, t, comp, median_and_gini)
     _assets_health_and_spending(row, model, t)
     return row
@@ -102,7 +103,7 @@ def _household_totals(model, events: dict | None):
             events["triggers"],
         )
     t = np.zeros(N_TOTALS)
-    by_trigger = np.zeros(8, dtype=np.int64)
+    by_trigger = np.zeros((2, len(Trigger)), dtype=np.int64)  # returns, new poor
     _poverty_totals(
         t,
         by_trigger,
@@ -185,9 +186,6 @@ def _flows(row: dict, model, t, by_trigger, durability) -> None:
     row["returns_cumulative"] = prev.get("returns", 0) + row["returns"]
     model.cumulative["exits"] = row["exited_cumulative"]
     model.cumulative["returns"] = row["returns_cumulative"]
-    for tr in Trigger:
-        if tr != Trigger.NONE:
-            row[f"returns_{tr.name.lower()}"] = int(by_trigger[tr])
     ever = t[EVER_EXITED]
     row["ever_exited"] = int(ever)
     row["exited_now"] = int(t[EXITED_NOW])
@@ -196,6 +194,14 @@ def _flows(row: dict, model, t, by_trigger, durability) -> None:
     for k in range(1, DURABILITY_YEARS + 1):
         at_risk, kept = durability[0, k], durability[1, k]
         row[f"durability_{k}"] = float(kept / at_risk) if at_risk > 0 else float("nan")
+
+
+def _triggers(row: dict, by_trigger) -> None:
+    """Returns and new poor by trigger (each set sums to returns, to new_poor)."""
+    for kind, counts in (("returns", by_trigger[0]), ("new_poor", by_trigger[1])):
+        for tr in Trigger:
+            if tr != Trigger.UNSET:
+                row[f"{kind}_{tr.name.lower()}"] = int(counts[tr])
 
 
 def _incomes(row: dict, t, comp, median_and_gini) -> None:
@@ -282,7 +288,9 @@ def _poverty_totals(
         n_new_poor += new_poor[h]
         if returns[h]:
             n_returns += 1
-            by_trigger[triggers[h]] += 1
+            by_trigger[0, triggers[h]] += 1
+        if new_poor[h]:
+            by_trigger[1, triggers[h]] += 1
     t[PEOPLE], t[INCOME_PERSONS], t[POOR_HH], t[POOR_PEOPLE] = (
         people,
         income_persons,

@@ -24,7 +24,20 @@ from sim.model.codes import INSTRUMENTS, Trigger
 
 MINIMIZE, MAXIMIZE, INFO = -1, +1, 0  # the direction in which a change is good news
 
-TRIGGERS = [t.name.lower() for t in Trigger if t != Trigger.NONE]
+TRIGGERS = [t.name.lower() for t in Trigger if t != Trigger.UNSET]
+# what a trigger column counts, after "<returns | new poor households> this year" (docs/ODD.md
+# §7.13: the counterfactual rule)
+TRIGGER_MEANINGS = {
+    "illness": "whose one decisive loss was illness (new out-of-pocket medical cost + work lost)",
+    "disaster": "whose one decisive loss was a disaster (farm output + the destroyed assets' "
+    "return)",
+    "enterprise": "whose one decisive loss was an enterprise failure (contract income + wages)",
+    "support_ended": "whose one decisive loss was the drop in programme transfers",
+    "market": "whose one decisive loss was prices below normal (farm and contract income)",
+    "several": "with several decisive losses (each alone, or only all together)",
+    "none": "that no loss of the year, nor all together, would have kept at or above the line "
+    "(a slow decline)",
+}
 DURABILITY_YEARS = 9  # durability_1 .. durability_9
 INCOME_COMPONENTS = (
     ("farm", "farm output less production costs"),
@@ -137,10 +150,15 @@ _COLUMNS: list[Outcome] = [
     _col("returns_cumulative", HH, "returns summed over years 1..year", MINIMIZE, cumulative=True),
     *(
         _col(
-            f"returns_{t}",
+            f"{kind}_{t}",
             HH,
-            f"returns this year whose main trigger (largest loss) was {t.replace('_', ' ')}",
+            f"{who} this year {TRIGGER_MEANINGS[t]}; a loss is decisive if without it "
+            "income_pc would be at or above the line",
             MINIMIZE,
+        )
+        for kind, who in (
+            ("returns", "returns"),
+            ("new_poor", "new poor households"),
         )
         for t in TRIGGERS
     ),

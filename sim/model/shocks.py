@@ -13,6 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from sim.model.codes import Health, Work
+from sim.model.income import asset_return
 from sim.model.kernels import columns, jit, parallel, row
 from sim.model.rng import normal, normals, uniform, uniforms
 
@@ -222,6 +223,26 @@ def disasters(model, keys) -> None:
         keys.record(DisasterStreams),
         par,
     )
+    _asset_income_lost(model)
+
+
+def _asset_income_lost(model) -> None:
+    """What the destroyed assets would have earned this year (the income loss of a disaster
+    beside the farm output; the assets are a stock, not a year's income), at the return of the
+    assets before and after (the S-shape of the trap), productivity and last year's labour
+    (``labour_factor`` of the income phase, §7.10)."""
+    hh, yr = model.hh, model.yr
+    yr.disaster_assets_lost[:] = hh.loss_disaster  # the kernel booked only the assets so far
+    yr.disaster_asset_income[:] = 0.0
+    hit = np.flatnonzero(hh.loss_disaster > 0.0)
+    if len(hit) == 0:
+        return
+    a = model.scenario.economy.assets
+    after = hh.assets[hit]
+    before = after + hh.loss_disaster[hit]
+    labour = a.labour_floor + (1.0 - a.labour_floor) * np.minimum(hh.labour_units[hit], 1.0)
+    earned = before * asset_return(before, a) - after * asset_return(after, a)
+    yr.disaster_asset_income[hit] = earned * hh.productivity[hit] * np.clip(labour, 0.0, 1.0)
 
 
 @jit

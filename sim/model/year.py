@@ -27,6 +27,10 @@ class YearState:
     # set by the policy phase (microcredit), read by the income phase: loans whose interest the
     # programme paid this year (a strategy resets it every year; all False without one)
     loan_interest_paid: np.ndarray
+    # written by the disaster phase, read by the status phase (a return's trigger): the assets a
+    # disaster destroyed (a stock, part of loss_disaster) and this year's income lost with them
+    disaster_assets_lost: np.ndarray
+    disaster_asset_income: np.ndarray
     newly_registered: int = 0  # households registered this year (identification → metrics)
 
     @classmethod
@@ -39,4 +43,6 @@ class YearState:
             med_chronic=np.zeros(n),
             med_new=np.zeros(n),
             loan_interest_paid=np.zeros(n, dtype=bool),
+            disaster_assets_lost=np.zeros(n),
+            disaster_asset_income=np.zeros(n),
         )
