@@ -390,7 +390,9 @@ def plot_returns_by_trigger(results) -> Figure:
         )
     ax.set_xticks(x, [t.replace("_", " ") for t in TRIGGERS])
     ax.grid(axis="x", visible=False)
-    ax.set_xlabel("trigger of the return (the loss without which the household would have stayed out)")
+    ax.set_xlabel(
+        "trigger of the return (the loss without which the household would have stayed out)"
+    )
     ax.set_ylabel(f"returns to poverty, years 1–{last} (households)")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     handles, _ = ax.get_legend_handles_labels()
