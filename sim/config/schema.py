@@ -231,6 +231,15 @@ class Assets(Strict):
     sigma: NonNegFloat
     savings_months: NonNegFloat
     labour_floor: Prob
+    reinvest_share: Prob
+    capacity_per_labour: PosFloat
+
+
+class Credit(Strict):
+    income_multiple: NonNegFloat
+    asset_share: Prob
+    village_multiple: NonNegFloat
+    min_consumption: Prob
 
 
 class Skill(Strict):
@@ -285,6 +294,7 @@ class Economy(Strict):
     debt_repay_share: Prob
     assets: Assets
     skill: Skill
+    credit: Credit
 
 
 class Illness(Strict):

@@ -29,7 +29,7 @@ MONTHS = 12.0  # a monthly pension paid for a year
 FarmHouseholds = namedtuple(
     "FarmHouseholds",
     "village land productivity assets savings enterprise link_year labour_units farm_labour "
-    "asset_return inc_farm cost_production loss_disaster inc_livestock inc_business loss_market "
+    "asset_return asset_income inc_farm cost_production loss_disaster inc_livestock inc_business loss_market "
     "contract_income_prev inc_property",
 )
 FarmVillages = namedtuple("FarmVillages", "land_productivity infrastructure remoteness hit")
@@ -37,7 +37,8 @@ FarmEnterprises = namedtuple("FarmEnterprises", "alive lag industry income_per_h
 FarmParams = namedtuple(
     "FarmParams",
     "year crop_price industry_price wage_index price_level labour_per_mu farm_gross_per_mu "
-    "farm_cost_per_mu farm_loss farm_infrastructure_weight labour_floor livestock_share "
+    "farm_cost_per_mu farm_loss farm_infrastructure_weight labour_floor capacity_per_labour "
+    "livestock_share "
     "land_rent_per_mu rent_remoteness_discount savings_interest",
 )
 IncomeHouseholds = namedtuple(
@@ -62,6 +63,52 @@ def asset_return(assets: np.ndarray, a) -> np.ndarray:
     return a.return_low + (a.return_high - a.return_low) / (1.0 + np.exp(-x))
 
 
+@jit
+def labour_factor(labour_units, labour_floor):
+    """Share of full asset and contract income a household's labour earns (§7.10)."""
+    labour = labour_floor + (1.0 - labour_floor) * min(labour_units, 1.0)
+    return min(max(labour, 0.0), 1.0)
+
+
+@jit
+def asset_yield(assets, ret, productivity, labour_units, labour_floor, capacity_per_labour):
+    """A year's income from productive assets (§7.10): the return times the assets, with
+    diminishing returns per labour unit (returns halve at ``capacity_per_labour`` x labour
+    units), so that accumulation above the threshold levels off at a high steady state."""
+    capacity = capacity_per_labour * max(labour_units, labour_floor)
+    scale = 1.0 / (1.0 + assets / capacity) if capacity > 0 else 0.0
+    factor = labour_factor(labour_units, labour_floor)
+    return assets * ret * productivity * factor * scale
+
+
+AssetIncomeHouseholds = namedtuple(
+    "AssetIncomeHouseholds", "assets asset_return productivity labour_units asset_income"
+)
+
+
+def asset_income(hh, a) -> None:
+    """``hh.asset_income`` from ``hh.assets`` alone, by the rule of the income phase (for
+    projections of the asset rule outside a model run, sim.model.assets.project)."""
+    hh.asset_return[:] = asset_return(hh.assets, a)
+    par = (float(a.labour_floor), float(a.capacity_per_labour))
+    parallel(_asset_income, len(hh.assets), columns(AssetIncomeHouseholds, hh), *par)
+
+
+@jit
+def _asset_income(lo, hi, hh, labour_floor, capacity_per_labour):
+    assets, ret, productivity, labour_units = (
+        hh.assets,
+        hh.asset_return,
+        hh.productivity,
+        hh.labour_units,
+    )
+    out = hh.asset_income
+    for h in range(row(lo), row(hi)):
+        out[h] = asset_yield(
+            assets[h], ret[h], productivity[h], labour_units[h], labour_floor, capacity_per_labour
+        )
+
+
 def farm_assets_contracts(model, work, wage_index: float, price_level: float) -> None:
     """Farm, livestock, business, contract and property income (一算, 二算, 三算)."""
     sc = model.scenario
@@ -79,6 +126,7 @@ def farm_assets_contracts(model, work, wage_index: float, price_level: float) ->
         farm_loss=float(sc.shocks.disaster.farm_loss),
         farm_infrastructure_weight=float(ec.farm_infrastructure_weight),
         labour_floor=float(ec.assets.labour_floor),
+        capacity_per_labour=float(ec.assets.capacity_per_labour),
         livestock_share=float(ec.assets.livestock_share),
         land_rent_per_mu=float(ec.land_rent_per_mu),
         rent_remoteness_discount=float(ec.rent_remoteness_discount),
@@ -123,6 +171,7 @@ def _farm_assets_contracts(lo, hi, hh, villages, ent, par):
     savings, enterprise, link_year = hh.savings, hh.enterprise, hh.link_year
     labour_units, cost_production = hh.labour_units, hh.cost_production
     farm_labour, asset_return, inc_farm = hh.farm_labour, hh.asset_return, hh.inc_farm
+    asset_income_of, capacity_per_labour = hh.asset_income, par.capacity_per_labour
     loss_disaster, inc_livestock = hh.loss_disaster, hh.inc_livestock
     inc_business, loss_market, inc_property = hh.inc_business, hh.loss_market, hh.inc_property
     contract_income = hh.contract_income_prev
@@ -153,17 +202,24 @@ def _farm_assets_contracts(lo, hi, hh, villages, ent, par):
         loss_disaster[h] += potential * crop_price * cut
         market = potential * max(0.0, 1.0 - crop_price) * (1.0 - cut)
         # productive assets (the poverty trap) and contracts with a linked enterprise
-        labour = labour_floor + (1.0 - labour_floor) * min(labour_units[h], 1.0)
-        labour_factor = min(max(labour, 0.0), 1.0)
-        asset_income = assets[h] * asset_return[h] * productivity[h] * labour_factor
+        factor = labour_factor(labour_units[h], labour_floor)
+        asset_income = asset_yield(
+            assets[h],
+            asset_return[h],
+            productivity[h],
+            labour_units[h],
+            labour_floor,
+            capacity_per_labour,
+        )
+        asset_income_of[h] = asset_income
         contract = 0.0
         e = enterprise[h]
         if e >= 0:
             if alive[e] and year - link_year[h] >= lag[e]:
                 ind_price = industry_price[industry[e]]
                 base = income_per_household[e] * (1.0 + premium[e]) * par.wage_index
-                contract = base * ind_price * labour_factor
-                market += base * max(0.0, 1.0 - ind_price) * labour_factor
+                contract = base * ind_price * factor
+                market += base * max(0.0, 1.0 - ind_price) * factor
         inc_livestock[h] = asset_income * livestock_share
         inc_business[h] = asset_income * (1.0 - livestock_share) + contract
         loss_market[h] = market

@@ -45,7 +45,8 @@ LabourHouseholds = namedtuple(
 # per-household sums and factors the labour pass leaves for the income passes (sim.model.economy)
 HouseholdWork = namedtuple(
     "HouseholdWork",
-    "local_chance farm_labour earn_local lost_work pensioners school asset_return repaid",
+    "local_chance farm_labour earn_local lost_work pensioners school asset_return repaid "
+    "asset_income",
 )
 # per person: the inputs of the migration threshold last computed, and the threshold
 MigrationMemo = namedtuple("MigrationMemo", "skill chronic work_factor threshold")

@@ -227,6 +227,7 @@ def _assets_health_and_spending(row: dict, model, t) -> None:
     row["at_risk_households"] = int(t[AT_RISK])
     row["mean_assets"] = float(t[ASSETS] / n)
     row["above_asset_threshold"] = float(t[ABOVE_THRESHOLD] / n)
+    _debt(row, model.hh)
     row["medical_oop_share"] = float(t[OOP] / t[MEDICAL]) if t[MEDICAL] > 0 else 0.0
     row["medical_oop_share_registered"] = (
         float(t[OOP_REGISTERED] / t[MEDICAL_REGISTERED]) if t[MEDICAL_REGISTERED] > 0 else 0.0
@@ -241,6 +242,35 @@ def _assets_health_and_spending(row: dict, model, t) -> None:
         row[f"spending_{i}"] = float(spent.get(i, 0.0))
     row["cumulative_spending"] = prev.get("spending", 0.0) + row["spending"]
     model.cumulative["spending"] = row["cumulative_spending"]
+
+
+def _debt(row: dict, hh) -> None:
+    """Informal debt (all and year-0 registered), debt above a year's net income, and the
+    households the credit limit left below the consumption floor."""
+    debt, reg0, deep, deprived = _debt_totals(
+        hh.debt, hh.net_income, hh.registered_year, hh.deprived
+    )
+    n = hh.n
+    n_reg0 = int((hh.registered_year == 0).sum())
+    row["mean_debt"] = float(debt[0] / n)
+    row["mean_debt_reg0"] = float(debt[1] / n_reg0) if n_reg0 else 0.0
+    row["debt_over_income_share"] = float(deep / n)
+    row["deprived_households"] = int(deprived)
+
+
+@jit
+def _debt_totals(debt, net_income, registered_year, deprived):
+    total = np.zeros(2)
+    reg0 = deep = poor = 0
+    for h in range(len(debt)):
+        d = debt[h]
+        total[0] += d
+        if registered_year[h] == 0:
+            total[1] += d
+            reg0 += 1
+        deep += (d > 0) & (d > net_income[h])
+        poor += deprived[h]
+    return total, reg0, deep, poor
 
 
 @jit

@@ -240,6 +240,26 @@ _COLUMNS: list[Outcome] = [
         "households with productive assets above the trap threshold",
         MAXIMIZE,
     ),
+    _col("mean_debt", "yuan/household", "mean outstanding informal debt", MINIMIZE),
+    _col(
+        "mean_debt_reg0",
+        "yuan/household",
+        "mean outstanding informal debt of households registered at year 0",
+        MINIMIZE,
+    ),
+    _col(
+        "debt_over_income_share",
+        "share of households",
+        "households owing more than a year's net income (before rigid spending)",
+        MINIMIZE,
+    ),
+    _col(
+        "deprived_households",
+        HH,
+        "households whose consumption fell below the floor this year because their credit "
+        "limit bound (economy.credit)",
+        MINIMIZE,
+    ),
     _col(
         "medical_oop_share", "share", "out-of-pocket / total medical cost, all households", MINIMIZE
     ),
