@@ -64,6 +64,8 @@ def compare_outcomes(years: list[int], horizon: int) -> list[str]:
         "sustained_exits",
         f"sustained_exit_share@{horizon}",
         "total_spending",
+        # every public yuan beside the programme's: standing dibao, pensions, farm subsidy
+        f"cumulative_public_cost@{horizon}",
         "cost_per_sustained_exit",
         *(f"transfer_share@{y}" for y in years),
         *(f"gini@{y}" for y in years),

@@ -390,7 +390,26 @@ class SocialSecurity(Strict):
 
 class Budget(Strict):
     yearly: NonNegFloat
-    unspent: Literal["return", "carry_over"]
+    unspent: Literal["return", "carry_over", "reallocate"]
+
+    @field_validator("unspent", mode="before")
+    @classmethod
+    def _unspent(cls, value):
+        if value not in UNSPENT:
+            choices = "; ".join(f"{k!r}: {v}" for k, v in UNSPENT.items())
+            raise ValueError(
+                f"got {value!r}; what happens to money an instrument cannot use: {choices}"
+            )
+        return value
+
+
+# what ``budget.unspent`` can be: what happens to money an instrument cannot use in a year
+UNSPENT = {
+    "return": "it is returned at the end of the year",
+    "carry_over": "it is added to next year's budget while the programme runs",
+    "reallocate": "it goes to the strategy's other instruments that can use it, this year "
+    "(comparisons at equal spending)",
+}
 
 
 class SchoolingCosts(Strict):

@@ -55,15 +55,26 @@ class Effects:
         self.work_factor = np.ones(n)  # multiplier on off-farm work chances (dependency)
 
 
+# the microcredit flows of a year (sim.model.credit, sim.policies.microcredit), yuan
+CREDIT_FLOWS = ("lent", "repaid", "defaulted", "risk_fund", "to_debt")
+
+
 @dataclass
 class Ledger:
-    """Programme spending booked per instrument and year; the budget is never exceeded."""
+    """Programme spending booked per instrument and year; the budget is never exceeded.
+
+    Beside the spending it keeps what each instrument was offered and could not use
+    (``unabsorbed``: an absorptive-capacity finding) and the year's microcredit flows
+    (``credit``, :data:`CREDIT_FLOWS`: principal is the bank's money, not programme spending,
+    but it is on the books so that lent = repaid + defaulted + outstanding)."""
 
     budget: float
     carry_over: bool = False
     spent: dict[int, dict[str, float]] = field(default_factory=dict)
     available: float = 0.0
     year: int = 0
+    unabsorbed: dict[int, dict[str, float]] = field(default_factory=dict)
+    credit: dict[int, dict[str, float]] = field(default_factory=dict)
 
     def open_year(self, year: int, funded: bool = True) -> None:
         """Open a year; only programme years are funded, and only they carry money over."""
@@ -84,6 +95,25 @@ class Ledger:
 
     def year_spending(self, year: int | None = None) -> dict[str, float]:
         return dict(self.spent.get(self.year if year is None else year, {}))
+
+    def leave(self, instrument: str, amount: float) -> None:
+        """Note money offered to an instrument this year that it could not use."""
+        book = self.unabsorbed.setdefault(self.year, {})
+        book[instrument] = book.get(instrument, 0.0) + max(float(amount), 0.0)
+
+    def year_unabsorbed(self) -> dict[str, float]:
+        return dict(self.unabsorbed.get(self.year, {}))
+
+    def flow(self, name: str, amount: float) -> None:
+        """Add to this year's microcredit flow ``name`` (one of :data:`CREDIT_FLOWS`)."""
+        if name not in CREDIT_FLOWS:
+            raise KeyError(f"unknown credit flow {name!r}")
+        book = self.credit.setdefault(self.year, {})
+        book[name] = book.get(name, 0.0) + float(amount)
+
+    def year_credit(self) -> dict[str, float]:
+        got = self.credit.get(self.year, {})
+        return {k: got.get(k, 0.0) for k in CREDIT_FLOWS}
 
 
 def book(model, instrument: str, idx: np.ndarray, costs: np.ndarray) -> float:

@@ -242,6 +242,28 @@ def _assets_health_and_spending(row: dict, model, t) -> None:
         row[f"spending_{i}"] = float(spent.get(i, 0.0))
     row["cumulative_spending"] = prev.get("spending", 0.0) + row["spending"]
     model.cumulative["spending"] = row["cumulative_spending"]
+    _ledger(row, model)
+
+
+def _ledger(row: dict, model) -> None:
+    """The rest of the ledger: what instruments could not use, public money outside the
+    programme (read from the households: the income phase computed it), microcredit flows."""
+    hh, ledger = model.hh, model.ledger
+    row["unspent"] = float(ledger.available)
+    left = ledger.year_unabsorbed()
+    for i in INSTRUMENTS:
+        row[f"unabsorbed_{i}"] = float(left.get(i, 0.0))
+    dibao = float(hh.inc_dibao_standing.sum())
+    # transfers are pensions + farm subsidy + programme transfers + standing dibao (income phase)
+    other = float(hh.inc_transfers.sum() - hh.inc_transfers_programme.sum()) - dibao
+    row["standing_dibao"] = dibao
+    row["pensions_farm_subsidy"] = other
+    row["public_cost"] = row["spending"] + dibao + row["pensions_farm_subsidy"]
+    cumulative = model.cumulative.get("public_cost", 0.0) + row["public_cost"]
+    row["cumulative_public_cost"] = model.cumulative["public_cost"] = cumulative
+    for k, v in ledger.year_credit().items():
+        row[f"microcredit_{k}"] = v
+    row["microcredit_outstanding"] = float(hh.loan.sum())
 
 
 def _debt(row: dict, hh) -> None:

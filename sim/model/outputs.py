@@ -291,6 +291,74 @@ _COLUMNS: list[Outcome] = [
         "programme spending summed over years 0..year",
         cumulative=True,
     ),
+    # the ledger beyond programme spending (docs/ODD.md, Budget and ledger)
+    _col(
+        "unspent",
+        "yuan",
+        "budget left in the ledger at the end of the year (returned, or carried over)",
+    ),
+    *(
+        _col(
+            f"unabsorbed_{i}",
+            "yuan",
+            f"of {i}'s own allotment this year (first pass: share x budget, or what was left), "
+            "what it could not use (no eligible households, capacity, places); what a "
+            "reallocation later passed on still counts",
+        )
+        for i in INSTRUMENTS
+    ),
+    _col(
+        "standing_dibao",
+        "yuan",
+        "standing dibao top-ups paid this year (civil-affairs money, not programme spending; "
+        "every year, also after the phase-out)",
+    ),
+    _col(
+        "pensions_farm_subsidy",
+        "yuan",
+        "rural pensions and the agricultural subsidy paid this year (public transfers outside "
+        "the programme)",
+    ),
+    _col(
+        "public_cost",
+        "yuan",
+        "spending + standing_dibao + pensions_farm_subsidy: every public yuan that reaches "
+        "households or the programme this year (not the basic medical insurance fund's "
+        "reimbursements, nor microcredit principal, the bank's money)",
+        MINIMIZE,
+    ),
+    _col(
+        "cumulative_public_cost",
+        "yuan",
+        "public_cost summed over years 0..year",
+        MINIMIZE,
+        cumulative=True,
+    ),
+    _col("microcredit_lent", "yuan", "microcredit principal disbursed this year"),
+    _col(
+        "microcredit_repaid",
+        "yuan",
+        "microcredit principal repaid this year (from income, savings and distress sales)",
+    ),
+    _col("microcredit_defaulted", "yuan", "microcredit principal defaulted this year"),
+    _col(
+        "microcredit_risk_fund",
+        "yuan",
+        "of the defaults, paid by the programme's risk fund (programme years only; booked in "
+        "spending_microcredit)",
+    ),
+    _col(
+        "microcredit_to_debt",
+        "yuan",
+        "of the defaults, turned into household debt (microcredit_defaulted - "
+        "microcredit_risk_fund)",
+        MINIMIZE,
+    ),
+    _col(
+        "microcredit_outstanding",
+        "yuan",
+        "microcredit principal outstanding at the end of the year",
+    ),
 ]
 
 

@@ -41,6 +41,7 @@ class Instrument:
     category: Category | None
     effects: tuple[str, ...]
     allocate: Callable[..., None]
+    limit: str = "eligible households"
 
 
 @dataclass
@@ -56,6 +57,7 @@ class Context:
     in_programme: bool = True
     served: dict[str, int] = field(default_factory=dict)
     instruments: dict[str, Instrument] = field(default_factory=dict)  # the registry
+    draws: dict[str, np.ndarray] = field(default_factory=dict)  # once-a-year draws, by name
     _queue: np.ndarray | None = field(default=None, repr=False)  # programme, in the key's order
 
     def match(self, model, instrument: str) -> np.ndarray:

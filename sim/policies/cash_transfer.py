@@ -48,4 +48,5 @@ INSTRUMENT = Instrument(
     category=None,
     effects=("transfers",),
     allocate=allocate,
+    limit="the cap per person (max_per_person) times the programme households' people",
 )

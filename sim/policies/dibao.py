@@ -59,4 +59,6 @@ INSTRUMENT = Instrument(
     category=Category.DIBAO,
     effects=("transfers", "dibao_programme"),
     allocate=allocate,
+    limit="households that cannot work (or all registered) below the dibao standard and not "
+    "on the standing dibao",
 )

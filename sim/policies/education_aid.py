@@ -49,4 +49,6 @@ INSTRUMENT = Instrument(
     category=Category.EDUCATION,
     effects=("schooling_aid", "school_barrier"),
     allocate=allocate,
+    limit="programme households with pupils or students; a stipend never exceeds the "
+    "schooling cost",
 )

@@ -33,4 +33,5 @@ INSTRUMENT = Instrument(
     category=None,
     effects=("house_safe",),
     allocate=allocate,
+    limit="programme households in an unsafe house",
 )

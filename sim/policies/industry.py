@@ -105,4 +105,5 @@ INSTRUMENT = Instrument(
     category=Category.INDUSTRY,
     effects=("enterprise", "link_year", "assets", "ent_job", "work"),
     allocate=allocate,
+    limit="enterprise capacity (free links) and programme households with labour",
 )

@@ -69,4 +69,5 @@ INSTRUMENT = Instrument(
     category=None,
     effects=("infrastructure", "remoteness"),
     allocate=allocate,
+    limit="villages with programme households whose infrastructure is not yet built up",
 )

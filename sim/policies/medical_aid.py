@@ -58,4 +58,5 @@ INSTRUMENT = Instrument(
     category=Category.MEDICAL,
     effects=("insured", "sp_medical"),
     allocate=allocate,
+    limit="programme households' medical costs (the extras and the cap)",
 )

@@ -9,9 +9,10 @@ the common form), paid out of income above subsistence, then savings; what is st
 extended once (展期, ``extensions``) for another term; at the final maturity the household also
 sells assets at the distress discount, and whatever is still missing is a default, of which the
 programme's risk fund pays ``risk_cover`` out of the year's unspent budget while the programme
-runs, and the rest becomes the household's debt (the settlement is the household's:
-``sim.model.credit.settle``, run by the asset phase). After the phase-out the
-household pays the interest itself. Failure modes: partial take-up,
+runs, and the rest becomes the household's debt; after the phase-out the whole default does
+(the settlement is the household's: ``sim.model.credit.settle``, run by the asset phase). After
+the phase-out the household pays the interest itself. The principal lent is on the ledger's
+credit flows (``microcredit_lent``), not programme spending: it is the bank's money. Failure modes: partial take-up,
 modest returns below the asset threshold, default after shocks.
 """
 
@@ -51,9 +52,12 @@ class Params(Strict):
 def allocate(model, ctx, budget: float) -> None:
     m = ctx.params.microcredit
     hh = model.hh
-    take = ctx.rng.random(hh.n) < m.take_up  # one draw per household, always
-    # commitments first: interest on outstanding loans
-    out = np.flatnonzero(hh.loan > 0)
+    # one draw per household, always, and once a year (a second pass of the strategy reuses it)
+    take = ctx.draws.get("microcredit.take")
+    if take is None:
+        take = ctx.draws["microcredit.take"] = ctx.rng.random(hh.n) < m.take_up
+    # commitments first: interest on outstanding loans not yet paid this year
+    out = np.flatnonzero((hh.loan > 0) & ~model.yr.loan_interest_paid)
     if len(out):
         interest = hh.loan[out] * m.interest_rate
         k = int(np.searchsorted(np.cumsum(interest), budget * (1.0 + 1e-12), side="right"))
@@ -73,6 +77,7 @@ def allocate(model, ctx, budget: float) -> None:
     if len(chosen) == 0:
         return
     hh.loan[chosen] = m.amount
+    model.ledger.flow("lent", m.amount * len(chosen))
     hh.loan_years_left[chosen] = m.term
     hh.assets[chosen] += m.amount * m.invest_share
     model.yr.loan_interest_paid[chosen] = True
@@ -85,4 +90,6 @@ INSTRUMENT = Instrument(
     category=Category.INDUSTRY,
     effects=("loan", "loan_years_left", "assets"),
     allocate=allocate,
+    limit="borrowers: programme households with labour, no loan and no past default, who take "
+    "the offer (take_up)",
 )

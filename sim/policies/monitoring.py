@@ -25,7 +25,9 @@ class Params(Strict):
 def allocate(model, ctx, budget: float) -> None:
     m = ctx.params.monitoring
     hh = model.hh
-    flagged = hh.at_risk & ctx.match(model, "monitoring")
+    # flagged households are outside the programme, so a later pass of the strategy (budget
+    # reallocation) leaves out the ones already served this year itself
+    flagged = hh.at_risk & ctx.match(model, "monitoring") & (hh.monitoring_last != model.year)
     idx = np.flatnonzero(flagged)
     k = (
         int(min(len(idx), budget // max(m.cost_per_flag, 1e-9)))
@@ -48,4 +50,5 @@ INSTRUMENT = Instrument(
     category=None,
     effects=("transfers",),
     allocate=allocate,
+    limit="households flagged at risk",
 )

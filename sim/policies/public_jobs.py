@@ -95,4 +95,5 @@ INSTRUMENT = Instrument(
     category=None,
     effects=("wages",),
     allocate=allocate,
+    limit="village posts (post_share) and weak-labour members who can hold one",
 )

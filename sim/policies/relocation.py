@@ -85,4 +85,5 @@ INSTRUMENT = Instrument(
         "savings",
     ),
     allocate=allocate,
+    limit="programme households in remote or disaster-prone villages (resettlement places)",
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from sim.config import StrategySpec
@@ -9,6 +11,12 @@ from sim.model.rng import uniforms
 from sim.policies import dibao, registry
 from sim.policies.base import Context, programme_households
 from sim.policies.dependency import work_factor
+
+# a later pass of "reallocate": instruments that used this share of their offer take part; passes
+# stop when less than TOLERANCE of the yearly budget is left, or after PASSES passes in all
+SATURATED = 0.95
+TOLERANCE = 0.001
+PASSES = 4
 
 
 class Strategy:
@@ -42,6 +50,7 @@ class Strategy:
         where = f"strategy {self.name!r}: instruments" if s.params else "instruments"
         self.params = registry.validate_params(merged, where)
         self.order = list(s.order) if s.order else list(s.shares)
+        self.reallocate = scenario.budget.unspent == "reallocate"
         return self
 
     @property
@@ -77,13 +86,49 @@ class Strategy:
             rng=model.streams.get("policy.instruments", year),
             instruments=registry.instruments(),
         )
+        offered = {}
         for inst in self.instruments:
             budget = self.allotment(inst, model.ledger.available)
             if budget <= 0:
                 model.hh.waiting[ctx.programme] = True
                 continue
-            ctx.instruments[inst].allocate(model, ctx, budget)
+            offered[inst] = self._offer(model, ctx, inst, budget)
+        if self.reallocate:
+            self._reallocate(model, ctx, offered)
         model.hh.waiting_years += model.hh.waiting
+
+    def _offer(self, model, ctx, inst: str, budget: float, first: bool = True) -> tuple:
+        """Run one instrument with ``budget``. Returns (offered, spent); in the first pass what
+        it could not use of its own allotment is noted (``unabsorbed_<instrument>``)."""
+        before = model.ledger.year_spending().get(inst, 0.0)
+        ctx.instruments[inst].allocate(model, ctx, budget)
+        spent = model.ledger.year_spending().get(inst, 0.0) - before
+        if first:
+            model.ledger.leave(inst, budget - spent)
+        return budget, spent
+
+    def _reallocate(self, model, ctx, offered: dict) -> None:
+        """``budget.unspent = "reallocate"``: what is left after the first pass goes to the
+        instruments that used at least :data:`SATURATED` of what they were offered, in order,
+        each in proportion to its share of the shares still to come (so what one cannot use
+        passes on); again while money is left and some instrument took its offer, at most
+        :data:`PASSES` passes in all. A later pass serves only households the instrument has
+        not served this year (its commitments are paid once); a household a later pass serves
+        no longer counts as waiting."""
+        later = np.zeros(model.hh.n, dtype=bool)
+        for _ in range(PASSES - 1):
+            takers = [i for i, (o, sp) in offered.items() if o > 0 and sp >= SATURATED * o]
+            if model.ledger.available <= TOLERANCE * self.budget or not takers:
+                break
+            weights = [self.spec.shares[i] for i in takers]
+            offered = {}
+            for k, inst in enumerate(takers):
+                money = model.ledger.available * weights[k] / sum(weights[k:])
+                served = getattr(model.hh, f"{inst}_last") == model.year
+                again = replace(ctx, programme=ctx.programme & ~served)
+                offered[inst] = self._offer(model, again, inst, money, first=False)
+                later |= again.programme & (getattr(model.hh, f"{inst}_last") == model.year)
+        model.hh.waiting[later] = False  # served after all
 
     def allotment(self, instrument: str, available: float) -> float:
         """What an instrument may spend this year, given what is left in the ledger.
@@ -91,7 +136,8 @@ class Strategy:
         One rule, ``min(share x budget, what is left)``, instruments in ``order``; the allocation
         mode says what the shares are. ``"shares"``: a fixed split — the shares sum to 1 (the
         validator), so every instrument can have its full share whatever the order, and what one
-        leaves unspent is never taken by another. ``"priority"``: the shares are caps that may
+        leaves unspent is taken by another only under ``budget.unspent = "reallocate"``
+        (:meth:`_reallocate`). ``"priority"``: the shares are caps that may
         sum to more than 1 — instruments take money in ``order`` while it lasts, so an
         instrument early in the order can leave a later one short
         (tests/test_policies.py::test_priority_order_decides_who_is_short)."""

@@ -57,4 +57,5 @@ INSTRUMENT = Instrument(
     category=Category.INDUSTRY,
     effects=("skill", "base_skill"),
     allocate=allocate,
+    limit="programme households with an untrained working-age member",
 )

@@ -16,6 +16,7 @@ from sim.analysis.report.sections import (
     ODD,
     _experiment,
     _scenario,
+    section_absorption,
     section_assumptions,
     section_compare,
     section_figures,
@@ -68,6 +69,7 @@ def build_report(
     section_question(doc, exp, scenario, strategies, comparison.horizon)
     section_setup(doc, results, exp, scenario, comparison.horizon)
     section_compare(doc, comparison)
+    section_absorption(doc, results)
     section_figures(doc, results, figures, reference, odd_link)
     section_sensitivity(doc, results)
     section_assumptions(doc, results, exp, scenario, note, odd_link)

@@ -308,10 +308,18 @@ def read_compare(comparison: Comparison) -> list[str]:
     spenders = spend[spend > 0]
     if len(spenders) > 1 and spenders.max() > 1.05 * spenders.min():
         lines.append(
-            "Equal budgets are not equal spending (money not spent in a year is not carried "
-            "over unless `budget.unspent` says so): "
+            "Equal budgets are not equal spending (money an instrument cannot use is returned "
+            "unless `budget.unspent` is `carry_over` or `reallocate`): "
             + ", ".join(f"{s} {myuan(v)}" for s, v in spenders.items())
             + " over the horizon."
+        )
+    public = level_column(f"cumulative_public_cost@{h}", "mean")
+    if public in t:
+        lines.append(
+            f"Programme spending and all public money (programme + standing dibao + pensions "
+            f"and farm subsidy) over years 0–{h}: "
+            + ", ".join(f"{s} {myuan(spend[s])} / {myuan(t.at[s, public])}" for s in t.index)
+            + "."
         )
     return lines
 

@@ -239,6 +239,48 @@ def section_compare(doc: Doc, comparison: Comparison) -> None:
         )
 
 
+def section_absorption(doc: Doc, results) -> None:
+    """What each strategy's instruments could not use of their own allotment, and why: where
+    money cannot be spent is a planning finding (absorptive capacity)."""
+    ts = results.timeseries
+    cols = [c for c in ts.columns if c.startswith("unabsorbed_")]
+    if not cols or "strategy" not in results.runs:
+        return
+    strategy = results.runs.set_index("run_id")["strategy"]
+    per_run = ts.groupby("run_id")[[*cols, "spending"]].sum()
+    per_run["unspent"] = ts.groupby("run_id")["unspent"].sum() if "unspent" in ts else np.nan
+    mean = per_run.groupby(strategy.reindex(per_run.index).values).mean() / 1e6
+    mean = mean[mean["spending"] > 0]
+    if mean.empty:
+        return
+    used = [c for c in cols if (mean[c] > 0.005).any()]
+    from sim.policies.registry import instruments
+
+    limits = {name: inst.limit for name, inst in instruments().items()}
+    doc.heading(2, "What the strategies could not absorb")
+    doc.para(
+        "Mean over runs, in million yuan over the horizon, of what each instrument could not use "
+        "of its own allotment (its share of the budget, or what was left under priority "
+        "allocation) in the first pass of each year, beside what the strategy spent and what "
+        "was finally left unspent (returned or carried over; with `budget.unspent = "
+        '"reallocate"` the strategy\'s other instruments took what they could). The reason is '
+        "what, besides money, limits each instrument."
+    )
+    table = mean[["spending", "unspent", *used]].round(1)
+    table.columns = ["spent", "left unspent", *(c.removeprefix("unabsorbed_") for c in used)]
+    doc.table(table, index_label="strategy")
+    lines = []
+    for s, row in mean.iterrows():
+        big = sorted(((row[c], c.removeprefix("unabsorbed_")) for c in used), reverse=True)
+        big = [(v, i) for v, i in big if v >= 0.05 * max(row["spending"], 1e-9)]
+        if big:
+            lines.append(
+                f"`{s}` could not use "
+                + "; ".join(f"{myuan(v * 1e6)} of {i} ({limits.get(i, '')})" for v, i in big)
+            )
+    doc.bullets(lines)
+
+
 def section_figures(
     doc: Doc, results, figures: list[FigureStatus], reference: str, odd_link: str
 ) -> None:
