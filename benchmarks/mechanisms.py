@@ -75,7 +75,7 @@ def main(argv=None) -> int:
         spending[s] = round(float(ts["spending"].sum()) / 1e6, 1)
         incomes[s] = {
             int(y): round(float(v))
-            for y, v in zip(ts["calendar_year"], ts["mean_income_pc_registered0"])
+            for y, v in zip(ts["calendar_year"], ts["mean_income_pc_registered0"], strict=True)
             if y <= 2020
         }
     out["programme_spending_myuan"] = spending

@@ -89,16 +89,21 @@ def inject(
     for h in take(np.ones(len(ids), dtype=bool)):
         rows.loc[idx(h), "size"] += 1
         log.append(("size_mismatch", ids[h], "stated size one more than the members listed"))
-    for h in take(np.ones(len(ids), dtype=bool)):  # 重报: the household entered twice
-        copy = rows.loc[idx(h)].copy()
-        copy["household_id"] = f"{ids[h]}D"
-        extra.append(copy)
-        log.append(("duplicate_household", f"{ids[h]}D", f"a second entry of {ids[h]}"))
+    _duplicate(rows, extra, log, ids, idx, take(np.ones(len(ids), dtype=bool)))
     _person_in_two(rows, extra, log, ids, idx, take, len(ids))
     out = pd.concat([rows, *extra], ignore_index=True)
     injected = pd.DataFrame(log, columns=["kind", "household_id", "detail"])
     assert set(injected["kind"]) <= set(KINDS)
     return out, injected
+
+
+def _duplicate(rows, extra, log, ids, idx, chosen) -> None:
+    """重报: each chosen household entered a second time under a new key."""
+    for h in chosen:
+        copy = rows.loc[idx(h)].copy()
+        copy["household_id"] = f"{ids[h]}D"
+        extra.append(copy)
+        log.append(("duplicate_household", f"{ids[h]}D", f"a second entry of {ids[h]}"))
 
 
 def _person_in_two(rows, extra, log, ids, idx, take, n_households) -> None:

@@ -187,9 +187,20 @@ def _read_csv(path: Path):
     except (pa.ArrowInvalid, OSError) as exc:
         reason = str(exc).split(":")[0]  # Arrow's message may quote the row: keep its kind only
         return None, 0, [f"{path}: cannot read the CSV: {reason}"]
-    if bad_rows:
-        return None, 0, bad_rows
+    if bad_rows:  # Arrow reads in parallel and may not know the row: find them (an error path)
+        return None, 0, _ragged_rows(path, encoding, len(headers)) or bad_rows
     return table.rename_columns([mapping[h] for h in mapping]), 2, []
+
+
+def _ragged_rows(path: Path, encoding: str, fields: int) -> list[str]:
+    """Rows whose number of fields differs from the header's (counted row by row: only called
+    when Arrow found some)."""
+    out = []
+    with open(path, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as fh:
+        for number, values in enumerate(csv.reader(fh), start=1):
+            if len(values) != fields and values:
+                out.append(f"{path}: row {number:,}: expected {fields} fields, got {len(values)}")
+    return out
 
 
 def _read_excel(path: Path):
