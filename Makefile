@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/batch_bench.py --out benchmarks/results/batch.json
 	$(BIN)/python benchmarks/strategies.py --out benchmarks/results/strategies.json
 	$(BIN)/python benchmarks/bench.py --out benchmarks/results/latest.json
+	$(BIN)/python benchmarks/roster_bench.py --out benchmarks/results/roster.json
 
 calibration: $(STAMP)
 	$(BIN)/python -m sim.analysis.calibration --out docs/calibration.md

@@ -1,7 +1,8 @@
 """`povsim` command line. Bad input: one message per problem, exit code 2, nothing written.
 
 One module per command group: ``run`` (run, validate, strategies, params), ``batch``,
-``sensitivity``, ``targets`` (targets, discover), ``analysis`` (compare, plot, report);
+``sensitivity``, ``targets`` (targets, discover), ``analysis`` (compare, plot, report),
+``roster`` (roster audit, roster example);
 ``common`` holds the exit codes and the bad-input message.
 
 May import: every other package of ``sim``; nothing imports the CLI.
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from sim.cli.analysis import register as register_analysis
     from sim.cli.batch import register as register_batch
+    from sim.cli.roster import register as register_roster
     from sim.cli.run import register as register_run
     from sim.cli.sensitivity import register as register_sensitivity
     from sim.cli.targets import register as register_targets
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         register_sensitivity,
         register_targets,
         register_analysis,
+        register_roster,
     ):
         register(sub)
     return parser

@@ -71,8 +71,11 @@ def cmd_run(args) -> int:
         scenario = sim.load_scenario(args.scenario, overrides)
         get_strategy(args.strategy, scenario)
         scenario_bytes = read_input_bytes(args.scenario, "scenario file")
+        roster_problems = _with_roster(args, scenario)
     except (ConfigError, BadInput) as exc:
         return _fail(exc.problems)
+    if roster_problems:
+        return _fail(roster_problems)
     if args.seed < 0:
         return _fail([f"--seed {args.seed}: must be a non-negative integer"])
     out = Path(args.out) if args.out else _default_out(scenario.meta.name, args.strategy, args.seed)
@@ -93,6 +96,23 @@ def cmd_run(args) -> int:
         return _fail([f"--out {out}: cannot write the results: {exc.strerror or exc}"])
     finally:
         discard(staging)
+
+
+def _with_roster(args, scenario) -> list[str]:
+    """Put --roster and --on-error into the scenario, then read and audit the roster (once: the
+    model reuses it) and say what stops the run: problems of the file, of its fit in the
+    county, or audit errors under --on-error fail."""
+    if args.roster:
+        scenario.roster = str(Path(args.roster).resolve())
+    if args.on_error:
+        if scenario.roster is None:
+            return ["--on-error: needs a roster (--roster, or roster in the scenario file)"]
+        scenario.roster_on_error = args.on_error
+    if scenario.roster is None:
+        return []
+    from sim.roster.population import registered_part
+
+    return registered_part(scenario)[2]
 
 
 def _run_into(args, scenario, overrides, scenario_bytes, out: Path, staging: Path) -> int:
@@ -126,6 +146,8 @@ def _run_into(args, scenario, overrides, scenario_bytes, out: Path, staging: Pat
         "years": model.years,
         "households": model.hh.n,
         "people": model.persons.n,
+        "roster": scenario.roster,
+        "roster_on_error": scenario.roster_on_error if scenario.roster else None,
         "version": sim.__version__,
         "setup_seconds": round(t1 - t0, 4),
         "run_seconds": round(t2 - t1, 4),
@@ -231,6 +253,15 @@ def register(sub) -> None:
         action="append",
         metavar="PATH=VALUE",
         help="override a parameter by dotted path; repeatable, e.g. --set shocks.illness.incidence=0.05",
+    )
+    run.add_argument(
+        "--roster", help="the county's register (docs/roster.md): its households start the model"
+    )
+    run.add_argument(
+        "--on-error",
+        choices=["drop", "keep", "fail"],
+        help="households the roster audit marks as errors: drop them (default), keep them, or "
+        "stop (exit 2)",
     )
     run.add_argument("--out", help="output folder (must not exist or be empty, unless --force)")
     run.add_argument("--force", action="store_true", help="overwrite an existing --out folder")

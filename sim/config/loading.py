@@ -277,12 +277,23 @@ def build_scenario(
     problems.extend(f"{where}: {field}: {msg}" for field, msg in cross)
     if not problems:  # the schema passed: now each instrument's own bounds and choices
         problems.extend(instrument_problems(merged["instruments"], where))
+    if not problems and sc.roster is not None:
+        sc.roster, roster_problem = resolve_roster(sc.roster, source)
+        problems += [f"{where}: roster: {roster_problem}"] if roster_problem else []
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))
     sc._source = source
     sc._overrides = dict(overrides or {})
     sc._tree = merged
     return sc
+
+
+def resolve_roster(roster: str, source: str) -> tuple[str, str | None]:
+    """A roster path relative to the scenario file (or to the current folder when the scenario is
+    not a file), made absolute; and why it cannot be a roster, or None."""
+    base = Path(source).parent if Path(source).is_file() else Path.cwd()
+    path = (base / roster).resolve()
+    return str(path), None if path.is_file() else f"{path}: roster file not found"
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:

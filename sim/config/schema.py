@@ -520,6 +520,10 @@ class Scenario(Strict):
     strategies: dict[Annotated[str, AfterValidator(check_name)], StrategySpec] = Field(
         default_factory=dict
     )
+    # a county's own register (docs/roster.md): a file relative to the scenario file; its
+    # households start the model as registered, the rest of the county is synthesized
+    roster: str | None = None
+    roster_on_error: Literal["drop", "keep", "fail"] = "drop"
 
     _source: str = PrivateAttr("<scenario>")
     _overrides: dict = PrivateAttr(default_factory=dict)

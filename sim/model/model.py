@@ -25,6 +25,16 @@ DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "county.t
 
 # the plugin point: the package that resolves strategy names (documented in sim/model/__init__.py)
 STRATEGY_PROVIDER = "sim.policies"
+# the plugin point for a scenario with a roster: the module whose ``population(scenario, rng)``
+# builds the households from the county's register (docs/roster.md)
+ROSTER_PROVIDER = "sim.roster.population"
+
+
+def populate(scenario: Scenario, rng: np.random.Generator):
+    """The year-0 villages, households and persons: synthesized, or from the scenario's roster."""
+    if scenario.roster is None:
+        return synthesize(scenario, rng)
+    return importlib.import_module(ROSTER_PROVIDER).population(scenario, rng)
 
 
 def resolve_strategy(strategy: str | StrategyLike, scenario: Scenario) -> StrategyLike:
@@ -90,7 +100,7 @@ class PovertyModel(mesa.Model):
         self.year = 0
         self.streams = Streams(self.seed)
 
-        self.villages, self.hh, self.persons = synthesize(
+        self.villages, self.hh, self.persons = populate(
             scenario, self.streams.get("population.households")
         )
         n_v = scenario.villages.count
