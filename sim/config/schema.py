@@ -286,6 +286,7 @@ class Economy(Strict):
     savings_interest: Annotated[float, Field(ge=0, le=1)]
     asset_depreciation: Prob
     distress_sale_discount: Prob
+    distress_sale_share: Prob
     house_renovation_cost: NonNegFloat
     unsafe_house_registered: Prob
     unsafe_house_other: Prob

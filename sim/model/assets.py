@@ -31,7 +31,7 @@ AssetHouseholds = namedtuple(
 AssetParams = namedtuple(
     "AssetParams",
     "need_pp saving_rate debt_repay_share investment_share reinvest_share consumption_floor "
-    "min_consumption keep kept_after_depreciation renovation_cost",
+    "min_consumption keep sale_share kept_after_depreciation renovation_cost",
 )
 
 
@@ -46,6 +46,7 @@ def asset_params(ec, price_level: float = 1.0) -> AssetParams:
         consumption_floor=float(ec.consumption_floor),
         min_consumption=float(min(ec.credit.min_consumption, ec.consumption_floor)),
         keep=1.0 - ec.distress_sale_discount,
+        sale_share=float(ec.distress_sale_share),
         kept_after_depreciation=1.0 - ec.asset_depreciation,
         renovation_cost=ec.house_renovation_cost * price_level,
     )
@@ -107,17 +108,18 @@ def _assets(lo, hi, hh, par):
         invest = par.investment_share * (saving - repay)
         a = assets[h] + kept + invest
         s = savings[h] + (saving - repay - invest)
-        # below the floor the household draws savings, sells assets at a discount, and
-        # borrows up to its credit limit (sim.model.assets.credit_limit)
+        # below the floor the household draws savings, borrows up to its credit limit
+        # (sim.model.assets.credit_limit), and covers a share of what is still missing by
+        # selling assets at a discount; the rest squeezes consumption (asset smoothing)
         shortfall = max(floor - cash, 0.0)
         from_savings = min(s, shortfall)
         s -= from_savings
         shortfall -= from_savings
-        sold = min(a, shortfall / max(keep, MIN_KEEP))
+        borrowed = min(shortfall, max(limit[h] - debt, 0.0))
+        rest = shortfall - borrowed
+        sold = min(a, par.sale_share * rest / max(keep, MIN_KEEP))
         a -= sold
-        rest = max(shortfall - sold * keep, 0.0)
-        borrowed = min(rest, max(limit[h] - debt, 0.0))
-        unmet = rest - borrowed
+        unmet = max(rest - sold * keep, 0.0)
         # what it cannot raise squeezes consumption below the floor (deprivation); below the
         # minimum it leaves bills unpaid instead: medical and school bills first (written off or
         # care forgone), then interest, which is added to the debt

@@ -80,7 +80,7 @@ def draw(path: str | Path, scenario: Scenario | None = None) -> dict:
     from matplotlib.figure import Figure
 
     sc = scenario if scenario is not None else load_scenario(COUNTY)
-    off = _without_trap(sc)
+    off = without_trap(sc)
     grid, on_change = phase(sc)
     _, off_change = phase(off)
     roots = steady_states(grid, on_change)
@@ -130,7 +130,7 @@ def draw(path: str | Path, scenario: Scenario | None = None) -> dict:
     }
 
 
-def _without_trap(sc: Scenario) -> Scenario:
+def without_trap(sc: Scenario) -> Scenario:
     ec = sc.economy
     assets = ec.assets.model_copy(update={"trap": False})
     return sc.model_copy(update={"economy": ec.model_copy(update={"assets": assets})})

@@ -22,6 +22,9 @@ DEFAULT_SEEDS = (1, 2, 3)
 STRATEGIES = ("status_quo", "transfusion", "blood_making", "precision")
 PROGRAMME = ("transfusion", "blood_making", "precision")
 YEARS = 10
+# the most poverty microcredit lends a household without collateral (扶贫小额信贷, 2014): a debt
+# above it is more than any one lender would give a poor household
+DEBT_CAP = 50_000.0
 OFF_FARM = (int(Work.LOCAL), int(Work.ENTERPRISE), int(Work.MIGRANT))
 
 
@@ -36,6 +39,7 @@ class Run:
     offfarm: list[np.ndarray]  # working-age members working off the farm, by household and year
     working: list[np.ndarray]  # working-age members, by household and year
     debt_over_income: list[float]  # share of year-0-registered households owing > a year's income
+    debt_over_cap: list[float]  # share of year-0-registered households owing > DEBT_CAP yuan
     admission: list[float]  # share of persons with a hospital episode in the year
     reg0: np.ndarray
     transfer_recipients: np.ndarray  # households that received programme transfers
@@ -50,6 +54,7 @@ class RunSet:
     years: int
     unspent: str
     overrides: dict[str, Any] = field(default_factory=dict)
+    scenario: Any = None  # the scenario the runs were made from (the trap check reads its rule)
 
     def of(self, strategy: str) -> list[Run]:
         return [r for r in self.runs if r.strategy == strategy]
@@ -88,6 +93,10 @@ def _debt_share(model, reg0: np.ndarray) -> float:
     return float(over.mean())
 
 
+def _debt_over_cap(model, reg0: np.ndarray) -> float:
+    return float((model.hh.debt[reg0] > DEBT_CAP).mean()) if reg0.any() else float("nan")
+
+
 def _recipients(hh) -> np.ndarray:
     got = np.zeros(hh.n, dtype=bool)
     for name in ("cash_transfer_first", "dibao_first"):
@@ -103,7 +112,7 @@ def run_one(scenario: Scenario, strategy: str, seed: int, years: int = YEARS) ->
 
     model = PovertyModel(scenario, strategy=strategy, seed=seed, years=years, agents=False)
     reg0 = model.hh.registered_year == 0
-    assets, off, work, debt, adm = [], [], [], [], []
+    assets, off, work, debt, capped, adm = [], [], [], [], [], []
 
     def record():
         assets.append(model.hh.assets.copy())
@@ -111,6 +120,7 @@ def run_one(scenario: Scenario, strategy: str, seed: int, years: int = YEARS) ->
         off.append(o)
         work.append(w)
         debt.append(_debt_share(model, reg0))
+        capped.append(_debt_over_cap(model, reg0))
         adm.append(float(model.persons.acute.mean()) if model.persons.n else float("nan"))
 
     record()
@@ -126,6 +136,7 @@ def run_one(scenario: Scenario, strategy: str, seed: int, years: int = YEARS) ->
         off,
         work,
         debt,
+        capped,
         adm,
         reg0,
         _recipients(model.hh),
@@ -136,4 +147,5 @@ def run_one(scenario: Scenario, strategy: str, seed: int, years: int = YEARS) ->
 
 def collect(scenario: Scenario, strategies=STRATEGIES, seeds=DEFAULT_SEEDS, years=YEARS) -> RunSet:
     runs = [run_one(scenario, s, seed, years) for s in strategies for seed in seeds]
-    return RunSet(runs, tuple(seeds), years, str(scenario.budget.unspent), scenario._overrides)
+    unspent, overrides = str(scenario.budget.unspent), scenario._overrides
+    return RunSet(runs, tuple(seeds), years, unspent, overrides, scenario)
