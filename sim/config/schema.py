@@ -277,7 +277,7 @@ class Economy(Strict):
     land_rent_per_mu: NonNegFloat
     rent_remoteness_discount: Prob
     ag_subsidy_per_mu: NonNegFloat
-    pension_monthly: NonNegFloat
+    pension_monthly: Annotated[list[NonNegFloat], Field(min_length=1)]
     pension_age: Annotated[int, Field(ge=0, le=120)]
     subsistence_per_person: NonNegFloat
     consumption_floor: Prob
@@ -396,7 +396,7 @@ class Budget(Strict):
     @field_validator("unspent", mode="before")
     @classmethod
     def _unspent(cls, value):
-        if value not in UNSPENT:
+        if not isinstance(value, str) or value not in UNSPENT:
             choices = "; ".join(f"{k!r}: {v}" for k, v in UNSPENT.items())
             raise ValueError(
                 f"got {value!r}; what happens to money an instrument cannot use: {choices}"
@@ -565,6 +565,12 @@ class Scenario(Strict):
         return float(s.dibao_standard[-1]) * (1.0 + s.dibao_growth) ** (
             year - len(s.dibao_standard) + 1
         )
+
+    def pension_monthly(self, year: int) -> float:
+        """Basic rural pension (yuan/month) in model year ``year``; the last value after the
+        list ends (nominal, as §2.5 says)."""
+        p = self.economy.pension_monthly
+        return float(p[min(max(year, 0), len(p) - 1)])
 
     def poverty_line(self, year: int) -> float:
         """Poverty line (yuan/person/year, current prices) in model year ``year``."""

@@ -147,7 +147,7 @@ def transfers_spending_income(model, work, price_level: float) -> None:
     sc = model.scenario
     ec = sc.economy
     par = IncomeParams(
-        pension_year=ec.pension_monthly * MONTHS,
+        pension_year=sc.pension_monthly(model.year) * MONTHS,
         ag_subsidy_per_mu=float(ec.ag_subsidy_per_mu),
         price_level=price_level,
         debt_interest=float(ec.debt_interest),

@@ -39,30 +39,31 @@ LABELS = {
 RECOMMEND = (
     (
         "wages",
-        "`economy.wage_growth` stays 0.06 for pay per worker (NBS migrant worker monitoring "
-        "reports: 3,072 yuan/month in 2015, i.e. 3,275 in 2016 less 203, to 3,962 in 2019, "
-        "6.6%/year); the gap is in the number of workers: NBS puts wage income of poor areas "
-        "up 13% (2018) and 12.5% (2019), twice pay growth, through organised labour transfer "
-        "and public-welfare posts. Raise `instruments.public_jobs.post_share` (0.15 posts per "
-        "registered household; 4.33 million poor held posts by June 2020, LGOP) and "
-        "`instruments.public_jobs.monthly_pay` (500 yuan; forest rangers 10,000 yuan/year from "
-        "central funds) and measure, rather than raising pay growth beyond the NBS figure.",
+        "`economy.wage_growth` 0.06 is pay per worker (NBS migrant worker monitoring reports: "
+        "3,072 yuan/month in 2015, i.e. 3,275 in 2016 less 203, to 3,962 in 2019, 6.6%/year), "
+        "kept. NBS puts wage income of poor areas up 13% (2018) and 12.5% (2019), twice pay "
+        "growth: more of their members worked, through organised labour transfer (劳务输出) and "
+        "public-welfare posts. The model's public-welfare posts (0.15 per registered household, "
+        "about the 4.33 million poor who held posts by June 2020, LGOP) are in `precision`; the "
+        "organised transfer of labour is not modelled (no instrument moves a worker into "
+        "migrant work), which is the likely part of this gap.",
     ),
     (
         "transfers",
-        "`economy.pension_monthly` is a fixed 70 yuan; the minimum basic pension was 55 yuan "
-        "from 2009, 70 from 2014 and 88 from 1 January 2018 (MOHRSS and MOF notice, 2018), and "
-        "local top-ups add more: make it a yearly series [70, 70, 70, 88, 88, 88] like "
-        "`dibao_standard`. NBS: net transfers of poor-area residents grew 16-17% a year "
-        "(2,719 yuan in 2018, 3,163 in 2019).",
+        "`economy.pension_monthly` follows the national minimum by year (70 yuan from 2014, 88 "
+        "from 1 January 2018, MOHRSS and MOF notice, 2018); provincial top-ups are not "
+        "included. NBS: net transfers of poor-area residents grew 16-17% a year (2,719 yuan in "
+        "2018, 3,163 in 2019); the model's transfers of the year-0 registered fall as they "
+        "exit the programme.",
     ),
     (
         "net business",
         "the largest part of the gap in this split; but registered households are poorer "
         "than the average poor-area resident and rely less on business, so part of it is the "
         "approximation. NBS poor-area net business income grew 7.1% in 2019. Industry support "
-        "(`instruments.industry`) and asset returns (the poverty-trap parameters being reworked) "
-        "are the levers; no single sourced value is proposed here.",
+        "(`instruments.industry`) and asset returns (`economy.assets`: below the threshold "
+        "assets shrink, docs/figures/trap.png) are the levers; no sourced value would close "
+        "the gap, and the model does not tune them to it.",
     ),
 )
 
@@ -129,8 +130,8 @@ def section(runs: pd.DataFrame) -> list[str]:
     L += [
         "",
         f"The largest shortfall is in {worst['category']} ({worst['gap']:+,.0f} yuan per person, "
-        f"{worst['gap'] / gap:.0%} of the gap). Parameter changes that would plausibly close "
-        "it (recommended, not applied: the defaults are unchanged here):",
+        f"{worst['gap'] / gap:.0%} of the gap). By component, what the model has and what "
+        "it lacks:",
         "",
     ]
     L += [f"- *{name}*: {text}" for name, text in RECOMMEND]
