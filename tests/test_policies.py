@@ -267,32 +267,6 @@ def test_dependency_lowers_off_farm_work_only_when_switched_on():
     assert work_b.sum() < work_a.sum()
 
 
-def test_work_recovers_when_transfers_stop():
-    """Dependency lowers work while transfers last; two years after the last transfer (the work
-    factor reads the previous year's transfers) every person works exactly where they would have
-    without the response: the draws are common, so any lasting scar is a bug."""
-    spec = {**only("cash_transfer"), "phase_out_year": 2}
-    strategies = {"cash": spec}
-    dep = {"instruments.dependency.enabled": True, "instruments.dependency.elasticity": 1.0}
-    off, on = scenario_with(strategies, years=6), scenario_with(strategies, dep, years=6)
-    a, b = (
-        PovertyModel(off, "cash", seed=11, agents=False),
-        PovertyModel(on, "cash", seed=11, agents=False),
-    )
-    off_farm = (2, 4)
-    lowered = False
-    for year in range(1, 7):
-        a.step()
-        b.step()
-        work_a = np.isin(a.persons.work, off_farm)
-        work_b = np.isin(b.persons.work, off_farm)
-        if year <= 3:
-            lowered |= work_b.sum() < work_a.sum()
-        else:
-            assert np.array_equal(a.persons.work, b.persons.work), year
-    assert lowered  # the response acted while the transfers lasted
-
-
 # ---- strategies ---------------------------------------------------------------------------------
 
 
