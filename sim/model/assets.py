@@ -56,11 +56,35 @@ def credit_limit(cr, net_income, assets, village, n_villages: int) -> np.ndarray
     """Informal credit limit (economy.credit): years of net income plus a share of the assets,
     at most a multiple of the village's mean household net income (relatives and neighbours
     lend what they can spare)."""
-    counts = np.bincount(village, minlength=n_villages)
-    totals = np.bincount(village, weights=np.maximum(net_income, 0.0), minlength=n_villages)
-    village_mean = totals / np.maximum(counts, 1)
-    own = cr.income_multiple * np.maximum(net_income, 0.0) + cr.asset_share * assets
-    return np.minimum(own, cr.village_multiple * village_mean[village])
+    out = np.empty(len(net_income))
+    _credit_limits(
+        net_income,
+        assets,
+        np.asarray(village, dtype=np.int64),
+        int(n_villages),
+        float(cr.income_multiple),
+        float(cr.asset_share),
+        float(cr.village_multiple),
+        out,
+    )
+    return out
+
+
+@jit
+def _credit_limits(net_income, assets, village, n_villages, income_multiple, asset_share, cap, out):
+    """:func:`credit_limit` in two passes (village means, then each household's limit):
+    compiled because the numpy form makes six temporaries of the households' length a year."""
+    totals = np.zeros(n_villages)
+    counts = np.zeros(n_villages)
+    for h in range(len(net_income)):
+        v = village[h]
+        totals[v] += max(net_income[h], 0.0)
+        counts[v] += 1.0
+    for v in range(n_villages):
+        totals[v] = cap * totals[v] / max(counts[v], 1.0)
+    for h in range(len(net_income)):
+        own = income_multiple * max(net_income[h], 0.0) + asset_share * assets[h]
+        out[h] = min(own, totals[village[h]])
 
 
 def assets(model, keys, work) -> None:
@@ -72,8 +96,16 @@ def assets(model, keys, work) -> None:
     par = asset_params(ec, price_level)
     # microcredit principal due this year is repaid first, out of the surplus (zeros: no loans)
     work.repaid[:] = credit.settle(model, hh.income - par.need_pp * hh.size, model.strategy.params)
-    hh.credit_limit[:] = credit_limit(
-        ec.credit, hh.net_income, hh.assets, hh.village, model.villages.n
+    cr = ec.credit
+    _credit_limits(
+        hh.net_income,
+        hh.assets,
+        hh.village,
+        model.villages.n,
+        float(cr.income_multiple),
+        float(cr.asset_share),
+        float(cr.village_multiple),
+        hh.credit_limit,
     )
     parallel(_assets, hh.n, columns(AssetHouseholds, hh, work), par)
 

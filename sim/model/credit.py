@@ -20,50 +20,51 @@ from sim.model.effects import book
 
 
 def settle(model, surplus: np.ndarray, params) -> np.ndarray:
-    """Count down loan terms; at maturity repay or default. Returns the cash taken from surplus."""
+    """Count down loan terms; at maturity repay or default. Returns the cash taken from surplus.
+    Works on the rows of the households with a loan only (a few percent of the county)."""
     m = params.microcredit
     hh = model.hh
     used = np.zeros(hh.n)
-    has = hh.loan > 0
-    if not has.any():
+    has = np.flatnonzero(hh.loan > 0)
+    if len(has) == 0:
         return used
     hh.loan_years_left[has] -= 1
-    due = has & (hh.loan_years_left <= 0)
-    if not due.any():
+    due = has[hh.loan_years_left[has] <= 0]
+    if len(due) == 0:
         return used
-    owed = np.where(due, hh.loan, 0.0)
-    from_surplus = np.minimum(np.maximum(surplus, 0.0), owed)
+    owed = hh.loan[due].copy()
+    from_surplus = np.minimum(np.maximum(surplus[due], 0.0), owed)
     owed -= from_surplus
-    from_savings = np.minimum(hh.savings, owed)
+    from_savings = np.minimum(hh.savings[due], owed)
     owed -= from_savings
     # a loan that cannot be repaid from income and savings is extended once (展期) for the rest
-    extend = due & (owed > 1e-6) & (hh.loan_extensions < m.extensions)
+    extend = (owed > 1e-6) & (hh.loan_extensions[due] < m.extensions)
     if extend.any():
-        hh.savings -= np.where(extend, from_savings, 0.0)
-        used += np.where(extend, from_surplus, 0.0)
+        e = due[extend]
+        hh.savings[e] -= from_savings[extend]
+        used[e] += from_surplus[extend]
         model.ledger.flow("repaid", float(np.sum((from_surplus + from_savings)[extend])))
-        hh.loan[extend] = owed[extend]
-        hh.loan_years_left[extend] = m.term
-        hh.loan_extensions[extend] += 1
-        due &= ~extend
-        owed = np.where(due, owed, 0.0)
-        from_surplus = np.where(due, from_surplus, 0.0)
-        from_savings = np.where(due, from_savings, 0.0)
+        hh.loan[e] = owed[extend]
+        hh.loan_years_left[e] = m.term
+        hh.loan_extensions[e] += 1
+        rest = ~extend
+        due, owed = due[rest], owed[rest]
+        from_surplus, from_savings = from_surplus[rest], from_savings[rest]
     keep = 1.0 - model.scenario.economy.distress_sale_discount
-    sold = np.minimum(hh.assets, owed / max(keep, 1e-9))
+    sold = np.minimum(hh.assets[due], owed / max(keep, 1e-9))
     owed -= sold * keep
     owed = np.where(owed > 1e-6, owed, 0.0)
-    hh.savings -= from_savings
-    hh.assets -= sold
-    used += from_surplus
-    default = due & (owed > 0)
+    hh.savings[due] -= from_savings
+    hh.assets[due] -= sold
+    used[due] += from_surplus
+    default = owed > 0
     # what the loans due were, less what defaults: repaid (a default under 1e-6 counts as repaid)
     model.ledger.flow("repaid", float(np.sum(hh.loan[due]) - np.sum(owed[default])))
     hh.loan[due] = 0.0
     hh.loan_years_left[due] = 0
     hh.loan_extensions[due] = 0
     if default.any():
-        _default(model, m, np.flatnonzero(default), owed[default])
+        _default(model, m, due[default], owed[default])
     return used
 
 

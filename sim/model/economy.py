@@ -42,7 +42,9 @@ class Scratch:
     def memo(self, n: int) -> MigrationMemo:
         if self._memo is None or len(self._memo.skill) != n:
             nan = np.full(n, np.nan)  # nothing computed yet: nan equals nothing
-            self._memo = MigrationMemo(nan, np.zeros(n, dtype=bool), nan.copy(), np.zeros(n))
+            # the work factor starts at 1 (no response): a computed threshold is then redone
+            # when it moves from 1 and back (sim.model.labour.labour_params)
+            self._memo = MigrationMemo(nan, np.zeros(n, dtype=bool), np.ones(n), np.zeros(n))
         return self._memo
 
     def local_keys(self, model) -> np.ndarray:

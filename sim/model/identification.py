@@ -268,50 +268,60 @@ def update_status(model) -> dict[str, int | np.ndarray]:
 
 @jit
 def _update_status(lo, hi, start, dropped_out, hh, losses, events, par):
-    """Exit test, returns and new poverty with their trigger, households ``lo:hi`` (§7.13)."""
-    status = hh.status
+    """Exit test, returns and new poverty with their trigger, households ``lo:hi`` (§7.13).
+    The columns are taken out of their records before the loop (read through the record
+    inside it, every access costs a reference count: ``sim.model.labour._labour``)."""
+    status, income_pc, prev_income_pc = hh.status, hh.income_pc, hh.prev_income_pc
+    house_safe, insured = hh.house_safe, hh.insured
+    exit_year, first_exit_year = hh.exit_year, hh.first_exit_year
+    return_year, first_return_year = hh.return_year, hh.first_return_year
+    returns, return_trigger = hh.returns, hh.return_trigger
+    exits_now, returns_now, new_poor_now = events.exits, events.returns, events.new_poor
+    triggers = events.triggers
+    year, line, line_prev, exit_line = par.year, par.line, par.line_prev, par.exit_line
+    insurance_off = par.insurance_off
     for h in range(row(lo), row(hi)):
         st = status[h]
-        ipc = hh.income_pc[h]
-        poor = ipc < par.line
+        ipc = income_pc[h]
+        poor = ipc < line
         active = (st == POOR) | (st == RETURNED)
         # exit test: income above the line and 三保障 (a safe house, basic medical cover, no
         # member who dropped out of compulsory school, checked last: it reads the persons)
-        if active & (ipc >= par.exit_line) & hh.house_safe[h] & (hh.insured[h] | par.insurance_off):
+        if active & (ipc >= exit_line) & house_safe[h] & (insured[h] | insurance_off):
             in_school = True
             for i in range(start[h], start[h + 1]):
                 in_school &= not dropped_out[i]
             if in_school:
-                events.exits[h] = True
+                exits_now[h] = True
                 status[h] = EXITED
-                hh.exit_year[h] = par.year
-                if hh.first_exit_year[h] < 0:
-                    hh.first_exit_year[h] = par.year
+                exit_year[h] = year
+                if first_exit_year[h] < 0:
+                    first_exit_year[h] = year
         elif (st == EXITED) & poor:
             trig = _trigger(hh, losses, h, par)
-            events.triggers[h] = trig
-            events.returns[h] = True
+            triggers[h] = trig
+            returns_now[h] = True
             status[h] = RETURNED
-            hh.return_year[h] = par.year
-            if hh.first_return_year[h] < 0:
-                hh.first_return_year[h] = par.year
-            hh.returns[h] += 1
-            hh.return_trigger[h] = trig
-        new_poor = (st == NEVER) & poor & (hh.prev_income_pc[h] >= par.line_prev)
-        events.new_poor[h] = new_poor
+            return_year[h] = year
+            if first_return_year[h] < 0:
+                first_return_year[h] = year
+            returns[h] += 1
+            return_trigger[h] = trig
+        new_poor = (st == NEVER) & poor & (prev_income_pc[h] >= line_prev)
+        new_poor_now[h] = new_poor
         if new_poor:
-            events.triggers[h] = _trigger(hh, losses, h, par)
+            triggers[h] = _trigger(hh, losses, h, par)
 
 
 @jit
-def _income_pc_without(hh, h, earned, spent, dibao_standard):
+def _income_pc_without(base, size, dibao, rigid, earned, spent, dibao_standard):
     """Income per person had the household kept ``earned`` of net income and not spent
     ``spent`` of rigid spending this year: income_pc's own rule (§7.11), with the standing dibao
-    top-up recomputed, since a top-up makes good part of a loss of net income."""
-    size = np.float64(hh.size[h])
-    before_topup = hh.net_income[h] - hh.inc_dibao_standing[h] + earned
-    topup = max(dibao_standard * size - before_topup, 0.0) * hh.dibao[h]
-    rigid = hh.net_income[h] - hh.income[h]
+    top-up recomputed, since a top-up makes good part of a loss of net income. ``base``: net
+    income before the standing top-up; ``rigid``: this year's rigid spending. Scalars, not the
+    household record: a record passed to a function costs a reference count per column."""
+    before_topup = base + earned
+    topup = max(dibao_standard * size - before_topup, 0.0) * dibao
     return (before_topup + topup - rigid + spent) / size
 
 
@@ -329,6 +339,10 @@ def _trigger(hh, losses, h, par):
     support_ended = max(hh.prev_transfers_programme[h] - hh.inc_transfers_programme[h], 0.0)
     trig, decisive = T_NONE, 0
     earned_all = spent_all = 0.0
+    size = np.float64(hh.size[h])
+    base = hh.net_income[h] - hh.inc_dibao_standing[h]
+    rigid = hh.net_income[h] - hh.income[h]
+    dibao, standard = hh.dibao[h], par.dibao_standard
     for earned, spent, code in (
         (lost_work, max(hh.loss_illness[h] - lost_work, 0.0), T_ILLNESS),
         (max(disaster, 0.0), 0.0, T_DISASTER),
@@ -339,7 +353,7 @@ def _trigger(hh, losses, h, par):
         if earned + spent > 0.0:
             earned_all += earned
             spent_all += spent
-            if _income_pc_without(hh, h, earned, spent, par.dibao_standard) >= par.line:
+            if _income_pc_without(base, size, dibao, rigid, earned, spent, standard) >= par.line:
                 trig = code
                 decisive += 1
     if decisive > 1:
@@ -347,6 +361,7 @@ def _trigger(hh, losses, h, par):
     if decisive == 1:
         return trig
     if earned_all + spent_all > 0.0:
-        if _income_pc_without(hh, h, earned_all, spent_all, par.dibao_standard) >= par.line:
+        without = _income_pc_without(base, size, dibao, rigid, earned_all, spent_all, standard)
+        if without >= par.line:
             return T_SEVERAL
     return T_NONE

@@ -14,6 +14,7 @@ from one record built here.
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -61,6 +62,15 @@ def asset_return(assets: np.ndarray, a) -> np.ndarray:
         return np.full_like(assets, a.return_flat)
     x = np.clip((assets - a.threshold) / a.width, -LOGISTIC_CLIP, LOGISTIC_CLIP)
     return a.return_low + (a.return_high - a.return_low) / (1.0 + np.exp(-x))
+
+
+@jit
+def return_at(assets, trap, threshold, width, low, high, flat):
+    """:func:`asset_return` of one household's assets, for compiled callers."""
+    if not trap:
+        return flat
+    x = min(max((assets - threshold) / width, -LOGISTIC_CLIP), LOGISTIC_CLIP)
+    return low + (high - low) / (1.0 + math.exp(-x))
 
 
 @jit

@@ -57,7 +57,7 @@ LocalChanceParams = namedtuple(
 )
 LabourParams = namedtuple(
     "LabourParams",
-    "year local_persistence working_age_min working_age_max elderly_farm_age_max "
+    "year dependency local_persistence working_age_min working_age_max elderly_farm_age_max "
     "migrant_age_max pension_age sqrt_rho sqrt_1_rho chronic_weight acute_keep lost_per_earned "
     "elderly_weight migrant_base_prob migrant_elasticity chronic_migration max_work_chance "
     "local_skill_cap local_farm_share migrant_pay local_pay enterprise_pay compulsory_cost "
@@ -65,13 +65,21 @@ LabourParams = namedtuple(
 )
 
 
-def labour_params(model, wage_index: float) -> LabourParams:
-    """This year's labour parameters: the scenario's, with pay grown to this year."""
+def labour_params(model, wage_index: float, memo: MigrationMemo | None = None) -> LabourParams:
+    """This year's labour parameters: the scenario's, with pay grown to this year.
+
+    ``dependency``: whether a migration threshold may have to follow the work factor this year:
+    a factor below 1 now, or a threshold computed under one (``memo``) that must be raised
+    again now that the factor is back at 1 (work recovers)."""
+    lowered = bool((model.effects.work_factor != 1.0).any())
+    if memo is not None and not lowered:
+        lowered = bool((memo.work_factor != 1.0).any())
     sc = model.scenario
     ec, lab, s = sc.economy, sc.population.labour, sc.schooling
     awl = sc.shocks.illness.acute_work_loss
     return LabourParams(
         year=model.year,
+        dependency=lowered,
         local_persistence=ec.local_persistence,
         working_age_min=int(lab.working_age_min),
         working_age_max=int(lab.working_age_max),
@@ -124,7 +132,7 @@ def labour(model, keys, work: HouseholdWork, memo: MigrationMemo, local_keys, wa
         memo,
         local_keys,
         keys.record(LabourStreams),
-        labour_params(model, wage_index),
+        labour_params(model, wage_index, memo),
     )
 
 
@@ -235,9 +243,11 @@ def _labour(lo, hi, start, persons, households, work, memo, local_keys, keys, pa
         may_migrate = seeks & (a <= par.migrant_age_max)
         # the threshold changes only with skill, health or the dependency response
         # (work_propensity is constant), so it is kept from year to year until one of them does;
-        # the work factor is compared every year, so a threshold lowered while transfers lasted
-        # is raised again when they stop (work recovers)
-        changed = (m_skill[i] != sk) | (m_chr[i] != chronic) | (m_wf[i] != wf)
+        # the work factor is compared whenever a factor or a kept threshold is off 1, so a
+        # threshold lowered while transfers lasted is raised again when they stop (work recovers)
+        changed = (m_skill[i] != sk) | (m_chr[i] != chronic)
+        if par.dependency:
+            changed |= m_wf[i] != wf
         if may_migrate & changed:
             m_skill[i], m_chr[i], m_wf[i] = sk, chronic, wf
             m_q[i] = _migration_threshold(sk, chronic, wf, propensity[i], par)

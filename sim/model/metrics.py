@@ -269,11 +269,10 @@ def _ledger(row: dict, model) -> None:
 def _debt(row: dict, hh) -> None:
     """Informal debt (all and year-0 registered), debt above a year's net income, and the
     households the credit limit left below the consumption floor."""
-    debt, reg0, deep, deprived = _debt_totals(
+    debt, n_reg0, deep, deprived = _debt_totals(
         hh.debt, hh.net_income, hh.registered_year, hh.deprived
     )
     n = hh.n
-    n_reg0 = int((hh.registered_year == 0).sum())
     row["mean_debt"] = float(debt[0] / n)
     row["mean_debt_reg0"] = float(debt[1] / n_reg0) if n_reg0 else 0.0
     row["debt_over_income_share"] = float(deep / n)

@@ -13,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from sim.model.codes import Health, Work
-from sim.model.income import asset_return
+from sim.model.income import asset_yield, return_at
 from sim.model.kernels import columns, jit, parallel, row
 from sim.model.rng import normal, normals, uniform, uniforms
 
@@ -228,9 +228,9 @@ def disasters(model, keys) -> None:
 
 def _asset_income_lost(model) -> None:
     """What the destroyed assets would have earned this year (the income loss of a disaster
-    beside the farm output; the assets are a stock, not a year's income), at the return of the
-    assets before and after (the S-shape of the trap), productivity and last year's labour
-    (``labour_factor`` of the income phase, §7.10)."""
+    beside the farm output; the assets are a stock, not a year's income): the income phase's
+    asset yield (``sim.model.income.asset_yield``) of the assets before the loss less that of
+    the assets after, at last year's labour."""
     hh, yr = model.hh, model.yr
     yr.disaster_assets_lost[:] = hh.loss_disaster  # the kernel booked only the assets so far
     yr.disaster_asset_income[:] = 0.0
@@ -238,11 +238,33 @@ def _asset_income_lost(model) -> None:
     if len(hit) == 0:
         return
     a = model.scenario.economy.assets
-    after = hh.assets[hit]
-    before = after + hh.loss_disaster[hit]
-    labour = a.labour_floor + (1.0 - a.labour_floor) * np.minimum(hh.labour_units[hit], 1.0)
-    earned = before * asset_return(before, a) - after * asset_return(after, a)
-    yr.disaster_asset_income[hit] = earned * hh.productivity[hit] * np.clip(labour, 0.0, 1.0)
+    rule = (
+        bool(a.trap),
+        float(a.threshold),
+        float(a.width),
+        float(a.return_low),
+        float(a.return_high),
+        float(a.return_flat),
+        float(a.labour_floor),
+        float(a.capacity_per_labour),
+    )
+    out = yr.disaster_asset_income
+    _lost_yield(hit, hh.assets, hh.loss_disaster, hh.productivity, hh.labour_units, rule, out)
+
+
+@jit
+def _lost_yield(hit, assets, lost, productivity, labour_units, rule, out):
+    trap, threshold, width, low, high, flat, labour_floor, capacity = rule
+    for h in hit:
+        after = assets[h]
+        before = after + lost[h]
+        earned = 0.0
+        for a, sign in ((before, 1.0), (after, -1.0)):
+            ret = return_at(a, trap, threshold, width, low, high, flat)
+            earned += sign * asset_yield(
+                a, ret, productivity[h], labour_units[h], labour_floor, capacity
+            )
+        out[h] = earned
 
 
 @jit
