@@ -241,13 +241,10 @@ def _labour(lo, hi, start, persons, households, work, memo, local_keys, keys, pa
         enterprise_job = able & ent_job[i] & (enterprise[h] >= 0)
         seeks = able & ~enterprise_job
         may_migrate = seeks & (a <= par.migrant_age_max)
-        # the threshold changes only with skill, health or the dependency response
-        # (work_propensity is constant), so it is kept from year to year until one of them does;
-        # the work factor is compared whenever a factor or a kept threshold is off 1, so a
-        # threshold lowered while transfers lasted is raised again when they stop (work recovers)
-        changed = (m_skill[i] != sk) | (m_chr[i] != chronic)
-        if par.dependency:
-            changed |= m_wf[i] != wf
+        # the threshold changes only with skill, health or the work factor (work_propensity is
+        # constant), so it is kept until one of them does; the factor is compared while a factor
+        # or a kept threshold is off 1: a lowered threshold is raised again (work recovers)
+        changed = (m_skill[i] != sk) | (m_chr[i] != chronic) | (par.dependency and m_wf[i] != wf)
         if may_migrate & changed:
             m_skill[i], m_chr[i], m_wf[i] = sk, chronic, wf
             m_q[i] = _migration_threshold(sk, chronic, wf, propensity[i], par)
