@@ -118,3 +118,36 @@ def test_the_project_stands_alone(folder):
                 if any(ref in line for ref in OUTSIDE_DOCUMENTS):
                     hits.append(f"{p.relative_to(ROOT)}:{i}")
     assert not hits, "references to a file outside the repository:\n" + "\n".join(hits)
+
+
+# the model's tables as the instruments name them (``hh, p, v, e = model.hh, ...``)
+TABLES = {"hh", "p", "v", "e", "persons", "villages", "ent"}
+
+
+def _writes_a_table(target: ast.expr) -> bool:
+    """An assignment target that writes a column of a model table: ``hh.x[...] = ``,
+    ``hh.x = ``, ``model.hh.x[...] = `` (``model.effects`` is the year's record: allowed)."""
+    node = target.value if isinstance(target, ast.Subscript) else target
+    if not isinstance(node, ast.Attribute):
+        return False
+    base = node.value
+    if isinstance(base, ast.Name):
+        return base.id in TABLES
+    if isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name):
+        return base.value.id == "model" and base.attr in TABLES | {"hh", "yr"}
+    return False
+
+
+def test_policies_change_state_only_through_the_model():
+    """Instruments choose who is served; what serving does to the county is a rule of the model
+    (``sim.model.changes``) or this year's effects record (``model.effects``)."""
+    offenders = []
+    for path in sorted((SIM / "policies").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+                targets = [node.target]
+            offenders += [f"{path.name}:{node.lineno}" for t in targets if _writes_a_table(t)]
+    assert not offenders, f"policies writing the model's tables directly: {offenders}"

@@ -3,8 +3,9 @@
 A strategy (``sim.policies`` or any object with the :class:`StrategyLike` protocol) runs in the
 policy phase. It writes this year's effects into the per-household :class:`Effects` record, which
 the later phases read (``economy`` the transfers, programme wages, schooling aid and the work
-factor; ``demography`` the schooling barrier), or changes household state directly (assets,
-links, houses, skills). It books what it spends with :func:`book`: the :class:`Ledger` per
+factor; ``demography`` the schooling barrier), and makes lasting changes (assets, links, houses,
+skills, loans, villages) only through the model's rules in :mod:`sim.model.changes`
+(``model.changes``). It books what it spends with :func:`book`: the :class:`Ledger` per
 instrument and year (the timeseries' ``spending_*`` columns) and the household's receipt fields
 (``<instrument>_first``, ``_last``, ``_cost`` in the household frame). The instrument names come
 from ``sim.model.codes.INSTRUMENTS`` (the ``[instruments.*]`` tables of the defaults).

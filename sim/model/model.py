@@ -12,6 +12,7 @@ import pandas as pd
 
 from sim.config import Scenario, load_scenario
 from sim.model import demography, economy, identification, shocks
+from sim.model.changes import Changes
 from sim.model.effects import Effects, Ledger, StrategyLike
 from sim.model.enterprises import Enterprise, build_enterprises
 from sim.model.households import Household, household_frame
@@ -130,6 +131,7 @@ class PovertyModel(mesa.Model):
             raise ValueError("persons must be stored household by household, in household order")
 
         self.effects = Effects(self.hh.n)
+        self.changes = Changes(self)
         self.ledger = Ledger(self.strategy.budget, scenario.budget.unspent == "carry_over")
         n = self.hh.n
         self.yr = YearState.zeros(n)
@@ -190,8 +192,9 @@ class PovertyModel(mesa.Model):
         # 4 policies
         self.ledger.open_year(y, funded=self.strategy.in_programme(y))
         self.effects.reset()
-        hh.waiting[:] = False
+        self.changes.new_year()
         self.strategy.apply(self)
+        self.changes.close_year()
         # 5 labour and income
         economy.labour_and_income(self, keys("labour", y))
         # 6 assets

@@ -24,8 +24,8 @@ class YearState:
     med_acute: np.ndarray  # hospital cost of the year, yuan
     med_chronic: np.ndarray  # chronic outpatient cost of the year, yuan
     med_new: np.ndarray  # this year's new medical cost (episodes, new chronic cases), yuan
-    # set by the policy phase (microcredit), read by the income phase: loans whose interest the
-    # programme paid this year (a strategy resets it every year; all False without one)
+    # set by the policy phase (microcredit, through sim.model.changes), read by the income phase:
+    # loans whose interest the programme paid this year (reset before every policy phase)
     loan_interest_paid: np.ndarray
     # written by the disaster phase, read by the status phase (a return's trigger): the assets a
     # disaster destroyed (a stock, part of loss_disaster) and this year's income lost with them

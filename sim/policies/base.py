@@ -106,11 +106,11 @@ def serve(
     """Serve the queue in order while the money lasts; the rest wait. Returns (served, costs)."""
     budget = min(budget, model.ledger.available)
     if len(queue) == 0 or budget <= 0:
-        model.hh.waiting[queue] = True
+        model.changes.wait(queue)
         return queue[:0], costs[:0]
     cum = np.cumsum(costs)
     k = int(np.searchsorted(cum, budget * (1.0 + 1e-12), side="right"))
     chosen, paid = queue[:k], costs[:k]
-    model.hh.waiting[queue[k:]] = True
+    model.changes.wait(queue[k:])
     book(model, instrument, chosen, paid)
     return chosen, paid

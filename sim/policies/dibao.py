@@ -42,14 +42,13 @@ def allocate(model, ctx, budget: float) -> None:
     queue = ctx.order(model, elig, "dibao")
     chosen, _ = serve(model, "dibao", queue, gap[queue] * (1.0 + p.admin_cost), budget)
     model.effects.transfers[chosen] += gap[chosen]
-    hh.dibao_programme[chosen] = True
+    model.changes.enrol_programme_dibao(chosen)
 
 
 def end_programme(model, params) -> None:
     """At phase-out, households the programme enrolled join the standing scheme (if so set)."""
     if params.dibao.standing_after_phase_out:
-        hh = model.hh
-        hh.dibao |= hh.dibao_first >= 0
+        model.changes.join_standing_dibao(model.hh.dibao_first >= 0)
 
 
 INSTRUMENT = Instrument(

@@ -23,7 +23,7 @@ def allocate(model, ctx, budget: float) -> None:
     elig = ctx.programme & ~hh.house_safe & ctx.match(model, "housing")
     queue = ctx.order(model, elig, "housing")
     chosen, _ = serve(model, "housing", queue, np.full(len(queue), h.subsidy), budget)
-    hh.house_safe[chosen] = True
+    model.changes.make_safe(chosen)
 
 
 INSTRUMENT = Instrument(

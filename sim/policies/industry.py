@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.config.schema import NonNegFloat, Prob, Strict
-from sim.model.codes import Category, Cause, Health, Stage, Work
+from sim.model.codes import Category, Cause, Health, Stage
 from sim.policies.base import Instrument, book, serve
 from sim.policies.kernels import first_flagged, rank_in_group
 
@@ -44,7 +44,7 @@ def allocate(model, ctx, budget: float) -> None:
     counts = np.bincount(hh.enterprise[hh.enterprise >= 0], minlength=e.n)
     spare = np.where(e.alive, np.maximum(e.capacity - counts, 0), 0)
     if spare.sum() == 0:
-        hh.waiting[ctx.programme & (hh.enterprise < 0) & (hh.labour_units >= p.min_labour)] = True
+        model.changes.wait(ctx.programme & (hh.enterprise < 0) & (hh.labour_units >= p.min_labour))
         return
     elig = (
         ctx.programme
@@ -56,16 +56,15 @@ def allocate(model, ctx, budget: float) -> None:
     slots = np.repeat(np.arange(e.n), spare)
     slots = slots[np.argsort(ctx.rng.random(len(slots)), kind="stable")]
     n_fit = min(len(queue), len(slots))
-    hh.waiting[queue[n_fit:]] = True
+    model.changes.wait(queue[n_fit:])
     queue = queue[:n_fit]
     cost = np.full(len(queue), p.grant + p.enterprise_subsidy)
     chosen, _ = serve(model, "industry", queue, cost, budget)
     if len(chosen) == 0:
         return
     ent = slots[: len(chosen)]
-    hh.enterprise[chosen] = ent
-    hh.link_year[chosen] = model.year
-    hh.assets[chosen] += p.grant
+    model.changes.link(chosen, ent)
+    model.changes.grant_assets(chosen, p.grant)
     _assign_jobs(model, chosen, ent, p.job_share, ctx.rng)
 
 
@@ -94,8 +93,7 @@ def _assign_jobs(model, households, ents, job_share, rng) -> None:
     )
     # the first able member of each household that gets a job
     worker = first_flagged(able, households[gets], model.person_start)
-    p.ent_job[worker] = True
-    p.work[worker] = Work.ENTERPRISE
+    model.changes.hire(worker)
 
 
 INSTRUMENT = Instrument(

@@ -46,12 +46,11 @@ def allocate(model, ctx, budget: float) -> None:
     )
     left_out = np.zeros(v.n, dtype=bool)
     left_out[vid[k:]] = True
-    hh.waiting[served & left_out[hh.village]] = True
+    model.changes.wait(served & left_out[hh.village])
     vid = vid[:k]
     if len(vid) == 0:
         return
-    v.infrastructure[vid] = np.minimum(v.infrastructure[vid] + q.infrastructure_gain, 1.0)
-    v.remoteness[vid] *= 1.0 - q.remoteness_cut
+    model.changes.build(vid, q.infrastructure_gain, q.remoteness_cut)
     built = np.zeros(v.n, dtype=bool)
     built[vid] = True
     idx = np.flatnonzero(built[hh.village])

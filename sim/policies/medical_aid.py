@@ -47,8 +47,9 @@ def allocate(model, ctx, budget: float) -> None:
     k = len(chosen)
     if k == 0:
         return
-    hh.insured[chosen] = hh.insured[chosen] | ins.enabled
-    hh.sp_medical[chosen] = oop[:k] - cap[:k]
+    if ins.enabled:
+        model.changes.insure(chosen)
+    model.changes.set_medical_cost(chosen, oop[:k] - cap[:k])
 
 
 INSTRUMENT = Instrument(

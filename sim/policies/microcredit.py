@@ -62,7 +62,7 @@ def allocate(model, ctx, budget: float) -> None:
         interest = hh.loan[out] * m.interest_rate
         k = int(np.searchsorted(np.cumsum(interest), budget * (1.0 + 1e-12), side="right"))
         budget -= book(model, "microcredit", out[:k], interest[:k])
-        model.yr.loan_interest_paid[out[:k]] = True  # zeroed by Strategy.apply each year
+        model.changes.pay_interest(out[:k])
     elig = (
         ctx.programme
         & (hh.loan <= 0)
@@ -76,11 +76,10 @@ def allocate(model, ctx, budget: float) -> None:
     chosen, _ = serve(model, "microcredit", queue, first_year_interest, budget)
     if len(chosen) == 0:
         return
-    hh.loan[chosen] = m.amount
+    model.changes.lend(chosen, m.amount, m.term)
     model.ledger.flow("lent", m.amount * len(chosen))
-    hh.loan_years_left[chosen] = m.term
-    hh.assets[chosen] += m.amount * m.invest_share
-    model.yr.loan_interest_paid[chosen] = True
+    model.changes.grant_assets(chosen, m.amount * m.invest_share)
+    model.changes.pay_interest(chosen)
 
 
 INSTRUMENT = Instrument(

@@ -79,7 +79,7 @@ def allocate(model, ctx, budget: float) -> None:
     # rank of each household among the queued households of its village, in queue order
     vil = hh.village[queue]
     fits = rank_in_group(vil, model.villages.n) < village_posts(model, j.post_share)[vil]
-    hh.waiting[queue[~fits]] = True
+    model.changes.wait(queue[~fits])
     queue = queue[fits]
     pay = float(j.monthly_pay * j.months)
     chosen, _ = serve(

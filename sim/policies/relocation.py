@@ -58,16 +58,9 @@ def allocate(model, ctx, budget: float) -> None:
         np.minimum(p.household_contribution * hh.size[chosen], p.household_contribution_cap),
         hh.savings[chosen],
     )
-    hh.savings[chosen] -= contribution
-    hh.village[chosen] = sites[np.arange(len(chosen)) % len(sites)]
-    hh.house_safe[chosen] = True
-    hh.relocated_year[chosen] = model.year
-    moved_away = hh.land[chosen] * (1.0 - p.land_kept)
-    hh.land_let[chosen] += moved_away
-    hh.land[chosen] -= moved_away
-    hh.job_access[chosen] = (
-        p.job_access_with_support if p.employment_support else p.job_access_without_support
-    )
+    access = p.job_access_with_support if p.employment_support else p.job_access_without_support
+    site = sites[np.arange(len(chosen)) % len(sites)]
+    model.changes.relocate(chosen, site, contribution, p.land_kept, access)
 
 
 INSTRUMENT = Instrument(

@@ -66,8 +66,6 @@ class Strategy:
     def apply(self, model) -> None:
         year = model.year
         model.effects.work_factor = work_factor(model, self.params)
-        model.yr.loan_interest_paid = np.zeros(model.hh.n, dtype=bool)
-        model.hh.dibao_programme[:] = False
         if year == self.phase_out_year + 1:
             dibao.end_programme(model, self.params)
         if not self.in_programme(year):
@@ -90,12 +88,11 @@ class Strategy:
         for inst in self.instruments:
             budget = self.allotment(inst, model.ledger.available)
             if budget <= 0:
-                model.hh.waiting[ctx.programme] = True
+                model.changes.wait(ctx.programme)
                 continue
             offered[inst] = self._offer(model, ctx, inst, budget)
         if self.reallocate:
             self._reallocate(model, ctx, offered)
-        model.hh.waiting_years += model.hh.waiting
 
     def _offer(self, model, ctx, inst: str, budget: float, first: bool = True) -> tuple:
         """Run one instrument with ``budget``. Returns (offered, spent); in the first pass what
@@ -128,7 +125,7 @@ class Strategy:
                 again = replace(ctx, programme=ctx.programme & ~served)
                 offered[inst] = self._offer(model, again, inst, money, first=False)
                 later |= again.programme & (getattr(model.hh, f"{inst}_last") == model.year)
-        model.hh.waiting[later] = False  # served after all
+        model.changes.served_after_all(later)
 
     def allotment(self, instrument: str, available: float) -> float:
         """What an instrument may spend this year, given what is left in the ledger.

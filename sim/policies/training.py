@@ -46,8 +46,7 @@ def allocate(model, ctx, budget: float) -> None:
     trainee = np.sort(first_youngest(cand, chosen, model.person_start, p.age))
     # one draw per person, always (nothing before this uses ctx.rng); the trainees' are kept
     gain = normals_at(ctx.rng, t.effect_mean, t.effect_sd, p.n, trainee)
-    p.skill[trainee] *= 1.0 + np.maximum(gain, 0.0)
-    p.base_skill[trainee] *= 1.0 + np.maximum(gain, 0.0)
+    model.changes.train(trainee, gain)
 
 
 INSTRUMENT = Instrument(
