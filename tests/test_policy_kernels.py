@@ -32,24 +32,6 @@ def test_stable_order_is_lexsort_with_ties_by_index(seed):
     assert np.array_equal(k.stable_order(idx, keys), idx[np.lexsort((idx, keys))])
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_normals_at_are_numpys_draws_and_leave_the_same_state(seed):
-    a, b = (np.random.Generator(np.random.PCG64(seed)) for _ in range(2))
-    n = 200_000  # enough to reach the sampler's tail and wedges
-    rows = (
-        np.arange(n)
-        if seed == 0
-        else np.sort(np.random.default_rng(seed).choice(n, 5000, replace=False))
-    )
-    want = b.normal(0.3, 0.7, size=n)[rows]
-    assert np.array_equal(k.normals_at(a, 0.3, 0.7, n, rows), want)
-    assert a.bit_generator.state == b.bit_generator.state
-    assert a.random() == b.random()
-    assert len(k.normals_at(a, 0.3, 0.7, 10, rows[:0])) == 0  # none kept, all drawn
-    b.normal(0.3, 0.7, 10)
-    assert a.random() == b.random()
-
-
 @pytest.mark.parametrize("seed", range(3))
 def test_person_to_household_helpers_match_numpy(seed):
     rng, start, hh_of, age = people(seed)
@@ -114,7 +96,6 @@ def test_queue_is_the_lexsort_queue(targeting):
         targeting=targeting,
         match_causes=False,
         random_key=key if targeting == "random" else None,
-        rng=rng,
         instruments=registry.instruments(),
     )
     for instrument in ("dibao", "medical_aid", "housing", "training", "monitoring"):

@@ -258,3 +258,16 @@ def test_stream_keys_are_numpys_seed_sequence(seed, name, year):
 
     expected = np.random.SeedSequence(seed, spawn_key=(KEY, *name_words(name), year))
     assert Streams(seed).key(name, year) == expected.generate_state(1, np.uint64)[0]
+
+
+def test_draws_at_rows_are_the_rows_own_draws():
+    """What an instrument draws for a few rows is exactly what those rows get in the whole
+    stream: the same number under every strategy and in every pass of the budget."""
+    from sim.model.rng import normal, normals_at, uniform, uniforms_at
+
+    key = Streams(7).key("training.gain", 3)
+    rows = np.array([5, 0, 123_456, 17, 17])  # any order, repeats allowed
+    assert np.array_equal(uniforms_at(key, rows), [uniform(key, r) for r in rows])
+    assert np.array_equal(normals_at(key, rows), [normal(key, r) for r in rows])
+    assert np.array_equal(uniforms_at(key, np.arange(50)), rng.uniforms(key, 50))
+    assert len(normals_at(key, rows[:0])) == 0

@@ -35,10 +35,12 @@ keys of that mechanism's streams by their short names (``keys.key("acute")`` is
 ``"illness.acute"``'s key), or a whole record of them for a kernel (:meth:`PhaseStreams.record`
 fills a namedtuple whose field names are the short names; numba reads it as a tuple of uint64).
 
-Population synthesis (setup) and the policy instruments still draw whole arrays from
-``Streams.get(name, year)``, a ``numpy.random.Generator`` seeded the same way (with ``GENERATOR``
-in place of ``KEY``, so that a generator and a key stream never share a seed); their draws
-are one per household or person whatever the strategy, so they keep common random numbers too.
+Population synthesis (setup) still draws whole arrays from ``Streams.get(name, year)``, a
+``numpy.random.Generator`` seeded the same way (with ``GENERATOR`` in place of ``KEY``, so that a
+generator and a key stream never share a seed). The policy instruments draw from key streams at
+the rows they need (:func:`uniforms_at`, :func:`normals_at`: ``"training.gain"``,
+``"microcredit.take_up"``, ``"industry.slots"``, ``"industry.jobs"``), so a household's or a
+person's draw is the same under every strategy and in every pass of the budget.
 
 The compiled functions here are called from kernels in other modules. Numba's cache only notices
 edits to a kernel's own file, so ``sim.model.kernels`` clears the cache when this file changes.
@@ -349,4 +351,22 @@ def normals(key, n):
     out = np.empty(n)
     for i in range(n):
         out[i] = normal(key, i)
+    return out
+
+
+@jit
+def uniforms_at(key, rows):
+    """The stream ``key``'s uniforms at ``rows`` (any order): the draws of those rows alone."""
+    out = np.empty(len(rows))
+    for j in range(len(rows)):
+        out[j] = uniform(key, rows[j])
+    return out
+
+
+@jit
+def normals_at(key, rows):
+    """The stream ``key``'s standard normals at ``rows``."""
+    out = np.empty(len(rows))
+    for j in range(len(rows)):
+        out[j] = normal(key, rows[j])
     return out

@@ -53,11 +53,9 @@ class Context:
     targeting: str
     match_causes: bool
     random_key: np.ndarray | None  # a uniform per household (allocation stream) if random order
-    rng: np.random.Generator  # the policy stream for this year (fixed-shape draws only)
     in_programme: bool = True
     served: dict[str, int] = field(default_factory=dict)
     instruments: dict[str, Instrument] = field(default_factory=dict)  # the registry
-    draws: dict[str, np.ndarray] = field(default_factory=dict)  # once-a-year draws, by name
     _queue: np.ndarray | None = field(default=None, repr=False)  # programme, in the key's order
 
     def match(self, model, instrument: str) -> np.ndarray:

@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.config.schema import NonNegFloat, Prob, Strict
 from sim.model.codes import Category, Cause, Health, Stage
+from sim.model.rng import uniforms, uniforms_at
 from sim.policies.base import Instrument, book, serve
 from sim.policies.kernels import first_flagged, rank_in_group
 
@@ -54,7 +55,8 @@ def allocate(model, ctx, budget: float) -> None:
     )
     queue = ctx.order(model, elig, "industry")
     slots = np.repeat(np.arange(e.n), spare)
-    slots = slots[np.argsort(ctx.rng.random(len(slots)), kind="stable")]
+    shuffle = uniforms(model.streams.key("industry.slots", model.year), len(slots))
+    slots = slots[np.argsort(shuffle, kind="stable")]
     n_fit = min(len(queue), len(slots))
     model.changes.wait(queue[n_fit:])
     queue = queue[:n_fit]
@@ -65,10 +67,10 @@ def allocate(model, ctx, budget: float) -> None:
     ent = slots[: len(chosen)]
     model.changes.link(chosen, ent)
     model.changes.grant_assets(chosen, p.grant)
-    _assign_jobs(model, chosen, ent, p.job_share, ctx.rng)
+    _assign_jobs(model, chosen, ent, p.job_share)
 
 
-def _assign_jobs(model, households, ents, job_share, rng) -> None:
+def _assign_jobs(model, households, ents, job_share) -> None:
     """One working-age member of each newly linked household takes a free enterprise job."""
     p, hh, e = model.persons, model.hh, model.ent
     lo, hi = model.working_age
@@ -78,7 +80,8 @@ def _assign_jobs(model, households, ents, job_share, rng) -> None:
         else np.zeros(e.n, dtype=np.int64)
     )
     free = np.maximum(e.jobs - used, 0)
-    wants = rng.random(len(households)) < job_share
+    draw = uniforms_at(model.streams.key("industry.jobs", model.year), households)
+    wants = draw < job_share
     households, ents = households[wants], ents[wants]
     if len(households) == 0:
         return

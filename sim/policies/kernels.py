@@ -6,10 +6,8 @@ than the model's radix sort (``sim.model.kernels.argsort``) plus one pass that p
 household order. Person → household questions: ``np.bincount`` with weights converts and copies
 its inputs, and a gather from households to persons reads scattered memory; one flat pass over
 the persons, or over the persons of a few households (consecutive rows, ``model.person_start``),
-does neither. Ranks within a group: one pass, not a stable argsort. The skill draws: numba's
-port of numpy's normal sampler, given the same ``Generator``, returns the same numbers and leaves
-the same state, about three times faster, and keeps only the trainees' draws. Each helper gives exactly what the numpy it replaces
-gives (tests/test_policies.py).
+does neither. Ranks within a group: one pass, not a stable argsort. Each helper gives exactly
+what the numpy it replaces gives (tests/test_policy_kernels.py).
 """
 
 from __future__ import annotations
@@ -45,20 +43,6 @@ def stable_order(idx: np.ndarray, keys: np.ndarray) -> np.ndarray:
     if np.isnan(keys).any():  # the radix sort takes no NaN
         return idx[np.lexsort((idx, keys))]
     return idx[_ties_by_index(kernels.argsort(keys), keys)]
-
-
-@jit
-def normals_at(rng, mean, sd, n, rows):
-    """The draws at ``rows`` (ascending) of ``rng.normal(mean, sd, n)``: all ``n`` are drawn (the
-    same numbers, the same state after: numba's port of numpy's sampler), only those kept."""
-    out = np.empty(len(rows))
-    k = 0
-    for i in range(n):
-        x = rng.normal(mean, sd)
-        if k < len(rows) and rows[k] == i:
-            out[k] = x
-            k += 1
-    return out
 
 
 @jit

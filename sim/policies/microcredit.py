@@ -25,6 +25,7 @@ from pydantic import Field, model_validator
 
 from sim.config.schema import NonNegFloat, Prob, Strict
 from sim.model.codes import Category, Cause
+from sim.model.rng import uniforms_at
 from sim.policies.base import Instrument, book, serve
 
 
@@ -52,10 +53,6 @@ class Params(Strict):
 def allocate(model, ctx, budget: float) -> None:
     m = ctx.params.microcredit
     hh = model.hh
-    # one draw per household, always, and once a year (a second pass of the strategy reuses it)
-    take = ctx.draws.get("microcredit.take")
-    if take is None:
-        take = ctx.draws["microcredit.take"] = ctx.rng.random(hh.n) < m.take_up
     # commitments first: interest on outstanding loans not yet paid this year
     out = np.flatnonzero((hh.loan > 0) & ~model.yr.loan_interest_paid)
     if len(out):
@@ -68,9 +65,11 @@ def allocate(model, ctx, budget: float) -> None:
         & (hh.loan <= 0)
         & ~hh.loan_defaulted
         & (hh.labour_units >= m.min_labour)
-        & take
         & ctx.match(model, "microcredit")
     )
+    # take-up: a draw of the household's row, the same in every pass and under every strategy
+    rows = np.flatnonzero(elig)
+    elig[rows] = uniforms_at(model.streams.key("microcredit.take_up", model.year), rows) < m.take_up
     queue = ctx.order(model, elig, "microcredit")
     first_year_interest = np.full(len(queue), m.amount * m.interest_rate)
     chosen, _ = serve(model, "microcredit", queue, first_year_interest, budget)

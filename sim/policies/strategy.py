@@ -81,7 +81,6 @@ class Strategy:
             targeting=self.targeting,
             match_causes=self.spec.match_causes,
             random_key=random_key,
-            rng=model.streams.get("policy.instruments", year),
             instruments=registry.instruments(),
         )
         offered = {}

@@ -17,8 +17,9 @@ from pydantic import Field
 
 from sim.config.schema import NonNegFloat, Strict
 from sim.model.codes import Category, Cause, Health, Stage
+from sim.model.rng import normals_at
 from sim.policies.base import Instrument, serve
-from sim.policies.kernels import first_youngest, normals_at, or_per_household
+from sim.policies.kernels import first_youngest, or_per_household
 
 
 class Params(Strict):
@@ -44,8 +45,9 @@ def allocate(model, ctx, budget: float) -> None:
     chosen, _ = serve(model, "training", queue, np.full(len(queue), t.cost_per_person), budget)
     # the youngest candidate of each household is trained (of equals, the first listed)
     trainee = np.sort(first_youngest(cand, chosen, model.person_start, p.age))
-    # one draw per person, always (nothing before this uses ctx.rng); the trainees' are kept
-    gain = normals_at(ctx.rng, t.effect_mean, t.effect_sd, p.n, trainee)
+    # each trainee's gain: a draw of the person's row (the same under every strategy)
+    z = normals_at(model.streams.key("training.gain", model.year), trainee)
+    gain = t.effect_mean + t.effect_sd * z
     model.changes.train(trainee, gain)
 
 
