@@ -63,7 +63,10 @@ HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
         "income per person as officials measure it this year (income_pc with measurement error)",
     ),
     "years_above": ("int16", "consecutive years measured_pc was at or above the exit line"),
-    "guaranteed": ("bool", "三保障 met this year (safe house, insured, no compulsory dropout)"),
+    "guaranteed": (
+        "bool",
+        "三保障 met this year (safe house, insured, no compulsory dropout); registered households",
+    ),
     "fall_trigger": (
         "int8",
         "exited and below the line: trigger of the year it fell (a re-registration's), 0 none",

@@ -276,7 +276,7 @@ def _update_status(lo, hi, start, dropped_out, hh, losses, events, par):
         poor = income_pc[h] < line
         # 三保障: a safe house, basic medical cover, no member who dropped out of compulsory
         # school (checked last: it reads the persons)
-        ok = house_safe[h] & (insured[h] | insurance_off)
+        ok = house_safe[h] & (insured[h] | insurance_off) & (st != NEVER)  # read off the register
         if ok:
             for i in range(start[h], start[h + 1]):
                 ok &= not dropped_out[i]

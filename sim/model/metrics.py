@@ -123,6 +123,8 @@ def _household_totals(model, events: dict | None):
         new_poor,
         trig,
         model.line(model.year),
+        hh.line_ratio_sum,
+        hh.sq_gap_sum,
     )
     comp = _income_components(
         t,
@@ -317,9 +319,12 @@ def _poverty_totals(
     new_poor,
     triggers,
     line,
+    line_ratio_sum,
+    sq_gap_sum,
 ):
     """Poverty (FGT over persons), the register and this year's flows, into ``t`` and
-    ``by_trigger``."""
+    ``by_trigger``; the running sums of the chronic/transient decomposition
+    (``sim.model.register.chronic_transient``)."""
     n = len(size)
     people = poor_hh = poor_people = gap = severity = income_persons = 0.0
     poor_gross = poor_transfers = active_hh = active_people = 0.0
@@ -334,6 +339,8 @@ def _poverty_totals(
         poor = dpc < line
         # a negative income is a full shortfall (1), so FGT2 <= FGT1 <= FGT0
         short = min(max(1.0 - max(dpc, 0.0) / line, 0.0), 1.0) * poor
+        line_ratio_sum[h] += dpc / line
+        sq_gap_sum[h] += short * short
         people += s
         income_persons += ipc * s
         poor_hh += poor

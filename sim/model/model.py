@@ -171,7 +171,7 @@ class PovertyModel(mesa.Model):
         self.hh.prev_income_pc[:] = self.hh.income_pc  # the registration-year observation
         identification.flag_monitoring(self, self.line(0))
         identification.update_status(self)  # 三保障 at registration (no event can happen)
-        register.measure(self, keys("register", 0))  # the registration year's observation
+        register.observe(self, keys("register", 0))  # the registration year's observation
         self._record(None)
 
     def step(self) -> None:

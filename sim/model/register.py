@@ -26,51 +26,95 @@ MAX_YEARS_ABOVE = 100  # the counter saturates (int16)
 COUNTY_WRONGFUL, COUNTY_MISSED = 0.02, 0.02  # the 2017 county exit rules: 错退率, 漏评率 below 2%
 INCIDENCE = {False: 0.02, True: 0.03}  # 综合贫困发生率 below 2%, 3% in the west
 
-MeasureHouseholds = namedtuple("MeasureHouseholds", "income_pc measured_pc years_above")
-DetectHouseholds = namedtuple(
-    "DetectHouseholds",
-    "status income_pc at_risk monitoring_last fall_trigger return_year first_return_year "
-    "returns return_trigger",
+ObserveHouseholds = namedtuple(
+    "ObserveHouseholds",
+    "status income_pc measured_pc years_above at_risk monitoring_last fall_trigger return_year "
+    "first_return_year returns return_trigger",
 )
-DetectParams = namedtuple("DetectParams", "year line adjustment monitoring served monitoring_on")
+ObserveParams = namedtuple(
+    "ObserveParams",
+    "year line exit_line sd adjustment monitoring served monitoring_on detect_on",
+)
 
 
 def exit_line(model) -> float:
     return model.line(model.year) * (1.0 + model.scenario.identification.exit_margin)
 
 
-def measure(model, keys) -> None:
-    """Income as officials measure it this year (stream ``register.measure``) and the count of
-    consecutive years it was at or above the exit line."""
+def observe(model, keys, events: dict | None = None) -> None:
+    """Income as officials measure it this year (stream ``register.measure``) with the count of
+    consecutive years at or above the exit line; with ``events``, the search for exited
+    households below the line (stream ``register.detect``), found ones re-registered."""
+    reg = model.scenario.register
+    n = model.hh.n
+    calendar = model.scenario.meta.base_year + model.year
+    par = ObserveParams(
+        year=model.year,
+        line=model.line(model.year),
+        exit_line=exit_line(model),
+        sd=float(reg.measure_error),
+        adjustment=float(reg.detect_adjustment),
+        monitoring=float(reg.detect_monitoring),
+        served=float(reg.detect_served),
+        monitoring_on=calendar >= reg.monitoring_from,
+        detect_on=events is not None,
+    )
+    if events is None:
+        events = {"returns": np.zeros(n, dtype=bool), "triggers": np.zeros(n, dtype=np.int8)}
     parallel(
-        _measure,
-        model.hh.n,
-        columns(MeasureHouseholds, model.hh),
+        _observe,
+        n,
+        columns(ObserveHouseholds, model.hh),
+        events["returns"],
+        events["triggers"],
         keys.key("measure"),
-        float(model.scenario.register.measure_error),
-        exit_line(model),
+        keys.key("detect"),
+        par,
     )
 
 
 @jit
-def _measure(lo, hi, hh, key, sd, line):
-    income_pc, measured, above = hh.income_pc, hh.measured_pc, hh.years_above
+def _observe(lo, hi, hh, returns_now, triggers, k_measure, k_detect, par):
+    """Households ``lo:hi``: the measure of the active register (the others' is their true
+    income: officials measure whom they may let out), then the search for the fallen exited."""
+    status, income_pc, measured, above = hh.status, hh.income_pc, hh.measured_pc, hh.years_above
+    fall_trigger = hh.fall_trigger
+    sd, line, year = par.sd, par.line, par.year
     shift = -0.5 * sd * sd  # mean-preserving lognormal error
     for h in range(row(lo), row(hi)):
+        st = status[h]
         m = income_pc[h]
-        if sd > 0.0:
-            m *= math.exp(sd * normal(key, h) + shift)
+        if (sd > 0.0) & ((st == POOR) | (st == RETURNED)):
+            m *= math.exp(sd * normal(k_measure, h) + shift)
         measured[h] = m
-        above[h] = min(above[h] + 1, MAX_YEARS_ABOVE) if m >= line else 0
+        above[h] = min(above[h] + 1, MAX_YEARS_ABOVE) if m >= par.exit_line else 0
+        if (not par.detect_on) or (st != EXITED) or (income_pc[h] >= line):
+            continue
+        p = par.adjustment
+        if par.monitoring_on and hh.at_risk[h]:
+            p = max(p, par.monitoring)
+        if hh.monitoring_last[h] == year:  # the monitoring instrument visited it this year
+            p = max(p, par.served)
+        if uniform(k_detect, h) >= p:
+            continue
+        trig = fall_trigger[h] if fall_trigger[h] > 0 else T_NONE
+        fall_trigger[h] = 0
+        triggers[h] = trig
+        returns_now[h] = True
+        status[h] = RETURNED
+        hh.return_year[h] = year
+        if hh.first_return_year[h] < 0:
+            hh.first_return_year[h] = year
+        hh.returns[h] += 1
+        hh.return_trigger[h] = trig
 
 
 def update(model, keys, events: dict) -> None:
     """Phase 7b: re-registration of the exited found below the line, then verified exits and the
     plan's paper exits (a household cannot return and exit in the same year)."""
     hh = model.hh
-    measure(model, keys)
     active = (hh.status == POOR) | (hh.status == RETURNED)  # before this year's returns
-    _detections(model, keys, events)
+    observe(model, keys, events)
     verified = _verified(model, keys, active)
     paper_plan = _plan_pressure(model, active, verified)
     exits = np.concatenate([verified, paper_plan])
@@ -94,56 +138,6 @@ def planned_exits(scenario, year: int) -> int:
     """The plan's exits for model year ``year`` (0 outside the plan)."""
     plan = scenario.register.plan.exits
     return int(plan[year - 1]) if 1 <= year <= len(plan) else 0
-
-
-def _detections(model, keys, events: dict) -> None:
-    reg = model.scenario.register
-    calendar = model.scenario.meta.base_year + model.year
-    par = DetectParams(
-        year=model.year,
-        line=model.line(model.year),
-        adjustment=float(reg.detect_adjustment),
-        monitoring=float(reg.detect_monitoring),
-        served=float(reg.detect_served),
-        monitoring_on=calendar >= reg.monitoring_from,
-    )
-    parallel(
-        _detect,
-        model.hh.n,
-        columns(DetectHouseholds, model.hh),
-        events["returns"],
-        events["triggers"],
-        keys.key("detect"),
-        par,
-    )
-
-
-@jit
-def _detect(lo, hi, hh, returns_now, triggers, key, par):
-    """Exited households below the line, found (stream ``register.detect``) and re-registered
-    with the trigger of the year they fell."""
-    status, fall_trigger = hh.status, hh.fall_trigger
-    year, line = par.year, par.line
-    for h in range(row(lo), row(hi)):
-        if (status[h] != EXITED) or (hh.income_pc[h] >= line):
-            continue
-        p = par.adjustment
-        if par.monitoring_on and hh.at_risk[h]:
-            p = max(p, par.monitoring)
-        if hh.monitoring_last[h] == year:  # the monitoring instrument visited it this year
-            p = max(p, par.served)
-        if uniform(key, h) >= p:
-            continue
-        trig = fall_trigger[h] if fall_trigger[h] > 0 else T_NONE
-        fall_trigger[h] = 0
-        triggers[h] = trig
-        returns_now[h] = True
-        status[h] = RETURNED
-        hh.return_year[h] = year
-        if hh.first_return_year[h] < 0:
-            hh.first_return_year[h] = year
-        hh.returns[h] += 1
-        hh.return_trigger[h] = trig
 
 
 def _verified(model, keys, active: np.ndarray) -> np.ndarray:
@@ -202,13 +196,12 @@ def _plan_pressure(model, active: np.ndarray, verified: np.ndarray) -> np.ndarra
 ) = range(12)
 RegisterHouseholds = namedtuple(
     "RegisterHouseholds",
-    "size status income_pc prev_income_pc guaranteed net_income line_ratio_sum sq_gap_sum",
+    "size status income_pc prev_income_pc guaranteed",
 )
 
 
 def columns_of_year(model, events: dict | None) -> dict:
-    """The register's and the income layer's columns of the year's row, and the running sums of
-    the chronic/transient decomposition (one compiled pass)."""
+    """The register's and the income layer's columns of the year's row (one compiled pass)."""
     y = model.year
     line = model.line(y)
     t = _register_totals(
@@ -265,11 +258,6 @@ def _register_totals(hh, line, line_prev):
             t[OMITTED_PEOPLE] += s * poor
         t[ACTIVE_PEOPLE] += s * active
         t[PEOPLE] += s
-        # the chronic/transient decomposition's running sums, disposable income per person
-        ratio = hh.net_income[h] / s / line
-        gap = 1.0 - min(max(ratio, 0.0), 1.0)
-        hh.line_ratio_sum[h] += ratio
-        hh.sq_gap_sum[h] += gap * gap
     return t
 
 
