@@ -82,6 +82,21 @@ def small_scenario(overrides: dict | None = None, years: int | None = None) -> S
     return build_scenario(data, "small.toml", overrides)
 
 
+# the register without friction (docs/ODD.md §7.15): incomes measured exactly, exit after one
+# observation above the line, no capacity limit, no 三保障 error, no plan pressure, every fall found
+# the same year; the register then follows the income layer
+FRICTIONLESS_REGISTER = {
+    "register.measure_error": 0.0,
+    "register.stable_years": 1,
+    "register.verify_capacity": 1.0,
+    "register.guarantee_error": 0.0,
+    "register.plan_pressure": 0.0,
+    "register.detect_adjustment": 1.0,
+    "register.detect_monitoring": 1.0,
+    "register.detect_served": 1.0,
+}
+
+
 def small_model(
     overrides: dict | None = None,
     seed: int = 1,

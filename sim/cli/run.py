@@ -152,6 +152,7 @@ def _run_into(args, scenario, overrides, scenario_bytes, out: Path, staging: Pat
         "setup_seconds": round(t1 - t0, 4),
         "run_seconds": round(t2 - t1, 4),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "summary": model.summary(),
     }
     (staging / "run.json").write_text(json.dumps(manifest, indent=2) + "\n")
     swap_into_place(staging, out)

@@ -6,6 +6,7 @@ mistakes, not numbers or booleans; no inf or nan.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,6 +22,7 @@ from pydantic import (
 
 from sim.config.files import check_name
 from sim.config.parameters import default_values, instrument_names
+from sim.config.register import Register
 
 # ---------------------------------------------------------------------------------------------
 # Field types
@@ -503,6 +505,13 @@ class StrategySpec(Strict):
         return self
 
 
+# the scenario's ``[register]`` table: a field of that name shadows ``BaseModel.register`` (the
+# ABC method, never used on a scenario), which pydantic warns about
+warnings.filterwarnings(
+    "ignore", message='Field name "register" in "Scenario"', category=UserWarning
+)
+
+
 class Scenario(Strict):
     meta: Meta
     population: Population
@@ -513,6 +522,7 @@ class Scenario(Strict):
     enterprise_defaults: EnterpriseDefaults
     enterprises: list[EnterpriseSpec] = Field(default_factory=list)
     identification: Identification
+    register: Register
     social_security: SocialSecurity
     budget: Budget
     schooling: SchoolingCosts

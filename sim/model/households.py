@@ -58,6 +58,22 @@ HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
     "return_trigger": ("int8", "trigger of the last return (sim.model.codes.Trigger)"),
     "dibao": ("bool", "on the standing rural dibao (minimum income guarantee)"),
     "at_risk": ("bool", "flagged by monitoring this year (防返贫监测)"),
+    "measured_pc": (
+        "float64",
+        "income per person as officials measure it this year (income_pc with measurement error)",
+    ),
+    "years_above": ("int16", "consecutive years measured_pc was at or above the exit line"),
+    "guaranteed": (
+        "bool",
+        "三保障 met this year (safe house, insured, no compulsory dropout); registered households",
+    ),
+    "fall_trigger": (
+        "int8",
+        "exited and below the line: trigger of the year it fell (a re-registration's), 0 none",
+    ),
+    "paper_exit": ("bool", "the last exit was on paper (income below the line or 三保障 unmet)"),
+    "line_ratio_sum": ("float64", "sum over years of disposable income per person / line"),
+    "sq_gap_sum": ("float64", "sum over years of the squared poverty gap (disposable income)"),
     "labour_units": ("float64", "able-bodied labour weighted by health, this year"),
     "inc_farm": ("float64", "gross farm output value, yuan/year"),
     "inc_livestock": ("float64", "net livestock income, yuan/year"),

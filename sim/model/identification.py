@@ -1,9 +1,9 @@
-"""Identification (精准识别), monitoring, the exit test, returns and new poverty.
+"""Identification (精准识别), monitoring, 三保障, new poverty and the triggers of falls.
 
 Registration uses last year's observed income, as the 看+算 re-check does, with exclusion errors
-(a poor household is missed) and inclusion errors (a non-poor household is registered). The exit
-test is income above the line plus 两不愁三保障: compulsory schooling, basic medical cover (insured)
-and a safe house.
+(a poor household is missed) and inclusion errors (a non-poor household is registered). 三保障 is
+compulsory schooling, basic medical cover (insured) and a safe house. Exits and returns are the
+register's (``sim.model.register``).
 """
 
 from __future__ import annotations
@@ -215,22 +215,20 @@ def rigid_spike(model) -> np.ndarray:
 StatusHouseholds = namedtuple(
     "StatusHouseholds",
     "income_pc prev_income_pc status house_safe insured loss_illness loss_disaster "
-    "loss_enterprise prev_transfers_programme inc_transfers_programme loss_market exit_year "
-    "first_exit_year return_year first_return_year returns return_trigger size net_income "
-    "income inc_dibao_standing dibao",
+    "loss_enterprise prev_transfers_programme inc_transfers_programme loss_market guaranteed "
+    "fall_trigger size net_income income inc_dibao_standing dibao",
 )
 # this year's arrays the trigger reads beside the household columns: work lost to illness
 # (economy work), the disaster's assets and what they would have earned (disaster phase)
 StatusLosses = namedtuple("StatusLosses", "lost_work disaster_assets_lost disaster_asset_income")
-StatusEvents = namedtuple("StatusEvents", "exits returns new_poor triggers")
-StatusParams = namedtuple(
-    "StatusParams", "year line line_prev exit_line insurance_off dibao_standard"
-)
+StatusEvents = namedtuple("StatusEvents", "new_poor triggers")
+StatusParams = namedtuple("StatusParams", "line line_prev insurance_off dibao_standard")
 
 
 def update_status(model) -> dict[str, int | np.ndarray]:
-    """Phase 7: exits, returns and new poverty this year, each return and new poor household
-    with its trigger (:func:`_trigger`)."""
+    """Phase 7, the income layer: 三保障 this year, new poverty with its trigger, and the
+    trigger of the year an exited household fell below the line (kept for its re-registration,
+    ``sim.model.register``). The register's exits and returns are ``register.update``'s."""
     sc = model.scenario
     n = model.hh.n
     events = {
@@ -239,12 +237,9 @@ def update_status(model) -> dict[str, int | np.ndarray]:
         "new_poor": np.zeros(n, dtype=bool),
         "triggers": np.zeros(n, dtype=np.int8),  # for returns and new poor; 0 (unset) elsewhere
     }
-    line = model.line(model.year)
     par = StatusParams(
-        year=model.year,
-        line=line,
+        line=model.line(model.year),
         line_prev=model.line(model.year - 1),
-        exit_line=line * (1.0 + sc.identification.exit_margin),
         insurance_off=not sc.shocks.insurance.enabled,
         dibao_standard=float(sc.dibao_standard(model.year)),
     )
@@ -260,7 +255,7 @@ def update_status(model) -> dict[str, int | np.ndarray]:
         model.persons.dropped_out,
         columns(StatusHouseholds, model.hh),
         losses,
-        StatusEvents(**events),
+        StatusEvents(new_poor=events["new_poor"], triggers=events["triggers"]),
         par,
     )
     return events
@@ -268,45 +263,29 @@ def update_status(model) -> dict[str, int | np.ndarray]:
 
 @jit
 def _update_status(lo, hi, start, dropped_out, hh, losses, events, par):
-    """Exit test, returns and new poverty with their trigger, households ``lo:hi`` (§7.13).
-    The columns are taken out of their records before the loop (read through the record
-    inside it, every access costs a reference count: ``sim.model.labour._labour``)."""
+    """三保障, new poverty and the fall of exited households with their trigger, households
+    ``lo:hi`` (§7.13). The columns are taken out of their records before the loop (read through
+    the record inside it, every access costs a reference count: ``sim.model.labour._labour``)."""
     status, income_pc, prev_income_pc = hh.status, hh.income_pc, hh.prev_income_pc
-    house_safe, insured = hh.house_safe, hh.insured
-    exit_year, first_exit_year = hh.exit_year, hh.first_exit_year
-    return_year, first_return_year = hh.return_year, hh.first_return_year
-    returns, return_trigger = hh.returns, hh.return_trigger
-    exits_now, returns_now, new_poor_now = events.exits, events.returns, events.new_poor
-    triggers = events.triggers
-    year, line, line_prev, exit_line = par.year, par.line, par.line_prev, par.exit_line
-    insurance_off = par.insurance_off
+    house_safe, insured, guaranteed = hh.house_safe, hh.insured, hh.guaranteed
+    fall_trigger = hh.fall_trigger
+    new_poor_now, triggers = events.new_poor, events.triggers
+    line, line_prev, insurance_off = par.line, par.line_prev, par.insurance_off
     for h in range(row(lo), row(hi)):
         st = status[h]
-        ipc = income_pc[h]
-        poor = ipc < line
-        active = (st == POOR) | (st == RETURNED)
-        # exit test: income above the line and 三保障 (a safe house, basic medical cover, no
-        # member who dropped out of compulsory school, checked last: it reads the persons)
-        if active & (ipc >= exit_line) & house_safe[h] & (insured[h] | insurance_off):
-            in_school = True
+        poor = income_pc[h] < line
+        # 三保障: a safe house, basic medical cover, no member who dropped out of compulsory
+        # school (checked last: it reads the persons)
+        ok = house_safe[h] & (insured[h] | insurance_off) & (st != NEVER)  # read off the register
+        if ok:
             for i in range(start[h], start[h + 1]):
-                in_school &= not dropped_out[i]
-            if in_school:
-                exits_now[h] = True
-                status[h] = EXITED
-                exit_year[h] = year
-                if first_exit_year[h] < 0:
-                    first_exit_year[h] = year
-        elif (st == EXITED) & poor:
-            trig = _trigger(hh, losses, h, par)
-            triggers[h] = trig
-            returns_now[h] = True
-            status[h] = RETURNED
-            return_year[h] = year
-            if first_return_year[h] < 0:
-                first_return_year[h] = year
-            returns[h] += 1
-            return_trigger[h] = trig
+                ok &= not dropped_out[i]
+        guaranteed[h] = ok
+        if st == EXITED:
+            if not poor:
+                fall_trigger[h] = 0
+            elif fall_trigger[h] == 0:  # fell this year: what made it fall
+                fall_trigger[h] = _trigger(hh, losses, h, par)
         new_poor = (st == NEVER) & poor & (prev_income_pc[h] >= line_prev)
         new_poor_now[h] = new_poor
         if new_poor:

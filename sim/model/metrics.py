@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.model import register
 from sim.model.codes import INSTRUMENTS, Status, Trigger
 from sim.model.kernels import argsort, jit, start
 from sim.model.outputs import DURABILITY_YEARS, INCOME_COMPONENTS
@@ -66,8 +67,11 @@ def gini(x: np.ndarray, w: np.ndarray, order=None) -> float:
     MEDICAL_REGISTERED,
     CATASTROPHIC,
     WAITING,
+    VULNERABLE_PEOPLE,
+    VULNERABLE_GAP,
+    VULNERABLE_SEVERITY,
     N_TOTALS,
-) = range(28)
+) = range(31)
 COMPONENTS = tuple(c for c, _ in INCOME_COMPONENTS)
 NEVER, POOR, EXITED, RETURNED = (int(s) for s in Status)
 
@@ -80,6 +84,7 @@ def collect(model, events: dict | None) -> dict:
     median_and_gini = start(_median_and_gini, hh.n, hh.income_pc, hh.size)
     t, comp, by_trigger, durability = _household_totals(model, events)
     row = _poverty_and_register(model, t)
+    row.update(register.columns_of_year(model, events))
     _flows(row, model, t, by_trigger, durability)
     _triggers(row, by_trigger)
     _incomes(row, t, comp, median_and_gini)
@@ -118,6 +123,8 @@ def _household_totals(model, events: dict | None):
         new_poor,
         trig,
         model.line(model.year),
+        hh.line_ratio_sum,
+        hh.sq_gap_sum,
     )
     comp = _income_components(
         t,
@@ -169,6 +176,9 @@ def _poverty_and_register(model, t) -> dict:
         "poverty_rate": float(t[POOR_PEOPLE] / people),
         "poverty_gap": float(t[GAP] / people),
         "poverty_severity": float(t[SEVERITY] / people),
+        "vulnerability_rate": float(t[VULNERABLE_PEOPLE] / people),
+        "vulnerability_gap": float(t[VULNERABLE_GAP] / people),
+        "vulnerability_severity": float(t[VULNERABLE_SEVERITY] / people),
         "registered_households": int(t[ACTIVE_HH]),
         "registered_people": int(t[ACTIVE_PEOPLE]),
         "newly_registered": int(model.yr.newly_registered),
@@ -309,28 +319,42 @@ def _poverty_totals(
     new_poor,
     triggers,
     line,
+    line_ratio_sum,
+    sq_gap_sum,
 ):
     """Poverty (FGT over persons), the register and this year's flows, into ``t`` and
-    ``by_trigger``."""
+    ``by_trigger``; the running sums of the chronic/transient decomposition
+    (``sim.model.register.chronic_transient``)."""
     n = len(size)
     people = poor_hh = poor_people = gap = severity = income_persons = 0.0
     poor_gross = poor_transfers = active_hh = active_people = 0.0
+    v_people = v_gap = v_severity = 0.0
     n_exits = n_returns = n_new_poor = exited_now = 0
     for h in range(n):
         s = np.float64(size[h])
         ipc = income_pc[h]
         st = status[h]
-        poor = ipc < line
+        # the NBS measure: disposable (net) income per person, before rigid spending
+        dpc = net_income[h] / s
+        poor = dpc < line
         # a negative income is a full shortfall (1), so FGT2 <= FGT1 <= FGT0
-        short = min(max(1.0 - max(ipc, 0.0) / line, 0.0), 1.0) * poor
+        short = min(max(1.0 - max(dpc, 0.0) / line, 0.0), 1.0) * poor
+        line_ratio_sum[h] += dpc / line
+        sq_gap_sum[h] += short * short
         people += s
         income_persons += ipc * s
         poor_hh += poor
         poor_people += s * poor
         gap += short * s
         severity += short * short * s
-        poor_gross += (net_income[h] + cost_production[h]) * poor
-        poor_transfers += inc_transfers[h] * poor
+        # vulnerability: income per person after rigid spending (六算), the register's standard
+        vulnerable = ipc < line
+        v_short = min(max(1.0 - max(ipc, 0.0) / line, 0.0), 1.0) * vulnerable
+        v_people += s * vulnerable
+        v_gap += v_short * s
+        v_severity += v_short * v_short * s
+        poor_gross += (net_income[h] + cost_production[h]) * vulnerable
+        poor_transfers += inc_transfers[h] * vulnerable
         active = (st == POOR) | (st == RETURNED)
         active_hh += active
         active_people += s * active
@@ -356,6 +380,7 @@ def _poverty_totals(
     )
     t[ACTIVE_HH], t[ACTIVE_PEOPLE], t[EXITED_NOW] = active_hh, active_people, exited_now
     t[EXITS], t[RETURNS], t[NEW_POOR] = n_exits, n_returns, n_new_poor
+    t[VULNERABLE_PEOPLE], t[VULNERABLE_GAP], t[VULNERABLE_SEVERITY] = v_people, v_gap, v_severity
 
 
 @jit

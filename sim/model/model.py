@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import Scenario, load_scenario
-from sim.model import demography, economy, identification, shocks
+from sim.model import demography, economy, identification, register, shocks
 from sim.model.changes import Changes
 from sim.model.effects import Effects, Ledger, StrategyLike
 from sim.model.enterprises import Enterprise, build_enterprises
@@ -172,6 +172,8 @@ class PovertyModel(mesa.Model):
         economy.labour_and_income(self, keys("labour", 0))
         self.hh.prev_income_pc[:] = self.hh.income_pc  # the registration-year observation
         identification.flag_monitoring(self, self.line(0))
+        identification.update_status(self)  # 三保障 at registration (no event can happen)
+        register.observe(self, keys("register", 0))  # the registration year's observation
         self._record(None)
 
     def step(self) -> None:
@@ -199,8 +201,9 @@ class PovertyModel(mesa.Model):
         economy.labour_and_income(self, keys("labour", y))
         # 6 assets
         economy.assets(self, keys("assets", y))
-        # 7 status
+        # 7 status: the income layer (new poor, falls), then the register (returns, exits)
         events = identification.update_status(self)
+        register.update(self, keys("register", y), events)
         # 8 metrics
         self._record(events)
         if self.year >= self.years:
@@ -226,6 +229,17 @@ class PovertyModel(mesa.Model):
     def timeseries(self) -> pd.DataFrame:
         """One row per year 0..current year; columns documented in docs/outputs.md."""
         return pd.DataFrame(self.rows, columns=list(COLUMNS))
+
+    def summary(self) -> dict:
+        """Whole-run figures beside the timeseries (``povsim run`` writes them to run.json): the
+        chronic/transient decomposition of income poverty and the county exit test."""
+        passed = [r["calendar_year"] for r in self.rows if r["county_exit_test"]]
+        declared = self.scenario.register.plan.declare_year
+        return {
+            "poverty_decomposition": register.chronic_transient(self),
+            "county_exit_year": passed[0] if passed else None,
+            "declared_exit_year": declared or None,
+        }
 
     def households(self, first: dict[str, object] | None = None) -> pd.DataFrame:
         """One row per household, current state; ``first``: columns to put in front (a value or

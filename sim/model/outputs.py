@@ -98,6 +98,99 @@ def _col(name, unit, definition, direction=INFO, **kw) -> Outcome:
 
 
 HH, PERSONS, YUAN_PC = "households", "persons", "yuan/person/year"
+SIX = "income_pc, after rigid spending (六算)"
+
+# the income layer's flows and the register's (docs/ODD.md §7.15)
+REGISTER_COLUMNS: list[Outcome] = [
+    Outcome(
+        "income_poor_households",
+        HH,
+        f"households below the line by the register's standard ({SIX})",
+        MINIMIZE,
+    ),
+    Outcome(
+        "income_exits",
+        HH,
+        f"households below the line last year and at or above it now ({SIX}): income churn out",
+    ),
+    Outcome(
+        "income_entries",
+        HH,
+        f"households at or above the line last year and below it now ({SIX}): income churn in",
+        MINIMIZE,
+    ),
+    Outcome(
+        "register_exits",
+        HH,
+        "households taken off the active register this year: verified exits (measured income "
+        "stably above the exit line, 三保障, within the verification capacity) plus the plan's "
+        "paper exits",
+        MAXIMIZE,
+    ),
+    Outcome(
+        "register_returns",
+        HH,
+        "exited households below the line that the dynamic adjustment or the monitoring "
+        "mechanism found this year and re-registered",
+    ),
+    Outcome(
+        "paper_exits",
+        HH,
+        f"of register_exits, households whose true {SIX} is below the line or whose 三保障 "
+        "is not met (错退)",
+        MINIMIZE,
+    ),
+    Outcome("plan_exits", HH, "the exit plan's households for this year (0 without a plan)"),
+    Outcome(
+        "missed_poor",
+        HH,
+        f"households below the line by the register's standard ({SIX}) and not on the active "
+        "register (漏评; includes exited households never found again)",
+        MINIMIZE,
+    ),
+    Outcome(
+        "exited_not_found",
+        HH,
+        f"of missed_poor, exited households below the line ({SIX}) not re-registered",
+        MINIMIZE,
+    ),
+    Outcome("missed_rate", "share of households", "missed_poor / income_poor_households", MINIMIZE),
+    Outcome(
+        "wrongful_exit_rate",
+        "share of persons",
+        "the county exit rules' 错退率: persons in exited households whose income_pc is below the "
+        "line or whose 三保障 is not met / persons in exited households (0 when none)",
+        MINIMIZE,
+    ),
+    Outcome(
+        "omission_rate",
+        "share of persons",
+        "the county exit rules' 漏评率: persons in never-registered households below the line "
+        "(income_pc) / persons in never-registered households",
+        MINIMIZE,
+    ),
+    Outcome(
+        "comprehensive_incidence",
+        "share of persons",
+        "persons on the active register / people (the exit test's 综合贫困发生率)",
+        MINIMIZE,
+    ),
+    Outcome(
+        "county_exit_test",
+        "1 pass, 0 fail",
+        "the 2017 county exit test passed this year: comprehensive_incidence below 2% (3% with "
+        "register.west), wrongful_exit_rate and omission_rate below 2% (0 at year 0)",
+        MAXIMIZE,
+        low=0.0,
+        high=1.0,
+    ),
+    Outcome(
+        "monitored_households",
+        HH,
+        "households under the monitoring mechanism this year (flagged at risk, from "
+        "register.monitoring_from on; 0 before)",
+    ),
+]
 
 _COLUMNS: list[Outcome] = [
     _col(
@@ -112,21 +205,48 @@ _COLUMNS: list[Outcome] = [
     _col(
         "poor_households",
         HH,
-        "households whose per-capita income (after rigid spending) is below the line",
+        "households whose per-capita disposable income (net_income / size: all income including "
+        "transfers, less production costs, before rigid spending; the NBS measure) is below the "
+        "line",
         MINIMIZE,
     ),
     _col("poor_people", PERSONS, "persons in poor households", MINIMIZE),
-    _col("poverty_rate", "share of persons", "poor_people / people (FGT0 over persons)", MINIMIZE),
+    _col(
+        "poverty_rate",
+        "share of persons",
+        "poor_people / people (FGT0 over persons, the NBS measure: disposable income)",
+        MINIMIZE,
+    ),
     _col(
         "poverty_gap",
         "share of the line",
-        "FGT1 over persons: mean of max(0, 1 - income_pc / line)",
+        "FGT1 over persons, disposable income: mean of max(0, 1 - (net_income / size) / line)",
         MINIMIZE,
     ),
     _col(
         "poverty_severity",
         "share of the line, squared",
-        "FGT2 over persons: mean of max(0, 1 - income_pc / line)^2",
+        "FGT2 over persons, disposable income: mean of max(0, 1 - (net_income / size) / line)^2",
+        MINIMIZE,
+    ),
+    _col(
+        "vulnerability_rate",
+        "share of persons",
+        "persons in households whose income per person after rigid spending (income_pc: "
+        "speech 1's 六算, the register's standard) is below the line / people",
+        MINIMIZE,
+    ),
+    _col(
+        "vulnerability_gap",
+        "share of the line",
+        "FGT1 over persons of income_pc (after rigid spending): mean of max(0, 1 - income_pc / "
+        "line)",
+        MINIMIZE,
+    ),
+    _col(
+        "vulnerability_severity",
+        "share of the line, squared",
+        "FGT2 over persons of income_pc (after rigid spending)",
         MINIMIZE,
     ),
     _col(
@@ -141,8 +261,21 @@ _COLUMNS: list[Outcome] = [
         HH,
         "households put on the register this year (identification, with its errors)",
     ),
-    _col("exits", HH, "registered households that passed the exit test this year", MAXIMIZE),
-    _col("returns", HH, "exited households whose income fell below the line this year", MINIMIZE),
+    *REGISTER_COLUMNS,
+    _col(
+        "exits",
+        HH,
+        "the register's exits this year (= register_exits): verified exits plus the plan's "
+        "paper exits",
+        MAXIMIZE,
+    ),
+    _col(
+        "returns",
+        HH,
+        "the register's returns this year (= register_returns): exited households below the "
+        "line found and re-registered",
+        MINIMIZE,
+    ),
     _col(
         "new_poor", HH, "never-registered households that fell below the line this year", MINIMIZE
     ),

@@ -1,0 +1,35 @@
+"""The scenario's ``[register]`` table: the register's verification, detection and the county's
+exit plan (docs/ODD.md §7.15)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NonNegInt = Annotated[int, Field(ge=0)]
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Strict(BaseModel):
+    # as sim.config.schema.Strict: no unknown keys, no inf/nan, no coercion
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+
+class RegisterPlan(Strict):
+    exits: list[NonNegInt]
+    declare_year: Annotated[int, Field(ge=0, le=2100)]
+
+
+class Register(Strict):
+    stable_years: Annotated[int, Field(ge=1, le=20)]
+    measure_error: Annotated[float, Field(ge=0.0, le=2.0)]
+    verify_capacity: Prob
+    guarantee_error: Prob
+    plan_pressure: Prob
+    detect_adjustment: Prob
+    detect_monitoring: Prob
+    detect_served: Prob
+    monitoring_from: Annotated[int, Field(ge=1949, le=2100)]
+    west: bool
+    plan: RegisterPlan

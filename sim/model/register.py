@@ -1,0 +1,280 @@
+"""The register (建档立卡) beside the incomes: verified exits, the plan's pressure, re-registration.
+
+The income layer is every household's true income against the line each year; the register is a
+status that changes only by registration (``identification.identify``), by a verified exit and by
+re-registration (here). An exit follows a procedure: officials measure income (看+算, with error),
+propose households stably above the exit line, verify 三保障 within a capacity, and, when the
+year's exit plan is not met, may count households that are not out (paper exits). A return has to
+be found: an exited household that falls below the line is re-registered only when the yearly
+dynamic adjustment, and from 2020 the monitoring mechanism, finds it (docs/ODD.md §7.15).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from sim.model.codes import Status, Trigger
+from sim.model.kernels import columns, jit, parallel, row
+from sim.model.rng import normal, uniform
+
+NEVER, POOR, EXITED, RETURNED = (int(s) for s in Status)
+T_NONE = int(Trigger.NONE)
+MAX_YEARS_ABOVE = 100  # the counter saturates (int16)
+COUNTY_WRONGFUL, COUNTY_MISSED = 0.02, 0.02  # the 2017 county exit rules: 错退率, 漏评率 below 2%
+INCIDENCE = {False: 0.02, True: 0.03}  # 综合贫困发生率 below 2%, 3% in the west
+
+ObserveHouseholds = namedtuple(
+    "ObserveHouseholds",
+    "status income_pc measured_pc years_above at_risk monitoring_last fall_trigger return_year "
+    "first_return_year returns return_trigger",
+)
+ObserveParams = namedtuple(
+    "ObserveParams",
+    "year line exit_line sd adjustment monitoring served monitoring_on detect_on",
+)
+
+
+def exit_line(model) -> float:
+    return model.line(model.year) * (1.0 + model.scenario.identification.exit_margin)
+
+
+def observe(model, keys, events: dict | None = None) -> None:
+    """Income as officials measure it this year (stream ``register.measure``) with the count of
+    consecutive years at or above the exit line; with ``events``, the search for exited
+    households below the line (stream ``register.detect``), found ones re-registered."""
+    reg = model.scenario.register
+    n = model.hh.n
+    calendar = model.scenario.meta.base_year + model.year
+    par = ObserveParams(
+        year=model.year,
+        line=model.line(model.year),
+        exit_line=exit_line(model),
+        sd=float(reg.measure_error),
+        adjustment=float(reg.detect_adjustment),
+        monitoring=float(reg.detect_monitoring),
+        served=float(reg.detect_served),
+        monitoring_on=calendar >= reg.monitoring_from,
+        detect_on=events is not None,
+    )
+    if events is None:
+        events = {"returns": np.zeros(n, dtype=bool), "triggers": np.zeros(n, dtype=np.int8)}
+    parallel(
+        _observe,
+        n,
+        columns(ObserveHouseholds, model.hh),
+        events["returns"],
+        events["triggers"],
+        keys.key("measure"),
+        keys.key("detect"),
+        par,
+    )
+
+
+@jit
+def _observe(lo, hi, hh, returns_now, triggers, k_measure, k_detect, par):
+    """Households ``lo:hi``: the measure of the active register (the others' is their true
+    income: officials measure whom they may let out), then the search for the fallen exited."""
+    status, income_pc, measured, above = hh.status, hh.income_pc, hh.measured_pc, hh.years_above
+    fall_trigger = hh.fall_trigger
+    sd, line, year = par.sd, par.line, par.year
+    shift = -0.5 * sd * sd  # mean-preserving lognormal error
+    for h in range(row(lo), row(hi)):
+        st = status[h]
+        m = income_pc[h]
+        if (sd > 0.0) & ((st == POOR) | (st == RETURNED)):
+            m *= math.exp(sd * normal(k_measure, h) + shift)
+        measured[h] = m
+        above[h] = min(above[h] + 1, MAX_YEARS_ABOVE) if m >= par.exit_line else 0
+        if (not par.detect_on) or (st != EXITED) or (income_pc[h] >= line):
+            continue
+        p = par.adjustment
+        if par.monitoring_on and hh.at_risk[h]:
+            p = max(p, par.monitoring)
+        if hh.monitoring_last[h] == year:  # the monitoring instrument visited it this year
+            p = max(p, par.served)
+        if uniform(k_detect, h) >= p:
+            continue
+        trig = fall_trigger[h] if fall_trigger[h] > 0 else T_NONE
+        fall_trigger[h] = 0
+        triggers[h] = trig
+        returns_now[h] = True
+        status[h] = RETURNED
+        hh.return_year[h] = year
+        if hh.first_return_year[h] < 0:
+            hh.first_return_year[h] = year
+        hh.returns[h] += 1
+        hh.return_trigger[h] = trig
+
+
+def update(model, keys, events: dict) -> None:
+    """Phase 7b: re-registration of the exited found below the line, then verified exits and the
+    plan's paper exits (a household cannot return and exit in the same year)."""
+    hh = model.hh
+    active = (hh.status == POOR) | (hh.status == RETURNED)  # before this year's returns
+    observe(model, keys, events)
+    verified = _verified(model, keys, active)
+    paper_plan = _plan_pressure(model, active, verified)
+    exits = np.concatenate([verified, paper_plan])
+    y = model.year
+    hh.status[exits] = EXITED
+    hh.exit_year[exits] = y
+    first = exits[hh.first_exit_year[exits] < 0]
+    hh.first_exit_year[first] = y
+    line = model.line(y)
+    paper = (hh.income_pc[exits] < line) | ~hh.guaranteed[exits]
+    hh.paper_exit[exits] = paper
+    # an exit below the line never rose: if it is found again, no loss of a year made it poor
+    below = exits[hh.income_pc[exits] < line]
+    hh.fall_trigger[below] = T_NONE
+    events["exits"][exits] = True
+    events["paper"] = np.zeros(hh.n, dtype=bool)
+    events["paper"][exits[paper]] = True
+
+
+def planned_exits(scenario, year: int) -> int:
+    """The plan's exits for model year ``year`` (0 outside the plan)."""
+    plan = scenario.register.plan.exits
+    return int(plan[year - 1]) if 1 <= year <= len(plan) else 0
+
+
+def _verified(model, keys, active: np.ndarray) -> np.ndarray:
+    """Households verified out: proposed (measured income at or above the exit line for
+    ``stable_years``), the highest measured incomes first up to the capacity, and passing 三保障
+    (or passed by error, stream ``register.guarantee``). Sorted indices."""
+    hh, reg = model.hh, model.scenario.register
+    proposed = np.flatnonzero(active & (hh.years_above >= reg.stable_years))
+    cap = int(math.ceil(reg.verify_capacity * int(active.sum())))
+    if len(proposed) > cap:
+        order = np.argsort(-hh.measured_pc[proposed], kind="stable")
+        proposed = np.sort(proposed[order[:cap]])
+    passed = _passes(proposed, hh.guaranteed, keys.key("guarantee"), reg.guarantee_error)
+    return proposed[passed]
+
+
+@jit
+def _passes(idx, guaranteed, key, error):
+    out = np.empty(len(idx), dtype=np.bool_)
+    for j in range(len(idx)):
+        h = idx[j]
+        out[j] = guaranteed[h] or (uniform(key, h) < error)
+    return out
+
+
+def _plan_pressure(model, active: np.ndarray, verified: np.ndarray) -> np.ndarray:
+    """When verified exits fall short of the year's plan, round(pressure x shortfall) more
+    households of the active register, those whose measured income is closest to the exit line
+    (paper exits unless they happen to be out)."""
+    reg = model.scenario.register
+    shortfall = max(planned_exits(model.scenario, model.year) - len(verified), 0)
+    extra = int(round(reg.plan_pressure * shortfall))
+    if extra <= 0:
+        return verified[:0]
+    rest = active.copy()
+    rest[verified] = False
+    idx = np.flatnonzero(rest)
+    distance = np.abs(model.hh.measured_pc[idx] - exit_line(model))
+    return np.sort(idx[np.argsort(distance, kind="stable")[:extra]])
+
+
+# ---- the register's yearly columns (metrics) -------------------------------------------------
+(
+    INCOME_POOR,
+    INCOME_EXITS,
+    INCOME_ENTRIES,
+    MISSED,
+    LOST,
+    EXITED_PEOPLE,
+    WRONG_PEOPLE,
+    NEVER_PEOPLE,
+    OMITTED_PEOPLE,
+    ACTIVE_PEOPLE,
+    PEOPLE,
+    N_REGISTER,
+) = range(12)
+RegisterHouseholds = namedtuple(
+    "RegisterHouseholds",
+    "size status income_pc prev_income_pc guaranteed",
+)
+
+
+def columns_of_year(model, events: dict | None) -> dict:
+    """The register's and the income layer's columns of the year's row (one compiled pass)."""
+    y = model.year
+    line = model.line(y)
+    t = _register_totals(
+        columns(RegisterHouseholds, model.hh), line, model.line(y - 1) if y > 0 else line
+    )
+    reg = model.scenario.register
+    n_exits = int(events["exits"].sum()) if events else 0
+    income_poor = t[INCOME_POOR]
+    wrongful = t[WRONG_PEOPLE] / t[EXITED_PEOPLE] if t[EXITED_PEOPLE] > 0 else 0.0
+    omission = t[OMITTED_PEOPLE] / t[NEVER_PEOPLE] if t[NEVER_PEOPLE] > 0 else 0.0
+    incidence = t[ACTIVE_PEOPLE] / t[PEOPLE]
+    passed = (incidence < INCIDENCE[reg.west]) & (wrongful < COUNTY_WRONGFUL)
+    calendar = model.scenario.meta.base_year + y
+    monitoring_on = calendar >= reg.monitoring_from
+    return {
+        "income_poor_households": int(income_poor),
+        "income_exits": int(t[INCOME_EXITS]),
+        "income_entries": int(t[INCOME_ENTRIES]),
+        "register_exits": n_exits,
+        "register_returns": int(events["returns"].sum()) if events else 0,
+        "paper_exits": int(events["paper"].sum()) if events else 0,
+        "plan_exits": planned_exits(model.scenario, y),
+        "missed_poor": int(t[MISSED]),
+        "exited_not_found": int(t[LOST]),
+        "missed_rate": float(t[MISSED] / income_poor) if income_poor > 0 else 0.0,
+        "wrongful_exit_rate": float(wrongful),
+        "omission_rate": float(omission),
+        "comprehensive_incidence": float(incidence),
+        "county_exit_test": int(passed & (omission < COUNTY_MISSED) & (y > 0)),
+        "monitored_households": int(model.hh.at_risk.sum()) if monitoring_on else 0,
+    }
+
+
+@jit
+def _register_totals(hh, line, line_prev):
+    t = np.zeros(N_REGISTER)
+    size, status, income_pc, prev = hh.size, hh.status, hh.income_pc, hh.prev_income_pc
+    for h in range(len(size)):
+        s = np.float64(size[h])
+        st = status[h]
+        poor = income_pc[h] < line
+        was_poor = prev[h] < line_prev
+        active = (st == POOR) | (st == RETURNED)
+        t[INCOME_POOR] += poor
+        t[INCOME_EXITS] += was_poor & ~poor
+        t[INCOME_ENTRIES] += ~was_poor & poor
+        t[MISSED] += poor & ~active
+        t[LOST] += poor & (st == EXITED)
+        if st == EXITED:
+            t[EXITED_PEOPLE] += s
+            t[WRONG_PEOPLE] += s * (poor | ~hh.guaranteed[h])
+        if st == NEVER:
+            t[NEVER_PEOPLE] += s
+            t[OMITTED_PEOPLE] += s * poor
+        t[ACTIVE_PEOPLE] += s * active
+        t[PEOPLE] += s
+    return t
+
+
+def chronic_transient(model) -> dict:
+    """Jalan & Ravallion's (1998) decomposition of income poverty (squared poverty gap, NBS
+    measure) over years 0..year: chronic is the squared gap of each household's mean income over
+    the years, transient the total squared gap less the chronic part; person-weighted."""
+    hh = model.hh
+    years = model.year + 1
+    w = hh.size.astype(np.float64)
+    mean_ratio = hh.line_ratio_sum / years
+    chronic = float(np.sum(w * (1.0 - np.clip(mean_ratio, 0.0, 1.0)) ** 2) / w.sum())
+    total = float(np.sum(w * hh.sq_gap_sum / years) / w.sum())
+    return {
+        "years": years,
+        "total_squared_gap": total,
+        "chronic_squared_gap": chronic,
+        "transient_squared_gap": total - chronic,
+        "transient_share": (total - chronic) / total if total > 0 else 0.0,
+    }

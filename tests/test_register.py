@@ -1,0 +1,126 @@
+"""The register beside the incomes (docs/ODD.md §7.15): exits by verification, the plan's pressure,
+returns as re-registrations; and the two layers agree when every friction is off."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import FRICTIONLESS_REGISTER, SMALL_REGISTERED, small_model
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.model.codes import Status
+
+# a plan far above what verification delivers: every year's shortfall is large
+PLAN = {"register.plan.exits": [SMALL_REGISTERED // 2] * 5}
+ACTIVE = (Status.POOR, Status.RETURNED)
+
+
+def run(overrides: dict, seed: int = 3, strategy: str = "precision"):
+    return small_model(overrides, seed=seed, strategy=strategy).run()
+
+
+def test_no_paper_exits_without_pressure_or_measurement_error():
+    exact = {"register.measure_error": 0.0, "register.guarantee_error": 0.0, **PLAN}
+    ts = run({**exact, "register.plan_pressure": 0.0}).timeseries()
+    assert ts["register_exits"].sum() > 0.2 * SMALL_REGISTERED  # verification does let out
+    assert (ts["paper_exits"] == 0).all()
+    # the same run with pressure counts households that are not out
+    pushed = run({**exact, "register.plan_pressure": 1.0}).timeseries()
+    assert pushed["paper_exits"].sum() > 0.1 * SMALL_REGISTERED
+
+
+def test_paper_exits_rise_with_pressure_and_a_full_pressure_meets_the_plan():
+    paper, exits = [], []
+    for pressure in (0.0, 0.5, 1.0):
+        ts = run({**PLAN, "register.plan_pressure": pressure}).timeseries()
+        paper.append(int(ts["paper_exits"].sum()))
+        exits.append(ts["register_exits"])
+    assert paper[0] < paper[1] < paper[2]
+    assert paper[2] > 2 * paper[0] + 50
+    # at pressure 1 the year's plan is met whenever the active register can give that many
+    ts = run({**PLAN, "register.plan_pressure": 1.0}).timeseries()
+    before = ts["registered_households"].shift(1)
+    plan = ts["plan_exits"]
+    can = (before >= plan) & (ts["year"] >= 1)
+    assert (ts.loc[can, "register_exits"] >= plan[can]).all() and can.any()
+
+
+def test_detection_raises_returns_and_lowers_the_exited_left_off_the_register():
+    low = {"register.detect_adjustment": 0.1, "register.detect_monitoring": 0.1}
+    high = {"register.detect_adjustment": 0.9, "register.detect_monitoring": 0.9}
+    a = run(low, strategy="transfusion").timeseries()
+    b = run(high, strategy="transfusion").timeseries()
+    assert b["register_returns"].sum() > 1.5 * a["register_returns"].sum()
+    assert b["exited_not_found"].iloc[2:].mean() < 0.6 * a["exited_not_found"].iloc[2:].mean()
+    assert (b["missed_poor"].iloc[2:] <= a["missed_poor"].iloc[2:] + 5).all()
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(1, 10_000),
+    pressure=st.sampled_from([0.0, 0.5, 1.0]),
+    detect=st.sampled_from([0.0, 0.3, 1.0]),
+)
+def test_the_register_is_one_status_per_household(seed, pressure, detect):
+    over = {**PLAN, "register.plan_pressure": pressure, "register.detect_adjustment": detect}
+    m = small_model(over, seed=seed, strategy="precision")
+    for _ in range(m.years):
+        before = m.hh.status.copy()
+        m.step()
+        hh, y = m.hh, m.year
+        exited = hh.exit_year == y
+        returned = hh.return_year == y
+        # an exit leaves from the active register (registered this year included), a return
+        # comes from the exited, never both
+        assert (np.isin(before, ACTIVE) | (hh.registered_year == y))[exited].all()
+        assert (before[returned] == Status.EXITED).all() and not (exited & returned).any()
+        # nobody leaves the register: once registered, never 'never' again
+        assert ((before == Status.NEVER) | (hh.status != Status.NEVER)).all()
+        row = m.rows[-1]
+        assert row["register_exits"] == exited.sum() == row["exits"]
+        assert row["register_returns"] == returned.sum() == row["returns"]
+    frame = m.households()
+    assert frame["household"].is_unique and len(frame) == m.hh.n
+    assert (frame["registered"] == (frame["status"] != Status.NEVER)).all()
+
+
+@pytest.mark.parametrize("strategy", ["status_quo", "transfusion", "precision"])
+def test_the_layers_agree_without_friction(strategy):
+    m = small_model(FRICTIONLESS_REGISTER, seed=5, strategy=strategy)
+    exits = returns = 0
+    for _ in range(m.years):
+        before = m.hh.status.copy()
+        m.step()
+        hh, line = m.hh, m.line(m.year)
+        poor = hh.income_pc < line
+        was_active = np.isin(before, ACTIVE) | (hh.registered_year == m.year)
+        # register exits: exactly the active households the income layer finds out with 三保障
+        assert np.array_equal(hh.exit_year == m.year, was_active & ~poor & hh.guaranteed)
+        # register returns: exactly the exited households the income layer finds poor again
+        assert np.array_equal(hh.return_year == m.year, (before == Status.EXITED) & poor)
+        # no missed poor among the once-registered; none of them lost off the register
+        off = ~np.isin(hh.status, ACTIVE)
+        assert not (hh.registered & poor & off).any()
+        row = m.rows[-1]
+        assert row["exited_not_found"] == 0 and row["paper_exits"] == 0
+        exits += row["register_exits"]
+        returns += row["register_returns"]
+    assert exits > 0.3 * SMALL_REGISTERED and returns > 0
+
+
+def test_chronic_and_transient_poverty_follow_jalan_and_ravallion():
+    m = small_model(seed=2, strategy="transfusion")
+    ratios = [m.hh.net_income / m.hh.size / m.line(0)]
+    for _ in range(m.years):
+        m.step()
+        ratios.append(m.hh.net_income / m.hh.size / m.line(m.year))
+    r = np.array(ratios)  # years x households
+    w = m.hh.size.astype(float)
+    total = np.sum(w * np.mean((1 - np.clip(r, 0, 1)) ** 2, axis=0)) / w.sum()
+    chronic = np.sum(w * (1 - np.clip(r.mean(axis=0), 0, 1)) ** 2) / w.sum()
+    got = m.summary()["poverty_decomposition"]
+    assert got["total_squared_gap"] == pytest.approx(total, rel=1e-9)
+    assert got["chronic_squared_gap"] == pytest.approx(chronic, rel=1e-9)
+    # churn (transfers that start and stop) leaves a transient part, and the parts add up
+    assert 0.1 < got["transient_share"] < 0.9
