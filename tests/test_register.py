@@ -124,3 +124,19 @@ def test_chronic_and_transient_poverty_follow_jalan_and_ravallion():
     assert got["chronic_squared_gap"] == pytest.approx(chronic, rel=1e-9)
     # churn (transfers that start and stop) leaves a transient part, and the parts add up
     assert 0.1 < got["transient_share"] < 0.9
+
+
+@given(
+    st.lists(st.integers(0, 6), min_size=0, max_size=40),
+    st.integers(-1, 45),
+)
+@settings(max_examples=200, deadline=None)
+def test_smallest_is_a_stable_sorts_first_k(keys, k):
+    """The register's partition selection (capacity, plan pressure) chooses exactly the rows a
+    stable sort would: the smallest keys, ties to the lower index."""
+    from sim.model.register import smallest
+
+    key = np.array(keys, dtype=float)
+    idx = np.arange(len(key)) * 3 + 1
+    want = np.sort(idx[np.argsort(key, kind="stable")[: max(k, 0)]])
+    assert np.array_equal(smallest(idx, key, k), want)

@@ -148,8 +148,7 @@ def _verified(model, keys, active: np.ndarray) -> np.ndarray:
     proposed = np.flatnonzero(active & (hh.years_above >= reg.stable_years))
     cap = int(math.ceil(reg.verify_capacity * int(active.sum())))
     if len(proposed) > cap:
-        order = np.argsort(-hh.measured_pc[proposed], kind="stable")
-        proposed = np.sort(proposed[order[:cap]])
+        proposed = smallest(proposed, -hh.measured_pc[proposed], cap)
     passed = _passes(proposed, hh.guaranteed, keys.key("guarantee"), reg.guarantee_error)
     return proposed[passed]
 
@@ -176,7 +175,22 @@ def _plan_pressure(model, active: np.ndarray, verified: np.ndarray) -> np.ndarra
     rest[verified] = False
     idx = np.flatnonzero(rest)
     distance = np.abs(model.hh.measured_pc[idx] - exit_line(model))
-    return np.sort(idx[np.argsort(distance, kind="stable")[:extra]])
+    return smallest(idx, distance, extra)
+
+
+def smallest(idx: np.ndarray, key: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` rows of ``idx`` (ascending) with the smallest ``key``, ties to the lower index,
+    in index order: what a stable argsort's first ``k`` are, found by a partition (linear)."""
+    if k >= len(idx):
+        return idx
+    if k <= 0:
+        return idx[:0]
+    cut = np.partition(key, k - 1)[k - 1]  # the k-th smallest key
+    below = key < cut
+    ties = np.flatnonzero(key == cut)[: k - int(below.sum())]
+    chosen = below.copy()
+    chosen[ties] = True
+    return idx[chosen]
 
 
 # ---- the register's yearly columns (metrics) -------------------------------------------------
