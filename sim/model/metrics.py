@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
 from sim.model import register
 from sim.model.codes import INSTRUMENTS, Status, Trigger
-from sim.model.kernels import argsort, jit, start
+from sim.model.kernels import argsort, columns, jit, start
 from sim.model.outputs import DURABILITY_YEARS, INCOME_COMPONENTS
 
 
@@ -109,55 +111,36 @@ def _household_totals(model, events: dict | None):
         )
     t = np.zeros(N_TOTALS)
     by_trigger = np.zeros((2, len(Trigger)), dtype=np.int64)  # returns, new poor
-    _poverty_totals(
-        t,
-        by_trigger,
-        hh.size,
-        hh.income_pc,
-        hh.status,
-        hh.net_income,
-        hh.cost_production,
-        hh.inc_transfers,
-        exits,
-        returns,
-        new_poor,
-        trig,
-        model.line(model.year),
-        hh.line_ratio_sum,
-        hh.sq_gap_sum,
+    flows = YearFlows(exits, returns, new_poor, trig)
+    _poverty_totals(t, by_trigger, columns(PovertyHouseholds, hh), flows, model.line(model.year))
+    comp = _income_components(t, columns(ComponentHouseholds, hh))
+    par = LastingParams(
+        year=model.year,
+        threshold=float(model.scenario.economy.assets.threshold),
+        catastrophic_share=float(model.scenario.shocks.insurance.catastrophic_share),
     )
-    comp = _income_components(
-        t,
-        hh.size,
-        hh.registered_year,
-        hh.net_income,
-        hh.cost_production,
-        hh.inc_farm,
-        hh.inc_livestock,
-        hh.inc_wage,
-        hh.inc_migrant,
-        hh.inc_business,
-        hh.inc_property,
-        hh.inc_transfers,
-        hh.inc_transfers_programme,
-    )
-    durability = _lasting_exits_and_health(
-        t,
-        hh.status,
-        hh.registered,
-        hh.first_exit_year,
-        hh.first_return_year,
-        hh.net_income,
-        hh.at_risk,
-        hh.assets,
-        hh.sp_medical,
-        hh.medical_cost,
-        hh.waiting,
-        model.year,
-        model.scenario.economy.assets.threshold,
-        model.scenario.shocks.insurance.catastrophic_share,
-    )
+    durability = _lasting_exits_and_health(t, columns(LastingHouseholds, hh), par)
     return t, comp, by_trigger, durability
+
+
+# the household columns each pass reads (and, for the decomposition's running sums, writes),
+# by their table names (sim.model.kernels.columns); this year's events; the passes' parameters
+PovertyHouseholds = namedtuple(
+    "PovertyHouseholds",
+    "size income_pc status net_income cost_production inc_transfers line_ratio_sum sq_gap_sum",
+)
+YearFlows = namedtuple("YearFlows", "exits returns new_poor triggers")
+ComponentHouseholds = namedtuple(
+    "ComponentHouseholds",
+    "size registered_year net_income cost_production inc_farm inc_livestock inc_wage "
+    "inc_migrant inc_business inc_property inc_transfers inc_transfers_programme",
+)
+LastingHouseholds = namedtuple(
+    "LastingHouseholds",
+    "status registered first_exit_year first_return_year net_income at_risk assets sp_medical "
+    "medical_cost waiting",
+)
+LastingParams = namedtuple("LastingParams", "year threshold catastrophic_share")
 
 
 def _poverty_and_register(model, t) -> dict:
@@ -305,26 +288,15 @@ def _debt_totals(debt, net_income, registered_year, deprived):
 
 
 @jit
-def _poverty_totals(
-    t,
-    by_trigger,
-    size,
-    income_pc,
-    status,
-    net_income,
-    cost_production,
-    inc_transfers,
-    exits,
-    returns,
-    new_poor,
-    triggers,
-    line,
-    line_ratio_sum,
-    sq_gap_sum,
-):
+def _poverty_totals(t, by_trigger, hh, flows, line):
     """Poverty (FGT over persons), the register and this year's flows, into ``t`` and
     ``by_trigger``; the running sums of the chronic/transient decomposition
-    (``sim.model.register.chronic_transient``)."""
+    (``sim.model.register.chronic_transient``). The columns are taken out of their records
+    before the loop (``sim.model.labour._labour``)."""
+    size, income_pc, status, net_income = hh.size, hh.income_pc, hh.status, hh.net_income
+    cost_production, inc_transfers = hh.cost_production, hh.inc_transfers
+    line_ratio_sum, sq_gap_sum = hh.line_ratio_sum, hh.sq_gap_sum
+    exits, returns, new_poor, triggers = flows.exits, flows.returns, flows.new_poor, flows.triggers
     n = len(size)
     people = poor_hh = poor_people = gap = severity = income_persons = 0.0
     poor_gross = poor_transfers = active_hh = active_people = 0.0
@@ -384,22 +356,13 @@ def _poverty_totals(
 
 
 @jit
-def _income_components(
-    t,
-    size,
-    registered_year,
-    net_income,
-    cost_production,
-    inc_farm,
-    inc_livestock,
-    inc_wage,
-    inc_migrant,
-    inc_business,
-    inc_property,
-    inc_transfers,
-    inc_transfers_programme,
-):
+def _income_components(t, hh):
     """Income components per person, all households and those registered at year 0."""
+    size, registered_year, net_income = hh.size, hh.registered_year, hh.net_income
+    cost_production, inc_farm, inc_livestock = hh.cost_production, hh.inc_farm, hh.inc_livestock
+    inc_wage, inc_migrant, inc_business = hh.inc_wage, hh.inc_migrant, hh.inc_business
+    inc_property, inc_transfers = hh.inc_property, hh.inc_transfers
+    inc_transfers_programme = hh.inc_transfers_programme
     n = len(size)
     comp = np.zeros((2, len(COMPONENTS)))
     c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = 0.0
@@ -436,23 +399,13 @@ def _income_components(
 
 
 @jit
-def _lasting_exits_and_health(
-    t,
-    status,
-    registered,
-    first_exit_year,
-    first_return_year,
-    net_income,
-    at_risk,
-    assets,
-    sp_medical,
-    medical_cost,
-    waiting,
-    year,
-    threshold,
-    catastrophic_share,
-):
+def _lasting_exits_and_health(t, hh, par):
     """Exits that last, assets, health spending, monitoring and the queue."""
+    status, registered, net_income = hh.status, hh.registered, hh.net_income
+    first_exit_year, first_return_year = hh.first_exit_year, hh.first_return_year
+    at_risk, assets, waiting = hh.at_risk, hh.assets, hh.waiting
+    sp_medical, medical_cost = hh.sp_medical, hh.medical_cost
+    year, threshold, catastrophic_share = par.year, par.threshold, par.catastrophic_share
     n = len(status)
     # households by how many years after their first exit they are observed (at most 9), and by
     # how many of those years they stayed out; summed from the top afterwards
