@@ -15,6 +15,7 @@ that had no other earner); posts per village are few where the weak-labour poor 
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Annotated
 
 import numpy as np
@@ -22,8 +23,9 @@ from pydantic import Field
 
 from sim.config.schema import NonNegFloat, Strict
 from sim.model.codes import Cause, Health, Stage, Work
+from sim.model.kernels import columns, jit
 from sim.policies.base import Instrument, serve
-from sim.policies.kernels import or_per_household, rank_in_group
+from sim.policies.kernels import rank_in_group
 
 
 class Params(Strict):
@@ -36,28 +38,43 @@ class Params(Strict):
 
 def weak_labour_households(model, max_age: int) -> np.ndarray:
     """Households with a member who can hold a village post and cannot migrate (person arrays,
-    last year's work)."""
-    hh, p = model.hh, model.persons
+    last year's work): a member who can hold one and is weak (older than
+    ``economy.migrant_age_max``, chronically ill or disabled), or one who can hold one and cares
+    for a disabled member."""
+    p = model.persons
     lo, _ = model.working_age
-    can_hold = (
-        (p.age >= lo)
-        & (p.age <= max_age)
-        & (p.stage == Stage.NONE)
-        & ~p.ent_job
-        & (p.work != Work.MIGRANT)
+    return _weak_labour(
+        model.person_start,
+        columns(PostPersons, p),
+        int(lo),
+        int(max_age),
+        int(model.scenario.economy.migrant_age_max),
     )
-    weak = (p.age > model.scenario.economy.migrant_age_max) | (p.health != Health.HEALTHY)
-    disabled = p.health == Health.DISABLED
-    # per household, at once: a member who can hold a post and is weak (bit 0), a member who can
-    # (bit 1), a disabled member (bit 2), for whom the one who can hold a post cares
-    bits = or_per_household(
-        (weak & can_hold).view(np.uint8)
-        | (can_hold.view(np.uint8) << 1)
-        | (disabled.view(np.uint8) << 2),
-        p.hh,
-        hh.n,
-    )
-    return ((bits & 1) != 0) | ((bits & 6) == 6)
+
+
+PostPersons = namedtuple("PostPersons", "age stage health ent_job work")
+NONE, MIGRANT = int(Stage.NONE), int(Work.MIGRANT)
+HEALTHY, DISABLED = int(Health.HEALTHY), int(Health.DISABLED)
+
+
+@jit
+def _weak_labour(start, persons, lo, max_age, old):
+    """One pass over each household's persons (consecutive rows)."""
+    age, stage, health = persons.age, persons.stage, persons.health
+    ent_job, work = persons.ent_job, persons.work
+    n = len(start) - 1
+    out = np.zeros(n, dtype=np.bool_)
+    for h in range(n):
+        weak_can = can = disabled = False
+        for i in range(start[h], start[h + 1]):
+            a = age[i]
+            c = (a >= lo) & (a <= max_age) & (stage[i] == NONE) & ~ent_job[i]
+            c &= work[i] != MIGRANT
+            weak_can |= c & ((a > old) | (health[i] != HEALTHY))
+            can |= c
+            disabled |= health[i] == DISABLED
+        out[h] = weak_can | (can & disabled)
+    return out
 
 
 def village_posts(model, post_share: float) -> np.ndarray:
