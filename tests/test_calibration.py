@@ -11,9 +11,18 @@ import pytest
 from conftest import COUNTY_TOML, ROOT
 
 from sim.analysis.calibration.__main__ import main
-from sim.analysis.calibration.facts import FACTS, HAND_SET, STRATEGIES, YEARS, Fact
+from sim.analysis.calibration.facts import (
+    FACTS,
+    HAND_SET,
+    HINDCAST_SCENARIO,
+    REGISTER_FACTS,
+    STRATEGIES,
+    YEARS,
+    Fact,
+)
+from sim.analysis.calibration.hindcast import VARIANTS
 from sim.analysis.calibration.rendering import build_report, fact_rows
-from sim.analysis.calibration.runs import _snapshot, scaled_overrides, verdict
+from sim.analysis.calibration.runs import _snapshot, register_metrics, scaled_overrides, verdict
 from sim.config import load_scenario
 from sim.model import PovertyModel
 from sim.model.codes import Cause
@@ -28,7 +37,10 @@ def small_overrides() -> dict:
 
 @pytest.fixture(scope="module")
 def report(small_overrides):
-    text, runs, levers = build_report(COUNTY_TOML, seeds=(1, 2), overrides=small_overrides)
+    small_hindcast = scaled_overrides(load_scenario(HINDCAST_SCENARIO), FACTOR)
+    text, runs, levers = build_report(
+        COUNTY_TOML, seeds=(1, 2), overrides=small_overrides, hindcast_overrides=small_hindcast
+    )
     return text, runs, levers
 
 
@@ -158,3 +170,81 @@ def test_committed_report_lists_every_fact():
     assert text.startswith("# Calibration report")
     for fact in FACTS:
         assert f"| {fact.label} | {fact.year} (" in text, fact.key
+
+
+def test_hindcast_section_sets_the_register_beside_the_record(report):
+    text, runs, _ = report
+    section = text.split("## Hindcast 2015-2020", 1)[1].split("\n## ", 1)[0]
+    assert "county_hindcast.toml" in section and "under `precision`" in section
+    for label in (
+        "register (active households)",
+        "of which paper exits",
+        "register returns (households)",
+    ):
+        assert f"| {label} |" in section
+    assert "| *record: national rural incidence (NBS)* | 5.7% | 4.5% |" in section
+    for fact in REGISTER_FACTS:  # every register fact judged in the hindcast, once
+        lines = [ln for ln in section.splitlines() if ln.startswith(f"| {fact.label} |")]
+        assert len(lines) == 1, fact.key
+        assert ("✅" in lines[0]) != ("❌" in lines[0])
+    for label, _, _ in VARIANTS:
+        assert f"| {label} |" in section
+    assert "Findings" in section and "paper exits" in section
+    # the register facts are also rows of the main table, judged under precision
+    main = {r["key"]: r for r in fact_rows(runs)}
+    assert {f.key for f in REGISTER_FACTS} <= set(main)
+
+
+@pytest.mark.parametrize(
+    ("fact", "value", "ok"),
+    [
+        (Fact("s", "l", "m", 4, 1.0, "r", "s", "shape", "precision"), 1.0, True),
+        (Fact("s", "l", "m", 4, 1.0, "r", "s", "shape", "precision"), 0.5, False),
+        (Fact("b", "l", "m", 5, 0.01, "r", "s", "share", "precision", bound="at_most"), 0.2, False),
+        (Fact("b", "l", "m", 5, 0.01, "r", "s", "share", "precision", bound="at_most"), 0.0, True),
+        (
+            Fact("w", "l", "m", 1, 0.078, "r", "s", "share", "precision", bound="at_least"),
+            0.05,
+            False,
+        ),
+        (Fact("q", "l", "m", 4, 0.105, "r", "s", "ratio", "precision", tol=0.1), 0.56, False),
+        (Fact("q", "l", "m", 4, 0.105, "r", "s", "ratio", "precision", tol=0.1), 0.15, True),
+        (Fact("e", "l", "m", 4, 0.668, "r", "s", "share", "precision", tol=0.1), 0.46, False),
+    ],
+)
+def test_register_fact_verdicts(fact, value, ok):
+    """A failing register fact is shown failing: shapes need every seed, bounds are one-sided."""
+    matches, text = verdict(fact, value)
+    assert matches is ok
+    assert text.startswith("matches") is ok
+
+
+def test_register_metrics_measure_the_shape():
+    """returns_falling is 1 only when returns fall from 2017 on; exit_share divides by the
+    register at the start of the year; the exit test is carried forward once passed."""
+    import pandas as pd
+
+    def frame(returns, test):
+        return pd.DataFrame(
+            {
+                "year": range(6),
+                "registered_households": [100, 80, 50, 30, 20, 10],
+                "register_exits": [0, 20, 30, 20, 10, 10],
+                "register_returns": returns,
+                "poverty_rate": [0.2, 0.18, 0.1, 0.05, 0.02, 0.0],
+                "county_exit_test": test,
+            }
+        )
+
+    falling = frame([0, 0, 40, 20, 5, 1], [0, 0, 0, 0, 1, 0])
+    register_metrics(falling)
+    assert falling["returns_falling"].iloc[4] == 1.0
+    assert falling["exit_share"].tolist()[1:] == pytest.approx([0.2, 0.375, 0.4, 1 / 3, 0.5])
+    assert falling["county_exit_passed"].tolist() == [0, 0, 0, 0, 1, 1]
+    assert falling["nbs_ratio"].iloc[5] == 0.0
+    assert falling["register_left"].iloc[5] == pytest.approx(0.1)
+    rising = frame([0, 0, 40, 60, 50, 70], [0] * 6)
+    register_metrics(rising)
+    assert rising["returns_falling"].iloc[4] == 0.0
+    assert rising["returns_per_exit"].iloc[4] == pytest.approx(150 / 80)
+    assert rising["county_exit_passed"].iloc[5] == 0

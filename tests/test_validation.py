@@ -15,8 +15,10 @@ from sim.analysis.validation.__main__ import main
 from sim.analysis.validation.checks import (
     CHECKS,
     Check,
+    county_exit,
     equal_spending,
     income_trajectory,
+    returns_falling,
     transfers_and_labour,
 )
 from sim.analysis.validation.rendering import build_report, judge, render
@@ -33,7 +35,12 @@ def small() -> dict:
 
 @pytest.fixture(scope="module")
 def report(small):
-    return build_report(COUNTY_TOML, seeds=SEEDS, overrides=small, years=6)
+    from sim.analysis.validation.runs import HINDCAST_SCENARIO
+
+    small_hindcast = scaled_overrides(load_scenario(HINDCAST_SCENARIO), FACTOR)
+    return build_report(
+        COUNTY_TOML, seeds=SEEDS, overrides=small, years=6, hindcast_overrides=small_hindcast
+    )
 
 
 def _table(text: str) -> list[str]:
@@ -134,3 +141,29 @@ def test_committed_report_lists_every_check():
     assert text.startswith("# Validation report")
     for check in CHECKS:
         assert f"| {check.label} |" in text, check.key
+
+
+def test_register_checks_are_judged_and_fail_when_the_shape_is_wrong(report):
+    """The register checks have rows and verdicts; returns_falling passes on falling returns
+    and fails on rising ones; the county exit check says pass or fail from the hindcast runs."""
+    text, runs, results = report
+    by_key = {c.key: out for c, out in results}
+    for key in ("returns_falling", "exit_share", "county_exit"):
+        assert by_key[key].passed is not None, by_key[key].text
+    assert len(runs.hindcast) == len(SEEDS)
+    exit_out = by_key["county_exit"]
+    assert ("passes" in exit_out.text) is exit_out.passed
+    assert "comprehensive incidence" in exit_out.text
+
+    def with_returns(values):
+        out = []
+        for r in runs.of("precision"):
+            ts = r.ts.copy()
+            ts.loc[ts["year"].isin([2, 3, 4]), "register_returns"] = values
+            out.append(dataclasses.replace(r, ts=ts))
+        return dataclasses.replace(runs, runs=out)
+
+    assert returns_falling(with_returns([300, 200, 100])).passed is True
+    assert returns_falling(with_returns([100, 200, 300])).passed is False
+    assert returns_falling(with_returns([100, 100, 50])).passed is False  # not strictly falling
+    assert county_exit(dataclasses.replace(runs, hindcast=[])).passed is None

@@ -23,6 +23,7 @@ from sim.analysis.calibration.facts import (
     FACTS,
     HAND_SET,
     HAND_TARGETS,
+    HINDCAST_SCENARIO,
     LEVER_SEEDS,
     ROOT,
     STRATEGIES,
@@ -30,6 +31,8 @@ from sim.analysis.calibration.facts import (
     Fact,
     role_of,
 )
+from sim.analysis.calibration.hindcast import collect_hindcast
+from sim.analysis.calibration.hindcast import section as hindcast_section
 from sim.analysis.calibration.runs import _summary, collect, run_levers, verdict
 from sim.config import Scenario, load_scenario
 from sim.config.parameters import iter_params
@@ -43,8 +46,10 @@ def _fmt(fact: Fact, v: float) -> str:
         return "—"
     if fact.kind == "share":
         return f"{v:.1%}"
-    if fact.metric == "income_growth":
+    if fact.metric == "income_growth" or fact.kind == "ratio":
         return f"{v:.2f}"
+    if fact.kind == "shape":
+        return f"{v:.0%} of seeds"
     return f"{v:,.0f}"
 
 
@@ -169,8 +174,10 @@ def render(
     strategies=STRATEGIES,
     seconds: float | None = None,
     scenario_path: str | Path | None = None,
+    hindcast: tuple | None = None,
 ) -> str:
-    """docs/calibration.md from the calibration runs and lever runs."""
+    """docs/calibration.md from the calibration runs and lever runs (and the hindcast's
+    ``(scenario, runs, variants, seeds, path)``, when given)."""
     rows = fact_rows(runs, strategies)
     base_year = scenario.meta.base_year
     lever_seeds = list(seeds)[:LEVER_SEEDS]
@@ -180,6 +187,8 @@ def render(
     L += _kinds_section(rows)
     L += _hand_set_section(scenario)
     L += _gaps_section(rows, levers, lever_seed_text)
+    if hindcast is not None:
+        L += hindcast_section(*hindcast)
     L += decomposition_section(runs)
     L += _trap_figure_section()
     L += _yearly_section(runs, strategies, base_year)
@@ -476,12 +485,19 @@ def build_report(
     seeds=DEFAULT_SEEDS,
     strategies=STRATEGIES,
     overrides: dict | None = None,
+    hindcast_path: str | Path | None = HINDCAST_SCENARIO,
+    hindcast_overrides: dict | None = None,
 ) -> tuple[str, pd.DataFrame, pd.DataFrame]:
-    """Run everything and return (markdown, runs, levers)."""
+    """Run everything and return (markdown, runs, levers); the hindcast (``hindcast_path``,
+    None: none) with its own overrides."""
     t0 = time.perf_counter()
     scenario = load_scenario(scenario_path, overrides or None)
     runs = collect(scenario, strategies, seeds, YEARS)
     levers = run_levers(scenario, runs, seeds, source=scenario_path)
+    hindcast = None
+    if hindcast_path is not None:
+        hc = collect_hindcast(hindcast_path, seeds, hindcast_overrides)
+        hindcast = (*hc, seeds, hindcast_path)
     seconds = time.perf_counter() - t0
-    text = render(scenario, runs, levers, seeds, strategies, seconds, scenario_path)
+    text = render(scenario, runs, levers, seeds, strategies, seconds, scenario_path, hindcast)
     return text, runs, levers

@@ -122,7 +122,46 @@ def _snapshot(model) -> dict[str, float]:
     out["relocated_income"] = (
         float(hh.net_income[reloc].sum() / size[reloc].sum()) if reloc.any() else math.nan
     )
+    out["disposable_income"] = float(hh.net_income.sum() / size.sum())
+    for c in REGISTER_COLUMNS:  # absent columns (older models) give NaN, not an error
+        out[c] = float(row.get(c, math.nan))
     return out
+
+
+REGISTER_COLUMNS = (
+    "registered_households",
+    "register_exits",
+    "register_returns",
+    "paper_exits",
+    "comprehensive_incidence",
+    "omission_rate",
+    "wrongful_exit_rate",
+    "county_exit_test",
+    "spending",
+)
+
+
+def register_metrics(df: pd.DataFrame) -> None:
+    """Add the register trajectories the facts compare, from one run's yearly snapshots (in
+    place): exits over the register at the start of the year, the rate over its 2015 level,
+    returns over exits to date, returns falling since 2017, the register left, the exit test
+    passed to date."""
+    reg = df["registered_households"].to_numpy(dtype=float)
+    ex = df["register_exits"].to_numpy(dtype=float)
+    ret = df["register_returns"].to_numpy(dtype=float)
+    prev = np.concatenate([[math.nan], reg[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["exit_share"] = np.where(prev > 0, ex / prev, math.nan)
+        rate0 = df["poverty_rate"].iloc[0]
+        df["nbs_ratio"] = df["poverty_rate"] / rate0 if rate0 > 0 else math.nan
+        cum_ex = np.cumsum(np.nan_to_num(ex))
+        df["returns_per_exit"] = np.where(cum_ex > 0, np.cumsum(np.nan_to_num(ret)) / cum_ex, 0.0)
+    df["register_left"] = reg / reg[0] if reg[0] > 0 else math.nan
+    falling = [math.nan] * len(df)
+    for y in range(3, len(df)):  # 2018 < 2017, 2019 < 2018, ... up to year y
+        falling[y] = float(all(ret[k] < ret[k - 1] for k in range(3, y + 1)))
+    df["returns_falling"] = falling
+    df["county_exit_passed"] = np.maximum.accumulate(np.nan_to_num(df["county_exit_test"]))
 
 
 def run_one(scenario: Scenario, strategy: str, seed: int, years: int = YEARS) -> pd.DataFrame:
@@ -137,6 +176,7 @@ def run_one(scenario: Scenario, strategy: str, seed: int, years: int = YEARS) ->
     df = pd.DataFrame(rows)
     base = df.loc[df["year"] == 0, "income_registered0"].iloc[0]
     df["income_growth"] = df["income_registered0"] / base if base else math.nan
+    register_metrics(df)
     return df
 
 
@@ -174,21 +214,46 @@ def verdict(fact: Fact, value: float) -> tuple[bool, str]:
     if math.isnan(value):
         return False, "no value (nothing to measure in these runs)"
     ref = fact.reference
+    if fact.kind == "shape":
+        ok = value >= 1.0 - 1e-9
+        return ok, ("matches: every seed" if ok else f"misses: {value:.0%} of seeds show it")
+    if fact.bound:
+        return _bound_verdict(fact, value)
+    if fact.kind == "ratio":
+        tol = fact.tol if fact.tol is not None else 0.10
+        d = value - ref
+        if abs(d) <= tol:
+            return True, f"matches within {tol:g} ({d:+.2f})"
+        return False, f"misses by {d:+.2f}"
     if fact.kind == "exact":
         ok = abs(value - ref) < 0.5
         return ok, "matches (an input)" if ok else f"differs by {value - ref:+,.0f}"
     if fact.kind == "share":
         d = (value - ref) * 100
-        ok = abs(d) <= 3.0
+        pts = 100 * fact.tol if fact.tol is not None else 3.0
+        ok = abs(d) <= pts
         tag = " (by construction)" if fact.by_construction and ok else ""
         if ok:
-            return True, f"matches within 3 points ({d:+.1f}){tag}"
+            return True, f"matches within {pts:g} points ({d:+.1f}){tag}"
         return False, f"misses by {d:+.1f} points"
     rel = (value - ref) / ref * 100
-    ok = abs(rel) <= 10.0
+    pct = 100 * fact.tol if fact.tol is not None else 10.0
+    ok = abs(rel) <= pct
     if ok:
-        return True, f"matches within 10% ({rel:+.0f}%)"
+        return True, f"matches within {pct:g}% ({rel:+.0f}%)"
     return False, f"misses by {rel:+.0f}%"
+
+
+def _bound_verdict(fact: Fact, value: float) -> tuple[bool, str]:
+    """A one-sided fact: the value must be at most (at least) the reference."""
+    ref = fact.reference
+    scale, unit = (100.0, " points") if fact.kind == "share" else (1.0, "")
+    d = (value - ref) * scale
+    ok = value <= ref if fact.bound == "at_most" else value >= ref
+    word = "at most" if fact.bound == "at_most" else "at least"
+    if ok:
+        return True, f"matches ({word} the reference)"
+    return False, f"misses: {d:+.1f}{unit} beyond the bound"
 
 
 def _lever_value(scenario: Scenario, lever: Lever) -> tuple[Any, Any]:

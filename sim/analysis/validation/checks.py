@@ -269,8 +269,118 @@ def no_off_ledger_money(runs: RunSet, rel: float = 1e-6) -> Outcome:
     return Outcome(tuple(worst), ok, text, "ratio")
 
 
+# national exits over the poor at the start of the year (NBS: 12.40 of 55.75 M, 12.89 of 43.35,
+# 13.86 of 30.46, 11.09 of 16.60), by model year
+NATIONAL_EXIT_SHARE = {1: 12.40 / 55.75, 2: 12.89 / 43.35, 3: 13.86 / 30.46, 4: 11.09 / 16.60}
+
+
+def returns_falling(runs: RunSet) -> Outcome:
+    """Register returns each year below the year before, 2017 to 2019 (2018 < 2017, 2019 <
+    2018: the model has no exits before 2016, so its 2016 returns are none by construction)."""
+    if why := _need(runs, "precision"):
+        return not_measured(why)
+    if runs.years < 4:
+        return not_measured("the runs do not reach 2019")
+    if "register_returns" not in runs.of("precision")[0].ts.columns:
+        return not_measured("no register_returns column")
+    ratios, falls, shown = [], [], []
+    for r in runs.of("precision"):
+        ret = [_col(r, "register_returns", y) for y in (2, 3, 4)]
+        falls.append(ret[1] < ret[0] and ret[2] < ret[1])
+        ratios.append(ret[2] / ret[0] if ret[0] else math.nan)
+        shown.append(" → ".join(f"{v:,.0f}" for v in ret))
+    text = (
+        f"register returns 2017 → 2018 → 2019 by seed: {'; '.join(shown)} (figure shown: "
+        "2019 over 2017)"
+    )
+    return Outcome(tuple(ratios), all(falls), text, "ratio")
+
+
+def exit_share(runs: RunSet, tol_points: float = 10.0) -> Outcome:
+    """Register exits over the register at the start of the year against the national share."""
+    if why := _need(runs, "precision"):
+        return not_measured(why)
+    if runs.years < 4 or "register_exits" not in runs.of("precision")[0].ts.columns:
+        return not_measured("no register_exits column or the runs do not reach 2019")
+    worst, mean_by_year = [], {y: [] for y in NATIONAL_EXIT_SHARE}
+    for r in runs.of("precision"):
+        diffs = []
+        for y, ref in NATIONAL_EXIT_SHARE.items():
+            prev = _col(r, "registered_households", y - 1)
+            share = _col(r, "register_exits", y) / prev if prev else math.nan
+            mean_by_year[y].append(share)
+            diffs.append(100 * (share - ref))
+        worst.append(max(diffs, key=abs))
+    ok = all(abs(d) <= tol_points for d in worst)
+    parts = ", ".join(
+        f"{2015 + y}: {_mean(v):.0%} ({NATIONAL_EXIT_SHARE[y]:.0%})"
+        for y, v in mean_by_year.items()
+    )
+    text = f"exits over the register at the start of the year (national): {parts} (figure shown: the largest gap in points)"
+    return Outcome(tuple(worst), ok, text, "points")
+
+
+def county_exit(runs: RunSet) -> Outcome:
+    """The county exit test in the hindcast scenario, by the declare year."""
+    if not runs.hindcast:
+        return not_measured("no hindcast runs in this set")
+    ts0 = runs.hindcast[0].ts
+    if "county_exit_test" not in ts0.columns:
+        return not_measured("no county_exit_test column")
+    firsts, last = [], []
+    for r in runs.hindcast:
+        passed = r.ts.loc[(r.ts["year"] >= 1) & (r.ts["county_exit_test"] > 0), "year"]
+        firsts.append(2015 + float(passed.min()) if len(passed) else math.nan)
+        end = r.ts.iloc[-1]
+        last.append(
+            (end["comprehensive_incidence"], end["omission_rate"], end["wrongful_exit_rate"])
+        )
+    inc, omi, wro = np.mean(last, axis=0)
+    end_year = 2015 + int(ts0["year"].iloc[-1])
+    ok = not any(math.isnan(f) for f in firsts)
+    state = "passes" if ok else "fails"
+    text = (
+        f"the test {state} by {end_year} in the hindcast (scenarios/county_hindcast.toml); in "
+        f"{end_year}: comprehensive incidence {inc:.1%}, omission rate {omi:.1%}, wrongful exit "
+        f"rate {wro:.1%} (figure shown: the first year passed)"
+    )
+    return Outcome(tuple(firsts), ok, text, "year")
+
+
 # ---------------------------------------------------------------------------------------------
 # The checks
+
+REGISTER_CHECKS: tuple[Check, ...] = (
+    Check(
+        "returns_falling",
+        "Register returns fall year by year, 2017-2019",
+        "State Council Poverty Alleviation Office figures reported by CCTV: returns fell from "
+        "more than 600,000 people (2016) to more than 200,000 (2017), tens of thousands (2018) "
+        "and a few thousand (2019) (seen in a copy of the CCTV item; not verified on CCTV's page)",
+        "2018 below 2017 and 2019 below 2018, every seed",
+        "precision",
+        returns_falling,
+    ),
+    Check(
+        "exit_share",
+        "Register exits each year as a share of the register, 2016-2019, as nationally",
+        "NBS rural poverty monitoring: 12.40 M of 55.75 M (2016), 12.89 of 43.35 (2017), 13.86 "
+        "of 30.46 (2018), 11.09 of 16.60 (2019) left poverty",
+        "within ±10 points in every year, every seed",
+        "precision",
+        exit_share,
+    ),
+    Check(
+        "county_exit",
+        "County exit test passed by the declare year (2020) in the hindcast",
+        "贫困县退出专项评估检查 rules (2017): 综合贫困发生率 below 2% (3% in the west), 错退率 "
+        "and 漏评率 below 2% (People's Daily 2019-07-03 on the 283 counties declared out in "
+        "2018); the seed county was declared out in 2020 (its plan)",
+        "passed in some year up to 2020, every seed",
+        "precision (scenarios/county_hindcast.toml)",
+        county_exit,
+    ),
+)
 
 CHECKS: tuple[Check, ...] = (
     Check(
@@ -383,4 +493,5 @@ CHECKS: tuple[Check, ...] = (
         "all",
         no_off_ledger_money,
     ),
+    *REGISTER_CHECKS,
 )

@@ -13,11 +13,13 @@ from sim.analysis.validation.checks import CHECKS, Check, Outcome
 from sim.analysis.validation.runs import (
     DEFAULT_SCENARIO,
     DEFAULT_SEEDS,
+    HINDCAST_SCENARIO,
     ROOT,
     STRATEGIES,
     YEARS,
     RunSet,
     collect,
+    collect_hindcast,
     experiment_overrides,
 )
 from sim.config import load_scenario
@@ -32,6 +34,8 @@ def _fmt(v: float, unit: str) -> str:
         return f"{v:.1%}"
     if unit == "yuan":
         return f"{v:,.0f}"
+    if unit == "year":
+        return f"{v:.0f}"
     if unit == "points":
         return f"{v:+.1f}"
     return f"{v:.3g}"
@@ -105,6 +109,8 @@ def build_report(
     overrides: dict | None = None,
     years: int = YEARS,
     checks=CHECKS,
+    hindcast_path: str | Path | None = HINDCAST_SCENARIO,
+    hindcast_overrides: dict | None = None,
 ) -> tuple[str, RunSet, list]:
     """Run everything and return (markdown, runs, [(check, outcome)]). The flagship
     experiment's settings come first; ``overrides`` win over them."""
@@ -112,6 +118,8 @@ def build_report(
     over = {**experiment_overrides(), **(overrides or {})}
     scenario = load_scenario(scenario_path, over or None)
     runs = collect(scenario, strategies, seeds, years)
+    if hindcast_path is not None:
+        runs.hindcast = collect_hindcast(load_scenario(hindcast_path, hindcast_overrides), seeds)
     results = judge(runs, checks)
     text = render(runs, results, scenario_path, time.perf_counter() - t0)
     return text, runs, results

@@ -16,6 +16,7 @@ from sim.model.codes import Work
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_SCENARIO = ROOT / "scenarios" / "county.toml"
+HINDCAST_SCENARIO = ROOT / "scenarios" / "county_hindcast.toml"
 DEFAULT_EXPERIMENT = ROOT / "experiments" / "transfusion_vs_blood_making.toml"
 DEFAULT_OUT = ROOT / "docs" / "validation.md"
 DEFAULT_SEEDS = (1, 2, 3)
@@ -55,6 +56,7 @@ class RunSet:
     unspent: str
     overrides: dict[str, Any] = field(default_factory=dict)
     scenario: Any = None  # the scenario the runs were made from (the trap check reads its rule)
+    hindcast: list[Run] = field(default_factory=list)  # county_hindcast.toml under precision
 
     def of(self, strategy: str) -> list[Run]:
         return [r for r in self.runs if r.strategy == strategy]
@@ -149,3 +151,8 @@ def collect(scenario: Scenario, strategies=STRATEGIES, seeds=DEFAULT_SEEDS, year
     runs = [run_one(scenario, s, seed, years) for s in strategies for seed in seeds]
     unspent, overrides = str(scenario.budget.unspent), scenario._overrides
     return RunSet(runs, tuple(seeds), years, unspent, overrides, scenario)
+
+
+def collect_hindcast(scenario: Scenario, seeds=DEFAULT_SEEDS) -> list[Run]:
+    """The hindcast (the policy actually followed, to the declare year) under precision."""
+    return [run_one(scenario, "precision", seed, scenario.meta.years) for seed in seeds]
