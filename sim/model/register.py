@@ -135,9 +135,8 @@ def update(model, keys, events: dict) -> None:
 
 
 def planned_exits(scenario, year: int) -> int:
-    """The plan's exits for model year ``year`` (0 outside the plan)."""
-    plan = scenario.register.plan.exits
-    return int(plan[year - 1]) if 1 <= year <= len(plan) else 0
+    """The plan's exits for model year ``year`` at the plan's speed (0 outside the plan)."""
+    return scenario.register.plan.exits_in(year)
 
 
 def _verified(model, keys, active: np.ndarray) -> np.ndarray:

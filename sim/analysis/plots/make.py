@@ -20,6 +20,8 @@ from sim.analysis.plots.figures import (
     plot_returns_by_trigger,
 )
 from sim.analysis.plots.heatmap import plot_heatmap
+from sim.analysis.plots.plan import QUESTION as PLAN_QUESTION
+from sim.analysis.plots.plan import SPEED, plot_plan_pressure
 from sim.analysis.plots.style import DPI, SkipFigure
 from sim.config.files import write_text_atomic, write_with
 
@@ -56,6 +58,17 @@ FIGURES = [
 ]
 
 
+# drawn only for a batch that varies the plan's speed (experiments/plan_pressure.toml)
+PLAN_FIGURE = FigureSpec("plan_pressure", PLAN_QUESTION, plot_plan_pressure)
+
+
+def figures_for(results) -> list[FigureSpec]:
+    """The standard figures, and the plan-pressure figure when the batch has the plan-speed
+    lever."""
+    levers = list(getattr(results, "levers", None) or [])
+    return FIGURES + ([PLAN_FIGURE] if SPEED in levers else [])
+
+
 def heatmap_slug(levers: list[str], outcome: str) -> str:
     raw = f"heatmap_{outcome}_{levers[0]}_{levers[1]}"
     return re.sub(r"[^A-Za-z0-9_-]+", "_", raw.replace("@", "_at_"))
@@ -85,7 +98,7 @@ def make_figures(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     jobs: list[tuple[str, Callable[[], Figure]]] = []
-    for spec in FIGURES:
+    for spec in figures_for(results):
         kwargs = {"reference": reference} if spec.slug == "cost_effectiveness" else {}
         jobs.append((spec.slug, functools.partial(spec.draw, results, **kwargs)))
     if heatmap:

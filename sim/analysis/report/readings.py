@@ -23,7 +23,8 @@ from sim.analysis.plots.figures import (
     returns_by_trigger,
 )
 from sim.analysis.plots.heatmap import heatmap_data
-from sim.analysis.plots.make import FIGURES, save
+from sim.analysis.plots.make import figures_for, save
+from sim.analysis.plots.plan import read_plan_pressure
 from sim.analysis.plots.style import INCOME_COMPONENTS, SkipFigure, series_of
 
 # ---------------------------------------------------------------------------------------------
@@ -331,6 +332,7 @@ READINGS: dict[str, Callable[..., list[str]]] = {
     "income_composition": read_income_composition,
     "durability": read_durability,
     "returns_by_trigger": read_returns_by_trigger,
+    "plan_pressure": read_plan_pressure,
 }
 
 
@@ -361,7 +363,8 @@ def ensure_figures(results, reference: str, notify: Callable[[str], None]) -> li
     folder = results.path / "figures"
     folder.mkdir(exist_ok=True)
     out = []
-    for spec in FIGURES:
+    specs = figures_for(results)
+    for spec in specs:
         path = folder / f"{spec.slug}.png"
         if _stale(path, results):
             kwargs = {"reference": reference} if spec.slug == "cost_effectiveness" else {}
@@ -375,7 +378,7 @@ def ensure_figures(results, reference: str, notify: Callable[[str], None]) -> li
             save(fig, folder / spec.slug, ("png",))
             notify(f"drew {path}")
         out.append(FigureStatus(spec.slug, spec.question, path))
-    known = {spec.slug for spec in FIGURES}
+    known = {spec.slug for spec in specs}
     for path in sorted(folder.glob("*.png")):
         if path.stem in known or not path.is_file():  # not a folder or a pipe named *.png
             continue

@@ -10,6 +10,7 @@ import pandas as pd
 
 from sim.analysis.targets.consistency import Issue, check_plan
 from sim.analysis.targets.file import load_batch_scenario
+from sim.analysis.targets.register import COST_COLUMNS, check_batch_plan, cost_cells, register_costs
 from sim.analysis.targets.spec import AFTER_PHASE_OUT, Target, TargetsFile
 from sim.analysis.targets.verdicts import DEFAULT_CONFIDENCE, assess
 
@@ -104,6 +105,7 @@ REPORT_COLUMNS = [
     "target",
     "strategy",
     "metric",
+    "layer",
     "year",
     "op",
     "value",
@@ -118,6 +120,7 @@ REPORT_COLUMNS = [
     "confidence",
     "achievable",
     "margin",
+    *COST_COLUMNS,
     "note",
 ]
 
@@ -134,6 +137,7 @@ class Evaluation:
     n_total: int = 0
     horizon: int = 0
     values: dict[str, pd.Series] = field(default_factory=dict)  # target name → value per run
+    plan_lines: list[str] = field(default_factory=list)  # the targets file's plan against the batch
 
 
 def ok_runs(results) -> pd.DataFrame:
@@ -169,6 +173,7 @@ def evaluate(results, targets: TargetsFile, confidence: float = DEFAULT_CONFIDEN
     for t in targets.targets:
         vals = target_values(results, t, runs)
         values[t.name] = vals
+        costs = register_costs(results.timeseries, t) if t.layer == "register" else None
         for s in strategies:
             if not t.applies_to(s):
                 continue
@@ -177,6 +182,7 @@ def evaluate(results, targets: TargetsFile, confidence: float = DEFAULT_CONFIDEN
                 "target": t.name,
                 "strategy": s,
                 "metric": t.metric,
+                "layer": t.layer,
                 "year": t.year,
                 "op": t.op,
                 "value": t.value,
@@ -185,6 +191,7 @@ def evaluate(results, targets: TargetsFile, confidence: float = DEFAULT_CONFIDEN
                 "confidence": confidence,
                 "note": t.note,
             }
+            row.update(cost_cells(costs, t.met(vals.reindex(ids).to_numpy()), ids))
             rows.append(row)
     frame = pd.DataFrame(rows, columns=REPORT_COLUMNS)
     scenario, why = load_batch_scenario(results)
@@ -197,6 +204,10 @@ def evaluate(results, targets: TargetsFile, confidence: float = DEFAULT_CONFIDEN
     issues = check_plan(targets.targets, scenario, strategies, by_strategy)
     if scenario is None:
         issues.append(Issue("scenario", f"scenario not checked: {why}"))
+    plan_lines: list[str] = []
+    if targets.plan is not None:
+        plan_lines, plan_issues = check_batch_plan(targets.plan, results, runs)
+        issues += plan_issues
     horizon = int(results.timeseries["year"].max()) if len(results.timeseries) else 0
     return Evaluation(
         frame=frame,
@@ -207,6 +218,7 @@ def evaluate(results, targets: TargetsFile, confidence: float = DEFAULT_CONFIDEN
         n_total=len(results.runs),
         horizon=horizon,
         values=values,
+        plan_lines=plan_lines,
     )
 
 

@@ -9,12 +9,13 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sim.analysis.targets.spec import OPS, Context, Target, TargetsFile, metric_info
+from sim.analysis.targets.spec import OPS, Context, Plan, Target, TargetsFile, metric_info
 from sim.config import ConfigError, read_toml
 from sim.model.outputs import Outcome
 
 TARGET_KEYS = ("name", "metric", "year", "op", "value", "strategy", "note")
-TOP_KEYS = ("target", "description")
+TOP_KEYS = ("target", "description", "plan")
+PLAN_KEYS = ("exits", "declare_year")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 MAX_NAME = 80  # a target's name is printed in tables and figure labels
 MAX_VALUE = 1e15  # larger than any count, share or yuan amount of a county plan
@@ -52,6 +53,9 @@ def parse_targets(data: dict, source: str, context: Context | None = None) -> Ta
     ctx = context or Context()
     known = ctx.known_strategies if ctx.known_strategies is not None else known_strategy_names()
     problems: list[str] = []
+    plan = None
+    if isinstance(data, dict) and "plan" in data:
+        plan = _check_plan(data["plan"], source, problems)
     description, raw = _top_level(data, source, problems)
     targets: list[Target] = []
     seen: dict[str, int] = {}
@@ -61,7 +65,45 @@ def parse_targets(data: dict, source: str, context: Context | None = None) -> Ta
             targets.append(target)
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))
-    return TargetsFile(source, targets, description)
+    return TargetsFile(source, targets, description, plan)
+
+
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_plan(raw, source: str, problems: list[str]) -> Plan | None:
+    """The ``[plan]`` table: exits per model year from year 1 and the declare year (摘帽)."""
+    where = f"{source}: plan"
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: must be a table [plan] with {', '.join(PLAN_KEYS)}")
+        return None
+    bad = len(problems)
+    for key in raw:
+        if key not in PLAN_KEYS:
+            close = difflib.get_close_matches(key, PLAN_KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"{where}.{key}: unknown field{hint}; allowed: {', '.join(PLAN_KEYS)}")
+    for key in PLAN_KEYS:
+        if key not in raw:
+            problems.append(f"{where}.{key}: required field is missing")
+    exits = raw.get("exits")
+    if "exits" in raw and not (
+        isinstance(exits, list) and exits and all(_whole(x) and 0 <= x <= MAX_VALUE for x in exits)
+    ):
+        problems.append(
+            f"{where}.exits: households to exit in each model year from year 1, a non-empty "
+            f"list of whole numbers >= 0 (got {exits!r})"
+        )
+    year = raw.get("declare_year")
+    if "declare_year" in raw and not (_whole(year) and (year == 0 or 1949 <= year <= 2100)):
+        problems.append(
+            f"{where}.declare_year: the calendar year the county is to be declared out (摘帽), "
+            f"a whole number in 1949..2100, or 0 for none (got {year!r})"
+        )
+    if len(problems) > bad:
+        return None
+    return Plan(tuple(int(x) for x in exits), int(year))
 
 
 def _top_level(data, source: str, problems: list[str]) -> tuple[str, list]:

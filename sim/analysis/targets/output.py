@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.analysis.targets.evaluation import Evaluation
+from sim.analysis.targets.register import cost_lines
 from sim.analysis.targets.spec import format_margin, format_value
 from sim.analysis.targets.verdicts import VERDICTS
 from sim.config.files import write_with
@@ -33,13 +34,16 @@ def format_evaluation(ev: Evaluation, results_path: str = "") -> str:
         f"negative = the target asks more than is met at {cpct}",
         "P(met)     share of runs (uncertainty samples x seeds) meeting the target; "
         "[95% Wilson interval]",
+        "layer      register targets read the register (exits, returns, registered households: "
+        "officials' status), income targets the incomes against the line",
+        *ev.plan_lines,
         "",
     ]
     header = ("strategy", "P(met)", "95% CI", "verdict", f"achievable@{cpct}", "margin")
     widths = [max(12, *(len(s) for s in strategies)) if strategies else 12, 7, 14, 15, 16, 14]
     for t in ev.targets.targets:
         sub = f[f["target"] == t.name]
-        lines.append(f"{t.name}: {t.label}")
+        lines.append(f"{t.name}: {t.label}  [{t.layer} target]")
         if t.note:
             lines.append(f"  {t.note}")
         if sub.empty:
@@ -69,6 +73,11 @@ def format_evaluation(ev: Evaluation, results_path: str = "") -> str:
                     for i, (x, w) in enumerate(zip(cells, widths, strict=True))
                 )
             )
+        if (
+            t.layer == "register"
+            and sub["paper_exits_met"].notna().any() | sub["paper_exits_missed"].notna().any()
+        ):
+            lines += cost_lines(sub, t, ev.horizon, widths[0])
         lines.append("")
     counts = f["verdict"].value_counts() if len(f) else pd.Series(dtype=int)
     lines.append(

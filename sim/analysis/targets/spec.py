@@ -113,6 +113,11 @@ class Target:
         return f"{self.metric}@{self.year} {self.op} {format_value(self.value, self.info.unit)}"
 
     @property
+    def layer(self) -> str:
+        """The layer the metric reads: "register", "income" or "other" (sim.model.outputs)."""
+        return self.info.layer
+
+    @property
     def upper(self) -> bool:
         """True for ``<=``/``<``: the target caps the metric."""
         return self.op in UPPER_OPS
@@ -137,11 +142,37 @@ class Target:
         }[self.op]
 
 
+@dataclass(frozen=True)
+class Plan:
+    """The exit plan a targets file carries (``[plan]``): households to exit in each model year
+    from year 1 and the calendar year of 摘帽 (0: none); checked against the batch's runs."""
+
+    exits: tuple[int, ...]
+    declare_year: int
+
+    @property
+    def label(self) -> str:
+        declared = f", declared out in {self.declare_year}" if self.declare_year else ""
+        return f"exits {schedule_text(self.exits)}{declared}"
+
+
+def schedule_text(exits) -> str:
+    """Yearly exits with repeats folded: ``2,150 x 5`` or ``1,000, 2,000 x 2``."""
+    parts: list[list[int]] = []
+    for x in exits:
+        if parts and parts[-1][0] == x:
+            parts[-1][1] += 1
+        else:
+            parts.append([int(x), 1])
+    return ", ".join(f"{v:,}" + (f" x {k}" if k > 1 else "") for v, k in parts) or "none"
+
+
 @dataclass
 class TargetsFile:
     path: str
     targets: list[Target]
     description: str = ""
+    plan: Plan | None = None
 
     def by_name(self, name: str) -> Target:
         for t in self.targets:
