@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from sim.config.files import check_name
+from sim.config.identification import CATEGORIES, Identification  # noqa: F401 (re-exported)
 from sim.config.parameters import default_values, instrument_names
 from sim.config.register import Register
 
@@ -33,8 +34,6 @@ PosFloat = Annotated[float, Field(gt=0.0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 PosInt = Annotated[int, Field(gt=0)]
 Range = Annotated[list[float], Field(min_length=2, max_length=2)]
-
-CATEGORIES = ("industry", "relocation", "medical", "education", "dibao")
 
 
 class Strict(BaseModel):
@@ -372,16 +371,6 @@ class EnterpriseSpec(Strict):
     failure_risk: Prob | None = None
     lag: Annotated[int, Field(ge=0, le=30)] | None = None
     village: NonNegInt | None = None
-
-
-class Identification(Strict):
-    exclusion_error: Prob
-    inclusion_error: Prob
-    exit_margin: Annotated[float, Field(ge=0.0, le=5.0)]
-    monitoring_line: Annotated[float, Field(ge=1.0, le=10.0)]
-    spending_spike: NonNegFloat
-    new_registration_cap: NonNegFloat
-    reidentify_years: Annotated[int, Field(ge=1, le=100)]
 
 
 class SocialSecurity(Strict):

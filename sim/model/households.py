@@ -46,6 +46,13 @@ HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
     "causes": ("int16", "causes of poverty, bit flags (sim.model.codes.Cause)"),
     "primary_cause": ("int16", "primary cause (one Cause flag, 0 none)"),
     "category": ("int8", "primary measure, -1 none (sim.model.codes.Category)"),
+    "recorded_category": (
+        "int8",
+        "category on the register's record, which targeting reads (乱归类 moves it), -1 none",
+    ),
+    "recorded_causes": ("int16", "causes on the register's record, which targeting reads"),
+    "listed": ("int8", "times listed on the register: 0 never registered, 1, 2 a duplicate (重报)"),
+    "duplicate_cost": ("float64", "programme money paid to the duplicate listing, yuan"),
     "enterprise": ("int32", "linked enterprise index, -1 none"),
     "link_year": ("int16", "year linked to the enterprise, -1 none"),
     "enterprise_lost_year": ("int16", "year the linked enterprise failed, -1 never"),

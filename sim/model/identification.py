@@ -1,7 +1,8 @@
 """Identification (精准识别), monitoring, 三保障, new poverty and the triggers of falls.
 
 Registration uses last year's observed income, as the 看+算 re-check does, with exclusion errors
-(a poor household is missed) and inclusion errors (a non-poor household is registered). 三保障 is
+(a poor household is missed), inclusion errors (a non-poor household is registered) and errors of
+the record: a registration listed twice (重报) and a category moved for funding (乱归类). 三保障 is
 compulsory schooling, basic medical cover (insured) and a safe house. Exits and returns are the
 register's (``sim.model.register``).
 """
@@ -14,7 +15,7 @@ import numpy as np
 
 from sim.model.codes import Category, Cause, Health, Stage, Status, Trigger
 from sim.model.kernels import columns, jit, parallel, row
-from sim.model.rng import uniform
+from sim.model.rng import uniform, uniforms_at
 
 # streams "targeting.<field>", per household: exclusion (poor, missed), inclusion (non-poor,
 # registered); each is computed only for the never-registered households it can apply to
@@ -107,6 +108,7 @@ def identify(model, keys) -> None:
     year = model.year
     line_prev = model.line(year - 1)
     model.yr.newly_registered = 0
+    check_duplicates(model)
     if year % ident.reidentify_years == 0:
         poor_found, mistaken = _candidates(
             hh.status,
@@ -127,6 +129,7 @@ def identify(model, keys) -> None:
             hh.registered_year[idx] = year
             hh.status[idx] = Status.POOR
             assign_category(model, idx)
+            registration_errors(model, idx)
         model.yr.newly_registered = len(idx)
     flag_monitoring(model, line_prev)
 
@@ -344,3 +347,112 @@ def _trigger(hh, losses, h, par):
         if without >= par.line:
             return T_SEVERAL
     return T_NONE
+
+
+# ---- errors of the record (docs/ODD.md §7.6): duplicate listings (重报), categories moved for
+# funding (乱归类). The true category and causes stay in ``category``/``causes``; targeting reads
+# ``recorded_category``/``recorded_causes``; ``listed`` counts a household's listings.
+# The causes a category's record shows (struck when a household is moved out of it; the ones the
+# instruments of that category match) and the cause written in when it is moved in (its primary
+# cause, as ``MEASURES``)
+CATEGORY_CAUSES = {
+    int(Category.INDUSTRY): int(Cause.LACK_CAPITAL | Cause.LACK_SKILL | Cause.LACK_LAND),
+    int(Category.RELOCATION): int(Cause.REMOTE | Cause.DISASTER | Cause.LACK_WATER),
+    int(Category.MEDICAL): int(Cause.ILLNESS),
+    int(Category.EDUCATION): int(Cause.SCHOOLING),
+    int(Category.DIBAO): int(Cause.LACK_LABOUR | Cause.DISABILITY),
+}
+CATEGORY_PRIMARY = {int(k): int(c) for k, c in MEASURES}
+# the instrument that serves a category (columns of what misclassified households received)
+CATEGORY_INSTRUMENT = {
+    int(Category.INDUSTRY): "industry",
+    int(Category.RELOCATION): "relocation",
+    int(Category.MEDICAL): "medical_aid",
+    int(Category.EDUCATION): "education_aid",
+    int(Category.DIBAO): "dibao",
+}
+
+
+def open_register(model) -> None:
+    """Model setup: the record of the year-0 register is the truth, one listing per registered
+    household, then the errors of registration (streams ``registration.*``, year 0)."""
+    hh = model.hh
+    hh.recorded_category[:] = hh.category
+    hh.recorded_causes[:] = hh.causes
+    hh.listed[:] = hh.registered
+    registration_errors(model, np.flatnonzero(hh.registered))
+
+
+def registration_errors(model, idx: np.ndarray) -> None:
+    """The record of the households registered now (``idx``): listed twice with chance
+    ``duplicate_rate`` (stream ``registration.duplicate``); of category ``reclassify_from``,
+    recorded under ``reclassify_to`` with chance ``reclassify_share`` (stream
+    ``registration.reclassify``), the old category's causes struck and the new one's primary
+    cause written in."""
+    ident = model.scenario.identification
+    hh = model.hh
+    hh.recorded_category[idx] = hh.category[idx]
+    hh.recorded_causes[idx] = hh.causes[idx]
+    hh.listed[idx] = 1
+    if len(idx) == 0:
+        return
+    year = model.year
+    if ident.duplicate_rate > 0:
+        u = uniforms_at(model.streams.key("registration.duplicate", year), idx)
+        hh.listed[idx[u < ident.duplicate_rate]] = 2
+    if ident.reclassify_share > 0:
+        src = int(Category[ident.reclassify_from.upper()])
+        dst = int(Category[ident.reclassify_to.upper()])
+        cand = idx[hh.category[idx] == src]
+        u = uniforms_at(model.streams.key("registration.reclassify", year), cand)
+        moved = cand[u < ident.reclassify_share]
+        hh.recorded_category[moved] = dst
+        kept = hh.causes[moved] & ~CATEGORY_CAUSES[src]
+        hh.recorded_causes[moved] = kept | CATEGORY_PRIMARY[dst]
+
+
+def check_duplicates(model) -> None:
+    """The yearly check: a duplicate listing of an active household is found with chance
+    ``duplicate_detection`` (stream ``registration.detect``), an exited household's always (the
+    exit's household visit sees one family); found listings are removed."""
+    hh = model.hh
+    twice = np.flatnonzero(hh.listed > 1)
+    if len(twice) == 0:
+        return
+    st = hh.status[twice]
+    active = (st == POOR) | (st == RETURNED)
+    u = uniforms_at(model.streams.key("registration.detect", model.year), twice)
+    found = ~active | (u < model.scenario.identification.duplicate_detection)
+    hh.listed[twice[found]] = 1
+
+
+def record_columns(model) -> dict:
+    """The year's columns of the record: the counts the office reports (duplicates included),
+    the money paid to duplicate listings, the misclassified households and what they got."""
+    hh = model.hh
+    year = model.year
+    st = hh.status
+    active = (st == POOR) | (st == RETURNED)
+    listed = hh.listed[active].astype(np.int64)
+    paid = float(hh.duplicate_cost.sum())
+    spent = paid - model.cumulative.get("duplicate_cost", 0.0)
+    model.cumulative["duplicate_cost"] = paid
+    wrong = np.flatnonzero(hh.recorded_category != hh.category)  # on the register or exited
+    served = {}
+    for side, codes in (("true", hh.category[wrong]), ("recorded", hh.recorded_category[wrong])):
+        got = np.zeros(len(wrong), dtype=bool)
+        for cat, inst in CATEGORY_INSTRUMENT.items():
+            last = getattr(hh, f"{inst}_last", None)
+            if last is not None:
+                sel = codes == cat
+                got[sel] = last[wrong[sel]] == year
+        served[side] = int(got.sum())
+    return {
+        "reported_registered_households": int(listed.sum()),
+        "reported_registered_people": int((listed * hh.size[active]).sum()),
+        "duplicate_listings": int((listed - 1).sum()),
+        "spending_duplicates": spent,
+        "misclassified_households": int(active[wrong].sum()),
+        "misclassified_served_true": served["true"],
+        "misclassified_served_recorded": served["recorded"],
+    }

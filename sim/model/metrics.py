@@ -7,7 +7,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from sim.model import register
+from sim.model import identification, register
 from sim.model.codes import INSTRUMENTS, Status, Trigger
 from sim.model.kernels import argsort, columns, jit, start
 from sim.model.outputs import DURABILITY_YEARS, INCOME_COMPONENTS
@@ -87,6 +87,7 @@ def collect(model, events: dict | None) -> dict:
     t, comp, by_trigger, durability = _household_totals(model, events)
     row = _poverty_and_register(model, t)
     row.update(register.columns_of_year(model, events))
+    row.update(identification.record_columns(model))
     _flows(row, model, t, by_trigger, durability)
     _triggers(row, by_trigger)
     _incomes(row, t, comp, median_and_gini)

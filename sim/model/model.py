@@ -138,6 +138,7 @@ class PovertyModel(mesa.Model):
         self.economy_scratch = economy.Scratch()
         self.cumulative: dict[str, float] = {}
         self.initial_registered = int(self.hh.registered.sum())
+        identification.open_register(self)  # the year-0 record and its errors (§7.6)
         self.rows: list[dict] = []
 
         if agents:

@@ -226,6 +226,33 @@ REGISTER_COLUMNS: list[Outcome] = [
     ),
 ]
 
+
+# the register's record (docs/ODD.md §7.6): duplicate listings (重报), categories moved for
+# funding (乱归类); "moved": households whose recorded category is not their true one
+_SERVED = "moved households (active or exited) served this year by the instrument of their"
+RECORD_COLUMNS: list[Outcome] = [
+    Outcome(
+        "reported_registered_households", HH, "registered_households, duplicates counted twice"
+    ),
+    Outcome("reported_registered_people", PERSONS, "registered_people, duplicates counted twice"),
+    Outcome(
+        "duplicate_listings",
+        HH,
+        "reported_registered_households - registered_households: duplicates not found yet",
+        MINIMIZE,
+    ),
+    Outcome(
+        "spending_duplicates",
+        "yuan",
+        "of spending, paid to duplicate listings by the instruments that pay per listing (dibao, "
+        "cash_transfer, industry): money that reaches nobody",
+        MINIMIZE,
+    ),
+    Outcome("misclassified_households", HH, "moved households on the active register", MINIMIZE),
+    Outcome("misclassified_served_true", HH, f"{_SERVED} true category"),
+    Outcome("misclassified_served_recorded", HH, f"{_SERVED} recorded category"),
+]
+
 _COLUMNS: list[Outcome] = [
     _col(
         "year",
@@ -296,6 +323,7 @@ _COLUMNS: list[Outcome] = [
         "households put on the register this year (identification, with its errors)",
     ),
     *REGISTER_COLUMNS,
+    *RECORD_COLUMNS,
     _col(
         "exits",
         HH,

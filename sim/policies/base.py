@@ -15,8 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.model.codes import Category, Status
-from sim.model.effects import book  # noqa: F401  (re-exported: instruments book through it)
+from sim.model.effects import book as book_once
 from sim.policies.kernels import stable_order
+
+# instruments that pay per listed household, so a duplicate listing (重报) is paid too: transfers
+# and grants per household or person; the others act on a real thing once (a house, a bill, a
+# course, a loan checked by ID number, a village, a post)
+PAID_PER_LISTING = frozenset({"dibao", "cash_transfer", "industry"})
 
 
 @dataclass(frozen=True)
@@ -59,11 +64,16 @@ class Context:
     _queue: np.ndarray | None = field(default=None, repr=False)  # programme, in the key's order
 
     def match(self, model, instrument: str) -> np.ndarray:
-        """Households whose causes match the instrument (all of them unless cause-matched)."""
-        flags = self.instruments[instrument].cause_match if self.match_causes else None
+        """Households whose recorded causes match the instrument (all of them unless
+        cause-matched; for a guarantee of a category, all but those moved out of it: ``moved_out``).
+        Targeting reads the register's record, not the true causes (docs/ODD.md §7.6)."""
+        inst = self.instruments[instrument]
+        flags = inst.cause_match if self.match_causes else None
         if flags is None:
+            if self.match_causes and inst.category is not None:
+                return moved_out(model, inst.category)
             return np.ones(model.hh.n, dtype=bool)
-        return (model.hh.causes & flags) != 0
+        return (model.hh.recorded_causes & flags) != 0
 
     def order(self, model, mask: np.ndarray, instrument: str) -> np.ndarray:
         """Indices of ``mask`` in the strategy's targeting order (the queue).
@@ -82,12 +92,43 @@ class Context:
             return queue
         category = self.instruments[instrument].category if instrument in self.instruments else None
         if self.targeting == "category_first" and category is not None:
-            other = model.hh.category[queue] != category
+            other = model.hh.recorded_category[queue] != category
             return np.concatenate([queue[~other], queue[other]])
         return queue
 
     def _key(self, model) -> np.ndarray:
         return self.random_key if self.targeting == "random" else model.hh.prev_income_pc
+
+
+def moved_out(model, category: Category) -> np.ndarray:
+    """Households a guarantee of ``category`` plans for under cause matching (一户一策): all but
+    those whose record was moved out of the category (乱归类): their plan is the recorded
+    category's, and the move struck this measure from it."""
+    hh = model.hh
+    return ~((hh.category == category) & (hh.recorded_category != category))
+
+
+def book(model, instrument: str, idx: np.ndarray, costs: np.ndarray) -> float:
+    """Book the cost (sim.model.effects.book) and, for an instrument that pays per listing, the
+    same again for each household listed twice; returns the total paid."""
+    return book_once(model, instrument, idx, costs) + pay_duplicates(model, instrument, idx, costs)
+
+
+def pay_duplicates(model, instrument: str, idx: np.ndarray, costs: np.ndarray) -> float:
+    """What a duplicate listing is paid: spent from the ledger (within what it holds), booked on
+    the household's ``duplicate_cost``; it reaches nobody."""
+    if instrument not in PAID_PER_LISTING or len(idx) == 0:
+        return 0.0
+    idx = np.asarray(idx)
+    twice = model.hh.listed[idx] > 1
+    if not twice.any():
+        return 0.0
+    extra = np.asarray(costs, dtype=np.float64)[twice]
+    total = float(extra.sum())
+    granted = model.ledger.spend(instrument, total)
+    if total > 0:
+        np.add.at(model.hh.duplicate_cost, idx[twice], extra * (granted / total))
+    return granted
 
 
 def programme_households(model, support_after_exit: int) -> np.ndarray:
@@ -106,7 +147,11 @@ def serve(
     if len(queue) == 0 or budget <= 0:
         model.changes.wait(queue)
         return queue[:0], costs[:0]
-    cum = np.cumsum(costs)
+    listings = model.hh.listed[queue] if instrument in PAID_PER_LISTING else None
+    if listings is not None and (listings > 1).any():
+        cum = np.cumsum(costs * np.maximum(listings, 1))  # a duplicate is paid too
+    else:
+        cum = np.cumsum(costs)
     k = int(np.searchsorted(cum, budget * (1.0 + 1e-12), side="right"))
     chosen, paid = queue[:k], costs[:k]
     model.changes.wait(queue[k:])
