@@ -40,7 +40,9 @@ def allocate(model, ctx, budget: float) -> None:
     if len(sites) == 0:
         return
     remote = (v.remoteness >= p.min_remoteness) | (v.disaster_risk >= p.min_disaster_risk)
-    place = remote[hh.village] | (hh.recorded_category == Category.RELOCATION)  # villages looked up once
+    place = remote[hh.village] | (
+        hh.recorded_category == Category.RELOCATION
+    )  # villages looked up once
     elig = (
         ctx.programme
         & (hh.relocated_year < 0)
