@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SMALL_TOML, small_data
+from conftest import COUNTY_TOML, SMALL_TOML, small_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import main
-from sim.config import ConfigError, build_scenario
+from sim.config import ConfigError, build_scenario, load_scenario
 from sim.model import PovertyModel
 from sim.model.codes import Stage, Status
 from sim.policies import INSTRUMENTS
@@ -335,8 +335,10 @@ def test_spending_never_exceeds_the_money_available(budget, strategy, carry, see
 
 @pytest.mark.slow
 def test_transfusion_acts_sooner_and_blood_making_lasts_in_the_county(county_scenario):
+    # the support ending at the phase-out is the cliff's (the county's default is the transition)
+    cliff = load_scenario(COUNTY_TOML, {"programme.after_phase_out": "cliff"})
     runs = {
-        s: PovertyModel(county_scenario, strategy=s, seed=1, agents=False).run().timeseries()
+        s: PovertyModel(cliff, strategy=s, seed=1, agents=False).run().timeseries()
         for s in ("transfusion", "blood_making")
     }
     t, b = runs["transfusion"], runs["blood_making"]

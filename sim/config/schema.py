@@ -23,6 +23,7 @@ from pydantic import (
 from sim.config.files import check_name
 from sim.config.identification import CATEGORIES, Identification  # noqa: F401 (re-exported)
 from sim.config.parameters import default_values, instrument_names
+from sim.config.programme import Programme
 from sim.config.register import Register
 
 # ---------------------------------------------------------------------------------------------
@@ -408,13 +409,6 @@ class SchoolingCosts(Strict):
     compulsory_cost: NonNegFloat
     high_school_cost: NonNegFloat
     university_cost: NonNegFloat
-
-
-class Programme(Strict):
-    start_year: Annotated[int, Field(ge=0, le=100)]
-    phase_out_year: Annotated[int, Field(ge=0, le=100)]
-    support_after_exit: Annotated[int, Field(ge=0, le=100)]
-    targeting: Literal["poorest_first", "category_first", "random"]
 
 
 def _section_model(name: str, leaves: dict[str, Any]) -> type[BaseModel]:

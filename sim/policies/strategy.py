@@ -17,6 +17,21 @@ from sim.policies.dependency import work_factor
 SATURATED = 0.95
 TOLERANCE = 0.001
 PASSES = 4
+# instruments that end with the campaign even under the transition: new relocation ended in 2020
+# (what followed was follow-up support for the relocated: jobs and industry, which continue)
+TRANSITION_ENDS = frozenset({"relocation"})
+
+
+def transition_shares(spec: StrategySpec) -> dict[str, float]:
+    """The transition's rule, one for all strategies (docs/ODD.md, Strategies): every instrument
+    of the strategy except :data:`TRANSITION_ENDS` continues at its share (摘帽不摘政策); under
+    ``allocation = "shares"`` the kept shares are scaled to sum to 1, so that the transition
+    budget is offered in full, as the campaign's was."""
+    kept = {i: v for i, v in spec.shares.items() if i not in TRANSITION_ENDS and v > 0}
+    total = sum(kept.values())
+    if spec.allocation == "shares" and total > 0:
+        kept = {i: v / total for i, v in kept.items()}
+    return kept
 
 
 class Strategy:
@@ -44,6 +59,12 @@ class Strategy:
         )
         self.targeting = prog.targeting if s.targeting is None else s.targeting
         self.budget = scenario.budget.yearly if s.budget is None else s.budget
+        # after the phase-out: the transition (四个不摘) on its own budget and shares, or nothing
+        transition = prog.after_phase_out == "transition"
+        self.transition_years = prog.transition_years if transition else 0
+        self.transition_budget = prog.transition_budget_share * self.budget
+        self.transition_shares = transition_shares(s)
+        self._shares, self._budget = dict(s.shares), self.budget
         merged = scenario.instruments.model_dump()
         for inst, over in s.params.items():
             merged[inst] = {**merged[inst], **over}
@@ -57,19 +78,45 @@ class Strategy:
     def instruments(self) -> list[str]:
         return [i for i in self.order if self.spec.shares.get(i, 0.0) > 0]
 
+    @property
+    def last_year(self) -> int:
+        """The last funded year: the phase-out year, or the transition's last year."""
+        return self.phase_out_year + self.transition_years
+
+    def in_transition(self, year: int) -> bool:
+        return self.phase_out_year < year <= self.last_year and year >= self.start_year
+
     def in_programme(self, year: int) -> bool:
-        """Funded years: the schedule, for a strategy that spends (has instruments, or is a
-        subclass with its own ``apply``)."""
-        spends = bool(self.instruments) or type(self).apply is not Strategy.apply
-        return spends and self.start_year <= year <= self.phase_out_year
+        """Funded years: the schedule and the transition after it, for a strategy that spends
+        (has instruments, or is a subclass with its own ``apply``)."""
+        if type(self).apply is not Strategy.apply:
+            return self.start_year <= year <= self.phase_out_year
+        if self.in_transition(year):
+            return bool(self.transition_shares) and self.transition_budget > 0
+        return bool(self.instruments) and self.start_year <= year <= self.phase_out_year
+
+    def year_plan(self, year: int) -> tuple[dict[str, float], float]:
+        """This year's shares and budget: the campaign's, or the transition's."""
+        if self.in_transition(year):
+            return self.transition_shares, self.transition_budget
+        return dict(self.spec.shares), self.budget
 
     def apply(self, model) -> None:
         year = model.year
         model.effects.work_factor = work_factor(model, self.params)
-        if year == self.phase_out_year + 1:
+        if year in (self.phase_out_year + 1, self.last_year + 1):
+            # the campaign's dibao enrollees join the standing scheme at the phase-out (the
+            # transition's guarantee is the standing dibao), the transition's when it ends
             dibao.end_programme(model, self.params)
         if not self.in_programme(year):
             return
+        self._shares, self._budget = self.year_plan(year)
+        support = self.support_after_exit
+        if self.in_transition(year):
+            # the ledger opened the year with the campaign's budget: the transition has its own;
+            # every exited household stays served through the transition (摘帽不摘帮扶)
+            model.ledger.available = max(model.ledger.available - self.budget + self._budget, 0.0)
+            support = year
         # one uniform per household, the same under every strategy (a function of the seed, the
         # year and the household: sim.model.rng); computed only when the queue is random
         random_key = None
@@ -77,14 +124,14 @@ class Strategy:
             random_key = uniforms(model.streams.key("allocation.queue", year), model.hh.n)
         ctx = Context(
             params=self.params,
-            programme=programme_households(model, self.support_after_exit),
+            programme=programme_households(model, support),
             targeting=self.targeting,
             match_causes=self.spec.match_causes,
             random_key=random_key,
             instruments=registry.instruments(),
         )
         offered = {}
-        for inst in self.instruments:
+        for inst in [i for i in self.order if self._shares.get(i, 0.0) > 0]:
             budget = self.allotment(inst, model.ledger.available)
             if budget <= 0:
                 model.changes.wait(ctx.programme)
@@ -114,9 +161,9 @@ class Strategy:
         later = np.zeros(model.hh.n, dtype=bool)
         for _ in range(PASSES - 1):
             takers = [i for i, (o, sp) in offered.items() if o > 0 and sp >= SATURATED * o]
-            if model.ledger.available <= TOLERANCE * self.budget or not takers:
+            if model.ledger.available <= TOLERANCE * self._budget or not takers:
                 break
-            weights = [self.spec.shares[i] for i in takers]
+            weights = [self._shares[i] for i in takers]
             offered = {}
             for k, inst in enumerate(takers):
                 money = model.ledger.available * weights[k] / sum(weights[k:])
@@ -136,5 +183,6 @@ class Strategy:
         (:meth:`_reallocate`). ``"priority"``: the shares are caps that may
         sum to more than 1 — instruments take money in ``order`` while it lasts, so an
         instrument early in the order can leave a later one short
-        (tests/test_policies.py::test_priority_order_decides_who_is_short)."""
-        return min(self.spec.shares[instrument] * self.budget, available)
+        (tests/test_policies.py::test_priority_order_decides_who_is_short). In the transition the
+        shares and budget are the transition's (:meth:`year_plan`)."""
+        return min(self._shares[instrument] * self._budget, available)
