@@ -43,7 +43,7 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/batch_bench.py --out benchmarks/results/batch.json
-	$(BIN)/python benchmarks/strategies.py --out benchmarks/results/strategies.json
+	$(BIN)/python benchmarks/strategies.py --set programme.after_phase_out=cliff --out benchmarks/results/strategies.json
 	$(BIN)/python benchmarks/bench.py --out benchmarks/results/latest.json
 	$(BIN)/python benchmarks/roster_bench.py --out benchmarks/results/roster.json
 

@@ -88,8 +88,8 @@ def one_run(scenario, strategy: str, seed: int) -> dict:
     }
 
 
-def measure(scenario_path: Path, repeats: int) -> dict:
-    scenario = sim.load_scenario(scenario_path)
+def measure(scenario_path: Path, repeats: int, overrides: dict | None = None) -> dict:
+    scenario = sim.load_scenario(scenario_path, overrides)
     for s in STRATEGIES:  # compile and warm every instrument's code first
         sim.PovertyModel(scenario, strategy=s, seed=1, agents=False).run(2)
     runs: dict[str, list[dict]] = {s: [] for s in STRATEGIES}
@@ -129,7 +129,9 @@ def measure(scenario_path: Path, repeats: int) -> dict:
 
 def markdown(r: dict) -> str:
     lines = [
-        f"Scenario `{r['scenario']}`, ten years, medians of {r['repeats']} interleaved repeats.",
+        f"Scenario `{r['scenario']}`"
+        + "".join(f", `{k} = {v}`" for k, v in r.get("overrides", {}).items())
+        + f", ten years, medians of {r['repeats']} interleaved repeats.",
         "",
         "| strategy | µs per household-year | × status_quo | policy phase (ms/year) | costliest compiled phase (ms/year) |",
         "|---|---|---|---|---|",
@@ -155,8 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "county.toml"))
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", help="write the figures as JSON here")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="scenario override, e.g. programme.after_phase_out=cliff (the flagship's schedule)",
+    )
     args = ap.parse_args(argv)
-    r = measure(Path(args.scenario).resolve(), args.repeats)
+    overrides = dict(kv.split("=", 1) for kv in args.set)
+    r = measure(Path(args.scenario).resolve(), args.repeats, overrides)
+    r["overrides"] = overrides
     print(markdown(r))
     if args.out:
         Path(args.out).write_text(json.dumps(r, indent=1) + "\n")

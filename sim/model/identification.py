@@ -426,11 +426,29 @@ def check_duplicates(model) -> None:
     hh.listed[twice[found]] = 1
 
 
-def record_columns(model) -> dict:
+def record_errors(model) -> bool:
+    """Whether the record can differ from the truth: only when duplicates or reclassification
+    are switched on (otherwise every household is listed once, in its true category)."""
+    ident = model.scenario.identification
+    return bool(ident.duplicate_rate > 0 or ident.reclassify_share > 0)
+
+
+def record_columns(model, row: dict) -> dict:
     """The year's columns of the record: the counts the office reports (duplicates included),
-    the money paid to duplicate listings, the misclassified households and what they got."""
+    the money paid to duplicate listings, the misclassified households and what they got;
+    ``row``: the year's row so far (the register's true counts)."""
     hh = model.hh
     year = model.year
+    if not record_errors(model):  # the record is the truth: the register's own counts
+        return {
+            "reported_registered_households": int(row["registered_households"]),
+            "reported_registered_people": int(row["registered_people"]),
+            "duplicate_listings": 0,
+            "spending_duplicates": 0.0,
+            "misclassified_households": 0,
+            "misclassified_served_true": 0,
+            "misclassified_served_recorded": 0,
+        }
     st = hh.status
     active = (st == POOR) | (st == RETURNED)
     listed = hh.listed[active].astype(np.int64)

@@ -87,7 +87,7 @@ def collect(model, events: dict | None) -> dict:
     t, comp, by_trigger, durability = _household_totals(model, events)
     row = _poverty_and_register(model, t)
     row.update(register.columns_of_year(model, events))
-    row.update(identification.record_columns(model))
+    row.update(identification.record_columns(model, row))
     _flows(row, model, t, by_trigger, durability)
     _triggers(row, by_trigger)
     _incomes(row, t, comp, median_and_gini)
