@@ -32,8 +32,8 @@ def seen(monkeypatch):
     out: dict[str, dict[int, np.ndarray]] = {"eligible": {}, "posts": {}}
     weak, posts = public_jobs.weak_labour_households, public_jobs.village_posts
 
-    def record_weak(m, max_age):
-        out["eligible"][m.year] = mask = weak(m, max_age)
+    def record_weak(m, max_age, among=None):
+        out["eligible"][m.year] = mask = weak(m, max_age, among)
         return mask
 
     def record_posts(m, share):

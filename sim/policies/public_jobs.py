@@ -36,14 +36,17 @@ class Params(Strict):
     admin_cost: Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-def weak_labour_households(model, max_age: int) -> np.ndarray:
+def weak_labour_households(model, max_age: int, among: np.ndarray | None = None) -> np.ndarray:
     """Households with a member who can hold a village post and cannot migrate (person arrays,
     last year's work): a member who can hold one and is weak (older than
     ``economy.migrant_age_max``, chronically ill or disabled), or one who can hold one and cares
-    for a disabled member."""
+    for a disabled member. ``among``: the households to look at (a mask; all if None), the
+    others are False."""
     p = model.persons
     lo, _ = model.working_age
+    rows = np.arange(model.hh.n) if among is None else np.flatnonzero(among)
     return _weak_labour(
+        rows,
         model.person_start,
         columns(PostPersons, p),
         int(lo),
@@ -58,13 +61,12 @@ HEALTHY, DISABLED = int(Health.HEALTHY), int(Health.DISABLED)
 
 
 @jit
-def _weak_labour(start, persons, lo, max_age, old):
-    """One pass over each household's persons (consecutive rows)."""
+def _weak_labour(rows, start, persons, lo, max_age, old):
+    """One pass over the persons of each household of ``rows`` (consecutive rows)."""
     age, stage, health = persons.age, persons.stage, persons.health
     ent_job, work = persons.ent_job, persons.work
-    n = len(start) - 1
-    out = np.zeros(n, dtype=np.bool_)
-    for h in range(n):
+    out = np.zeros(len(start) - 1, dtype=np.bool_)
+    for h in rows:
         weak_can = can = disabled = False
         for i in range(start[h], start[h + 1]):
             a = age[i]
@@ -87,9 +89,8 @@ def village_posts(model, post_share: float) -> np.ndarray:
 def allocate(model, ctx, budget: float) -> None:
     j = ctx.params.public_jobs
     hh = model.hh
-    elig = (
-        ctx.programme & weak_labour_households(model, j.max_age) & ctx.match(model, "public_jobs")
-    )
+    candidates = ctx.programme & ctx.match(model, "public_jobs")
+    elig = weak_labour_households(model, j.max_age, candidates)
     queue = ctx.order(model, elig, "public_jobs")
     renewed = hh.public_jobs_last[queue] == model.year - 1
     queue = np.concatenate([queue[renewed], queue[~renewed]])
