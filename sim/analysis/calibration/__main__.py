@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 from sim.analysis.calibration.facts import DEFAULT_OUT, DEFAULT_SCENARIO, DEFAULT_SEEDS, STRATEGIES
 from sim.analysis.calibration.rendering import build_report
-from sim.config.files import write_text_atomic
+from sim.analysis.files import write_generated
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,21 +24,12 @@ def main(argv: list[str] | None = None) -> int:
         "--set", action="append", metavar="PATH=VALUE", help="override, as in povsim run"
     )
     args = parser.parse_args(argv)
-    from sim.config import ConfigError
     from sim.config.loading import parse_overrides
 
-    try:
-        overrides = parse_overrides(args.set)
-        text, _, _ = build_report(args.scenario, args.seeds, STRATEGIES, overrides)
-    except ConfigError as exc:
-        for line in exc.problems:
-            print(f"error: {line}", file=sys.stderr)
-        return 2
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out, text)
-    print(f"wrote {out}")
-    return 0
+    def build() -> str:
+        return build_report(args.scenario, args.seeds, STRATEGIES, parse_overrides(args.set))[0]
+
+    return write_generated(args.out, build)
 
 
 if __name__ == "__main__":

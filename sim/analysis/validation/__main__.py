@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from sim.analysis.files import write_generated
 from sim.analysis.validation.runs import DEFAULT_OUT, DEFAULT_SCENARIO, DEFAULT_SEEDS
-from sim.config.files import write_text_atomic
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,24 +26,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     from sim.analysis.validation.rendering import build_report
-    from sim.config import ConfigError
     from sim.config.loading import parse_overrides
 
     if args.years < 5:
         print("error: --years must be at least 5 (the checks read 2015-2020)", file=sys.stderr)
         return 2
-    try:
+
+    def build() -> str:
         overrides = parse_overrides(args.set)
-        text, _, _ = build_report(args.scenario, args.seeds, overrides=overrides, years=args.years)
-    except ConfigError as exc:
-        for line in exc.problems:
-            print(f"error: {line}", file=sys.stderr)
-        return 2
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out, text)
-    print(f"wrote {out}")
-    return 0
+        return build_report(args.scenario, args.seeds, overrides=overrides, years=args.years)[0]
+
+    return write_generated(args.out, build)
 
 
 if __name__ == "__main__":
