@@ -46,8 +46,11 @@ class BadInput(Exception):
 # Inputs
 
 
-def input_problem(path: str | Path, what: str = "file") -> str | None:
-    """Why ``path`` cannot be read as an input file, or None. Never opens it (a FIFO would block)."""
+def input_problem(
+    path: str | Path, what: str = "file", max_bytes: int = MAX_INPUT_BYTES
+) -> str | None:
+    """Why ``path`` cannot be read as an input file of at most ``max_bytes``, or None. Never
+    opens it (a FIFO would block)."""
     p = Path(path)
     try:
         st = p.stat()
@@ -61,11 +64,13 @@ def input_problem(path: str | Path, what: str = "file") -> str | None:
         return f"{p}: is a folder, expected a {what}"
     if not stat.S_ISREG(st.st_mode):
         return f"{p}: is not a regular file (a pipe, device or special file); expected a {what}"
-    if st.st_size > MAX_INPUT_BYTES:
+    if st.st_size > max_bytes:
         return (
             f"{p}: {st.st_size:,} bytes is too large for a {what} "
-            f"(at most {MAX_INPUT_BYTES // (1024 * 1024)} MiB)"
+            f"(at most {max_bytes // (1024 * 1024)} MiB)"
         )
+    if not os.access(p, os.R_OK):
+        return f"{p}: cannot read the {what} (permission denied)"
     return None
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import os
 import secrets
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sim.config.files import BadInput
+from sim.config.files import BadInput, input_problem
 from sim.roster.format import (
     BY_NAME,
     CODES,
@@ -77,7 +75,7 @@ def member_rows(start: np.ndarray, households: np.ndarray) -> np.ndarray:
 def read_roster(path: str | Path) -> Roster:
     """Read and type-check a roster, or raise BadInput with every problem found."""
     path = Path(path)
-    problem = _input_problem(path)
+    problem = input_problem(path, "roster file", MAX_ROSTER_BYTES)
     if problem:
         raise BadInput([problem])
     kind = SUFFIXES.get(path.suffix.lower())
@@ -102,23 +100,6 @@ def read_roster(path: str | Path) -> Roster:
     if problems:
         raise BadInput(problems)
     return _assemble(str(path), values, row, present)
-
-
-def _input_problem(path: Path) -> str | None:
-    """sim.config.files' input rule with the roster's own size limit (a register is large)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return f"{path}: roster file not found"
-    if stat.S_ISDIR(st.st_mode):
-        return f"{path}: is a folder, expected a roster file"
-    if not stat.S_ISREG(st.st_mode):
-        return f"{path}: is not a regular file; expected a roster file"
-    if st.st_size > MAX_ROSTER_BYTES:
-        return f"{path}: {st.st_size:,} bytes is too large for a roster (at most 4 GiB)"
-    if not os.access(path, os.R_OK):
-        return f"{path}: cannot read the roster (permission denied)"
-    return None
 
 
 def map_headers(path: Path, headers: list) -> tuple[dict[str, str], list[str]]:
