@@ -9,7 +9,7 @@ The contract with the strategies is the model's own (``effects``): the per-house
 :class:`~sim.model.effects.Effects` record that instruments write and the yearly phases read, the
 :class:`~sim.model.effects.Ledger` and :func:`~sim.model.effects.book` that record spending, and
 the :class:`~sim.model.effects.StrategyLike` protocol (``budget``, ``params``,
-``in_programme(year)``, ``apply(model)``). Loans the programme made are settled by the household
+``in_programme(year)``, ``year_budget(year)``, ``apply(model)``). Loans the programme made are settled by the household
 side (``credit``), run by the asset phase.
 
 The plugin point: ``PovertyModel(scenario, strategy=...)`` takes a strategy object, used as it

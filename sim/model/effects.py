@@ -28,7 +28,8 @@ class StrategyLike(Protocol):
 
     ``budget``: yearly programme budget (yuan); ``params``: instrument parameters by attribute
     (the economy reads ``params.microcredit`` for loans the programme made); ``in_programme``:
-    whether a year is funded; ``apply``: the policy phase. A strategy with ``bind(scenario)`` is
+    whether a year is funded; ``year_budget``: the money of a funded year (the campaign's, or
+    the 2021-2025 transition's), with which the ledger opens it; ``apply``: the policy phase. A strategy with ``bind(scenario)`` is
     bound to the model's scenario first.
     """
 
@@ -36,6 +37,8 @@ class StrategyLike(Protocol):
     params: Any
 
     def in_programme(self, year: int) -> bool: ...
+
+    def year_budget(self, year: int) -> float: ...
 
     def apply(self, model) -> None: ...
 
@@ -77,11 +80,13 @@ class Ledger:
     unabsorbed: dict[int, dict[str, float]] = field(default_factory=dict)
     credit: dict[int, dict[str, float]] = field(default_factory=dict)
 
-    def open_year(self, year: int, funded: bool = True) -> None:
-        """Open a year; only programme years are funded, and only they carry money over."""
+    def open_year(self, year: int, funded: bool = True, budget: float | None = None) -> None:
+        """Open a year with ``budget`` (the yearly budget if None); only programme years are
+        funded, and only they carry money over."""
         leftover = self.available if self.carry_over else 0.0
         self.year = year
-        self.available = (self.budget if funded else 0.0) + leftover
+        money = self.budget if budget is None else budget
+        self.available = (money if funded else 0.0) + leftover
         self.spent.setdefault(year, {})
 
     def spend(self, instrument: str, amount: float) -> float:

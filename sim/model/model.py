@@ -193,7 +193,7 @@ class PovertyModel(mesa.Model):
         # 3 identification
         identification.identify(self, keys("targeting", y))
         # 4 policies
-        self.ledger.open_year(y, funded=self.strategy.in_programme(y))
+        self.ledger.open_year(y, self.strategy.in_programme(y), self.strategy.year_budget(y))
         self.effects.reset()
         self.changes.new_year()
         self.strategy.apply(self)

@@ -101,6 +101,10 @@ class Strategy:
             return self.transition_shares, self.transition_budget
         return dict(self.spec.shares), self.budget
 
+    def year_budget(self, year: int) -> float:
+        """The money the ledger opens ``year`` with (:meth:`year_plan`)."""
+        return self.year_plan(year)[1]
+
     def apply(self, model) -> None:
         year = model.year
         model.effects.work_factor = work_factor(model, self.params)
@@ -113,10 +117,7 @@ class Strategy:
         self._shares, self._budget = self.year_plan(year)
         support = self.support_after_exit
         if self.in_transition(year):
-            # the ledger opened the year with the campaign's budget: the transition has its own;
-            # every exited household stays served through the transition (摘帽不摘帮扶)
-            model.ledger.available = max(model.ledger.available - self.budget + self._budget, 0.0)
-            support = year
+            support = year  # every exited household stays served (摘帽不摘帮扶)
         # one uniform per household, the same under every strategy (a function of the seed, the
         # year and the household: sim.model.rng); computed only when the queue is random
         random_key = None
