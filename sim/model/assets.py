@@ -52,15 +52,15 @@ def asset_params(ec, price_level: float = 1.0) -> AssetParams:
     )
 
 
-def credit_limit(cr, net_income, assets, village, n_villages: int) -> np.ndarray:
+def credit_limit(cr, net_income, assets, village, n_villages: int, out=None) -> np.ndarray:
     """Informal credit limit (economy.credit): years of net income plus a share of the assets,
     at most a multiple of the village's mean household net income (relatives and neighbours
-    lend what they can spare)."""
-    out = np.empty(len(net_income))
+    lend what they can spare); written into ``out`` when given."""
+    out = np.empty(len(net_income)) if out is None else out
     _credit_limits(
         net_income,
         assets,
-        np.asarray(village, dtype=np.int64),
+        village,
         int(n_villages),
         float(cr.income_multiple),
         float(cr.asset_share),
@@ -96,17 +96,7 @@ def assets(model, keys, work) -> None:
     par = asset_params(ec, price_level)
     # microcredit principal due this year is repaid first, out of the surplus (zeros: no loans)
     work.repaid[:] = credit.settle(model, hh.income - par.need_pp * hh.size, model.strategy.params)
-    cr = ec.credit
-    _credit_limits(
-        hh.net_income,
-        hh.assets,
-        hh.village,
-        model.villages.n,
-        float(cr.income_multiple),
-        float(cr.asset_share),
-        float(cr.village_multiple),
-        hh.credit_limit,
-    )
+    credit_limit(ec.credit, hh.net_income, hh.assets, hh.village, model.villages.n, hh.credit_limit)
     parallel(_assets, hh.n, columns(AssetHouseholds, hh, work), par)
 
 
@@ -212,8 +202,8 @@ def project(ec, start_assets, other_income, size, labour_units, productivity, ye
     for _ in range(years):
         asset_income(hh, ec.assets)
         hh.income[:] = other + hh.asset_income
-        hh.credit_limit[:] = credit_limit(
-            ec.credit, hh.income, hh.assets, np.zeros(n, dtype=np.int64), 1
+        credit_limit(
+            ec.credit, hh.income, hh.assets, np.zeros(n, dtype=np.int32), 1, hh.credit_limit
         )
         parallel(_assets, n, columns(AssetHouseholds, hh), par)
         path.append(hh.assets.copy())
