@@ -75,6 +75,16 @@ def gini(x: np.ndarray, w: np.ndarray, order=None) -> float:
     N_TOTALS,
 ) = range(31)
 COMPONENTS = tuple(c for c, _ in INCOME_COMPONENTS)
+# the register's sums, in sim.model.register's order (its columns_of_year reads them)
+R_INCOME_POOR, R_INCOME_EXITS, R_INCOME_ENTRIES = (
+    register.INCOME_POOR,
+    register.INCOME_EXITS,
+    register.INCOME_ENTRIES,
+)
+R_MISSED, R_LOST, R_EXITED_PEOPLE = register.MISSED, register.LOST, register.EXITED_PEOPLE
+R_WRONG_PEOPLE, R_NEVER_PEOPLE = register.WRONG_PEOPLE, register.NEVER_PEOPLE
+R_OMITTED_PEOPLE, R_ACTIVE_PEOPLE = register.OMITTED_PEOPLE, register.ACTIVE_PEOPLE
+R_PEOPLE = register.PEOPLE
 NEVER, POOR, EXITED, RETURNED = (int(s) for s in Status)
 
 
@@ -84,9 +94,9 @@ def collect(model, events: dict | None) -> dict:
     hh = model.hh
     # the median and Gini (a sort) run beside the sums, on another core when there is one
     median_and_gini = start(_median_and_gini, hh.n, hh.income_pc, hh.size)
-    t, comp, by_trigger, durability = _household_totals(model, events)
+    t, reg, comp, by_trigger, durability = _household_totals(model, events)
     row = _poverty_and_register(model, t)
-    row.update(register.columns_of_year(model, events))
+    row.update(register.columns_of_year(model, events, reg))
     row.update(identification.record_columns(model, row))
     _flows(row, model, t, by_trigger, durability)
     _triggers(row, by_trigger)
@@ -113,7 +123,10 @@ def _household_totals(model, events: dict | None):
     t = np.zeros(N_TOTALS)
     by_trigger = np.zeros((2, len(Trigger)), dtype=np.int64)  # returns, new poor
     flows = YearFlows(exits, returns, new_poor, trig)
-    _poverty_totals(t, by_trigger, columns(PovertyHouseholds, hh), flows, model.line(model.year))
+    reg = np.zeros(register.N_REGISTER)
+    y = model.year
+    lines = (model.line(y), model.line(y - 1) if y > 0 else model.line(y))
+    _poverty_totals(t, reg, by_trigger, columns(PovertyHouseholds, hh), flows, lines)
     comp = _income_components(t, columns(ComponentHouseholds, hh))
     par = LastingParams(
         year=model.year,
@@ -121,14 +134,15 @@ def _household_totals(model, events: dict | None):
         catastrophic_share=float(model.scenario.shocks.insurance.catastrophic_share),
     )
     durability = _lasting_exits_and_health(t, columns(LastingHouseholds, hh), par)
-    return t, comp, by_trigger, durability
+    return t, reg, comp, by_trigger, durability
 
 
 # the household columns each pass reads (and, for the decomposition's running sums, writes),
 # by their table names (sim.model.kernels.columns); this year's events; the passes' parameters
 PovertyHouseholds = namedtuple(
     "PovertyHouseholds",
-    "size income_pc status net_income cost_production inc_transfers line_ratio_sum sq_gap_sum",
+    "size income_pc prev_income_pc status guaranteed net_income cost_production inc_transfers "
+    "line_ratio_sum sq_gap_sum",
 )
 YearFlows = namedtuple("YearFlows", "exits returns new_poor triggers")
 ComponentHouseholds = namedtuple(
@@ -289,12 +303,15 @@ def _debt_totals(debt, net_income, registered_year, deprived):
 
 
 @jit
-def _poverty_totals(t, by_trigger, hh, flows, line):
+def _poverty_totals(t, reg, by_trigger, hh, flows, lines):
     """Poverty (FGT over persons), the register and this year's flows, into ``t`` and
-    ``by_trigger``; the running sums of the chronic/transient decomposition
-    (``sim.model.register.chronic_transient``). The columns are taken out of their records
-    before the loop (``sim.model.labour._labour``)."""
+    ``by_trigger``; the register's and the income layer's sums into ``reg`` (indexed by
+    ``sim.model.register``'s constants); the running sums of the chronic/transient
+    decomposition (``sim.model.register.chronic_transient``). The columns are taken out of their
+    records before the loop (``sim.model.labour._labour``)."""
+    line, line_prev = lines
     size, income_pc, status, net_income = hh.size, hh.income_pc, hh.status, hh.net_income
+    prev_income_pc, guaranteed = hh.prev_income_pc, hh.guaranteed
     cost_production, inc_transfers = hh.cost_production, hh.inc_transfers
     line_ratio_sum, sq_gap_sum = hh.line_ratio_sum, hh.sq_gap_sum
     exits, returns, new_poor, triggers = flows.exits, flows.returns, flows.new_poor, flows.triggers
@@ -331,6 +348,19 @@ def _poverty_totals(t, by_trigger, hh, flows, line):
         active = (st == POOR) | (st == RETURNED)
         active_hh += active
         active_people += s * active
+        # the register against the incomes (its standard: income_pc, 六算)
+        was_vulnerable = prev_income_pc[h] < line_prev
+        reg[R_INCOME_POOR] += vulnerable
+        reg[R_INCOME_EXITS] += was_vulnerable & ~vulnerable
+        reg[R_INCOME_ENTRIES] += ~was_vulnerable & vulnerable
+        reg[R_MISSED] += vulnerable & ~active
+        if st == EXITED:
+            reg[R_LOST] += vulnerable
+            reg[R_EXITED_PEOPLE] += s
+            reg[R_WRONG_PEOPLE] += s * (vulnerable | ~guaranteed[h])
+        elif st == NEVER:
+            reg[R_NEVER_PEOPLE] += s
+            reg[R_OMITTED_PEOPLE] += s * vulnerable
         exited_now += st == EXITED
         n_exits += exits[h]
         n_new_poor += new_poor[h]
@@ -339,21 +369,13 @@ def _poverty_totals(t, by_trigger, hh, flows, line):
             by_trigger[0, triggers[h]] += 1
         if new_poor[h]:
             by_trigger[1, triggers[h]] += 1
-    t[PEOPLE], t[INCOME_PERSONS], t[POOR_HH], t[POOR_PEOPLE] = (
-        people,
-        income_persons,
-        poor_hh,
-        poor_people,
-    )
-    t[GAP], t[SEVERITY], t[POOR_GROSS], t[POOR_TRANSFERS] = (
-        gap,
-        severity,
-        poor_gross,
-        poor_transfers,
-    )
+    t[PEOPLE], t[INCOME_PERSONS], t[POOR_HH] = people, income_persons, poor_hh
+    t[POOR_PEOPLE], t[GAP], t[SEVERITY] = poor_people, gap, severity
+    t[POOR_GROSS], t[POOR_TRANSFERS] = poor_gross, poor_transfers
     t[ACTIVE_HH], t[ACTIVE_PEOPLE], t[EXITED_NOW] = active_hh, active_people, exited_now
     t[EXITS], t[RETURNS], t[NEW_POOR] = n_exits, n_returns, n_new_poor
     t[VULNERABLE_PEOPLE], t[VULNERABLE_GAP], t[VULNERABLE_SEVERITY] = v_people, v_gap, v_severity
+    reg[R_ACTIVE_PEOPLE], reg[R_PEOPLE] = active_people, people
 
 
 @jit

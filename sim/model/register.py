@@ -207,19 +207,13 @@ def smallest(idx: np.ndarray, key: np.ndarray, k: int) -> np.ndarray:
     PEOPLE,
     N_REGISTER,
 ) = range(12)
-RegisterHouseholds = namedtuple(
-    "RegisterHouseholds",
-    "size status income_pc prev_income_pc guaranteed",
-)
 
 
-def columns_of_year(model, events: dict | None) -> dict:
-    """The register's and the income layer's columns of the year's row (one compiled pass)."""
+def columns_of_year(model, events: dict | None, t: np.ndarray) -> dict:
+    """The register's and the income layer's columns of the year's row, from their sums ``t``
+    (indexed by the constants above; summed in the metrics' poverty pass over the households,
+    ``sim.model.metrics._poverty_totals``)."""
     y = model.year
-    line = model.line(y)
-    t = _register_totals(
-        columns(RegisterHouseholds, model.hh), line, model.line(y - 1) if y > 0 else line
-    )
     reg = model.scenario.register
     n_exits = int(events["exits"].sum()) if events else 0
     income_poor = t[INCOME_POOR]
@@ -246,32 +240,6 @@ def columns_of_year(model, events: dict | None) -> dict:
         "county_exit_test": int(passed & (omission < COUNTY_MISSED) & (y > 0)),
         "monitored_households": int(model.hh.at_risk.sum()) if monitoring_on else 0,
     }
-
-
-@jit
-def _register_totals(hh, line, line_prev):
-    t = np.zeros(N_REGISTER)
-    size, status, income_pc, prev = hh.size, hh.status, hh.income_pc, hh.prev_income_pc
-    for h in range(len(size)):
-        s = np.float64(size[h])
-        st = status[h]
-        poor = income_pc[h] < line
-        was_poor = prev[h] < line_prev
-        active = (st == POOR) | (st == RETURNED)
-        t[INCOME_POOR] += poor
-        t[INCOME_EXITS] += was_poor & ~poor
-        t[INCOME_ENTRIES] += ~was_poor & poor
-        t[MISSED] += poor & ~active
-        t[LOST] += poor & (st == EXITED)
-        if st == EXITED:
-            t[EXITED_PEOPLE] += s
-            t[WRONG_PEOPLE] += s * (poor | ~hh.guaranteed[h])
-        if st == NEVER:
-            t[NEVER_PEOPLE] += s
-            t[OMITTED_PEOPLE] += s * poor
-        t[ACTIVE_PEOPLE] += s * active
-        t[PEOPLE] += s
-    return t
 
 
 def chronic_transient(model) -> dict:
