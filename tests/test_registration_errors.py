@@ -208,3 +208,36 @@ def test_duplicates_crowd_out_households_when_the_budget_binds():
     assert ra["spending_duplicates"] > 0.1 * ra["spending"]
     assert reached_a == pytest.approx(reached_b - ra["spending_duplicates"], rel=1e-3)
     assert ra["waiting_households"] > rb["waiting_households"]
+
+
+def test_recheck_adds_the_missed_and_removes_the_misidentified():
+    """The re-check (回头看) year registers up to recheck_cap of the year-0 register (the poorest
+    missed first) and takes off the active households measured at or above twice the line; the
+    removed are not exits; other years keep the yearly cap; recheck_year 0 leaves all as before."""
+    base_year = small_model().scenario.meta.base_year
+    on = {"identification.recheck_year": base_year + 1, "identification.recheck_cap": 0.3}
+    ref = small_model()
+    ref.step()
+    m = small_model(on)
+    hh = m.hh
+    active = (hh.status == Status.POOR) | (hh.status == Status.RETURNED)
+    line_prev = m.line(0)
+    misidentified = np.flatnonzero(active & (hh.measured_pc >= 2.0 * line_prev))
+    assert len(misidentified) > 0  # the small county has some to remove
+    m.step()
+    ts, ts_ref = m.timeseries(), ref.timeseries()
+    assert ts.register_removed.iloc[1] == len(misidentified)
+    assert not hh.registered[misidentified].any()
+    assert (hh.status[misidentified] == Status.NEVER).all()
+    assert (
+        ts.register_exits.iloc[1]
+        == ts_ref.register_exits.iloc[1]
+        - np.isin(np.flatnonzero(ref.hh.exit_year == 1), misidentified).sum()
+    )
+    cap = int(round(0.3 * m.initial_registered))
+    yearly = int(round(m.scenario.identification.new_registration_cap * m.initial_registered))
+    assert ts_ref.newly_registered.iloc[1] <= yearly < ts.newly_registered.iloc[1] <= cap
+    m.step()
+    assert m.timeseries().newly_registered.iloc[2] <= yearly
+    assert m.timeseries().register_removed.iloc[2] == 0
+    assert (ts_ref.register_removed == 0).all()

@@ -25,6 +25,11 @@ class Identification(Strict):
     spending_spike: NonNegFloat
     new_registration_cap: NonNegFloat
     reidentify_years: Annotated[int, Field(ge=1, le=100)]
+    # the one-off re-check of the register (回头看): its calendar year (0: none), the new
+    # registrations it allows and the measured income above which it removes a household
+    recheck_year: Annotated[int, Field(ge=0, le=2100)]
+    recheck_cap: NonNegFloat
+    recheck_remove_above: Annotated[float, Field(ge=1.0, le=100.0)]
     # registration errors (docs/ODD.md §7.6): duplicate listings (重报) and categories moved for
     # funding (乱归类)
     duplicate_rate: Prob

@@ -108,7 +108,10 @@ def identify(model, keys) -> None:
     year = model.year
     line_prev = model.line(year - 1)
     model.yr.newly_registered = 0
+    model.yr.removed = 0
     check_duplicates(model)
+    if sc.meta.base_year + year == ident.recheck_year:
+        remove_misidentified(model, line_prev)
     if year % ident.reidentify_years == 0:
         poor_found, mistaken = _candidates(
             hh.status,
@@ -118,7 +121,9 @@ def identify(model, keys) -> None:
             ident.exclusion_error,
             ident.inclusion_error,
         )
-        cap = int(round(ident.new_registration_cap * model.initial_registered))
+        calendar = sc.meta.base_year + year
+        share = ident.recheck_cap if calendar == ident.recheck_year else ident.new_registration_cap
+        cap = int(round(share * model.initial_registered))
         # scale control: wrongly included households take their places first (they are put
         # forward, not found by the income check), then the poorest of the poor found
         mistaken = mistaken[:cap]
@@ -132,6 +137,23 @@ def identify(model, keys) -> None:
             registration_errors(model, idx)
         model.yr.newly_registered = len(idx)
     flag_monitoring(model, line_prev)
+
+
+def remove_misidentified(model, line: float) -> None:
+    """The re-check (回头看) takes off the register the active households that officials measured
+    well above the line (剔除识别不准): not exits, the register's own correction."""
+    hh = model.hh
+    ident = model.scenario.identification
+    active = (hh.status == POOR) | (hh.status == RETURNED)
+    idx = np.flatnonzero(active & (hh.measured_pc >= ident.recheck_remove_above * line))
+    hh.status[idx] = NEVER  # as if never registered: the re-check deleted the record
+    hh.registered[idx] = False
+    hh.registered_year[idx] = -1
+    hh.category[idx] = -1
+    hh.recorded_category[idx] = -1
+    hh.listed[idx] = 0
+    hh.years_above[idx] = 0
+    model.yr.removed = len(idx)
 
 
 def _poorest(found: np.ndarray, income: np.ndarray, room: int) -> np.ndarray:

@@ -180,6 +180,7 @@ def _poverty_and_register(model, t) -> dict:
         "registered_households": int(t[ACTIVE_HH]),
         "registered_people": int(t[ACTIVE_PEOPLE]),
         "newly_registered": int(model.yr.newly_registered),
+        "register_removed": int(model.yr.removed),
     }
     return row
 

@@ -252,6 +252,12 @@ _COLUMNS: list[Outcome] = [
         HH,
         "households put on the register this year (identification, with its errors)",
     ),
+    _col(
+        "register_removed",
+        HH,
+        "households the re-check (回头看, identification.recheck_year) took off the register as "
+        "misidentified this year (not exits)",
+    ),
     *REGISTER_COLUMNS,
     *RECORD_COLUMNS,
     _col(

@@ -32,6 +32,7 @@ class YearState:
     disaster_assets_lost: np.ndarray
     disaster_asset_income: np.ndarray
     newly_registered: int = 0  # households registered this year (identification → metrics)
+    removed: int = 0  # households the re-check took off the register (identification → metrics)
 
     @classmethod
     def zeros(cls, n: int) -> YearState:
