@@ -61,7 +61,7 @@ def check_year(model, prev_active: np.ndarray, prev_row: dict | None) -> None:
     assert (hh.category[~reg] == -1).all()
     assert (hh.status[~reg] == Status.NEVER).all()
     assert (hh.status[reg] != Status.NEVER).all()
-    assert ((hh.registered_year >= 0) == reg).all()
+    assert ((hh.registered_year != -1) == reg).all()  # -2: registered before the base year
     active = (hh.status == Status.POOR) | (hh.status == Status.RETURNED)
     # enterprises and links
     assert (hh.enterprise < model.ent.n).all()
@@ -89,7 +89,8 @@ def check_year(model, prev_active: np.ndarray, prev_row: dict | None) -> None:
     assert (prev_active | (hh.registered_year == year))[exited].all()
     # who returns this year had exited before
     returned = hh.return_year == year
-    assert (hh.first_exit_year[returned] >= 0).all()
+    before = hh.registered_year == -2  # exited before the base year (register.exited_before)
+    assert ((hh.first_exit_year >= 0) | before)[returned].all()
     assert (hh.first_exit_year[returned] < year).all()
 
 

@@ -140,3 +140,30 @@ def test_smallest_is_a_stable_sorts_first_k(keys, k):
     idx = np.arange(len(key)) * 3 + 1
     want = np.sort(idx[np.argsort(key, kind="stable")[: max(k, 0)]])
     assert np.array_equal(smallest(idx, key, k), want)
+
+
+def test_exits_before_the_base_year_are_the_near_poor_and_return_when_found():
+    """register.exited_before: that share of the year-0 register, never-registered households
+    measured just above the line, is exited at year 0 (not the year-0 cohort, supported after
+    exit); those that fell below the line are found as returns in year 1; with 0 nobody returns
+    in year 1 (nobody has exited yet)."""
+    off = small_model({}, strategy="precision")
+    on = small_model({"register.exited_before": 0.5}, strategy="precision")
+    hh = on.hh
+    before = np.flatnonzero(hh.registered_year == -2)
+    assert len(before) == round(0.5 * on.initial_registered)
+    assert (hh.status[before] == Status.EXITED).all() and (hh.exit_year[before] == 0).all()
+    assert (hh.registered_year == 0).sum() == (off.hh.registered_year == 0).sum()
+    assert (hh.category[before] >= 0).all()
+    # the near poor: more of them below the line than of the other never-registered, and their
+    # incomes sit lower than the rest's
+    line = on.line(0)
+    rest = hh.status == Status.NEVER
+    assert np.median(hh.income_pc[before]) < np.median(hh.income_pc[rest])
+    assert (hh.income_pc[before] < 2.5 * line).mean() > 0.9
+    on.run()
+    off.run()
+    ts, ts_off = on.timeseries(), off.timeseries()
+    assert ts_off["register_returns"].iloc[1] == 0
+    back = (on.hh.return_year == 1) & (on.hh.registered_year == -2)
+    assert ts["register_returns"].iloc[1] == back.sum() > 0

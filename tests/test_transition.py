@@ -31,7 +31,12 @@ def small_run(mode: str, strategy: str, seed: int = 1, **overrides) -> PovertyMo
 
 @pytest.fixture(scope="module")
 def precision():
-    return {mode: small_run(mode, "precision") for mode in ("cliff", "transition")}
+    # support after exit shorter than the campaign, so that some exits fall out of it before the
+    # transition (which reaches them again)
+    return {
+        mode: small_run(mode, "precision", **{"programme.support_after_exit": 2})
+        for mode in ("cliff", "transition")
+    }
 
 
 def _spending(model: PovertyModel) -> np.ndarray:

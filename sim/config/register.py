@@ -46,4 +46,5 @@ class Register(Strict):
     detect_served: Prob
     monitoring_from: Annotated[int, Field(ge=1949, le=2100)]
     west: bool
+    exited_before: Annotated[float, Field(ge=0.0, le=5.0)]
     plan: RegisterPlan

@@ -41,7 +41,10 @@ HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
     "insured": ("bool", "enrolled in rural medical insurance"),
     "frail": ("bool", "higher illness incidence (registered at year 0)"),
     "registered": ("bool", "ever on the register (建档立卡)"),
-    "registered_year": ("int16", "year first registered (-1 never)"),
+    "registered_year": (
+        "int16",
+        "year first registered (-1 never; -2 before the base year, exited by it: register.exited_before)",
+    ),
     "status": ("int8", "0 never registered, 1 poor, 2 exited, 3 returned"),
     "causes": ("int16", "causes of poverty, bit flags (sim.model.codes.Cause)"),
     "primary_cause": ("int16", "primary cause (one Cause flag, 0 none)"),

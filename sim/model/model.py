@@ -172,6 +172,7 @@ class PovertyModel(mesa.Model):
         self.ledger.open_year(0, funded=False)
         economy.labour_and_income(self, keys("labour", 0))
         self.hh.prev_income_pc[:] = self.hh.income_pc  # the registration-year observation
+        register.open_exited_before(self, keys("register", 0))  # the exits of 2014-2015
         identification.flag_monitoring(self, self.line(0))
         identification.update_status(self)  # 三保障 at registration (no event can happen)
         register.observe(self, keys("register", 0))  # the registration year's observation

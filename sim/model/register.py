@@ -18,9 +18,10 @@ import numpy as np
 
 from sim.model.codes import Status, Trigger
 from sim.model.kernels import columns, jit, parallel, row
-from sim.model.rng import normal, uniform
+from sim.model.rng import normal, normals_at, uniform
 
 NEVER, POOR, EXITED, RETURNED = (int(s) for s in Status)
+BEFORE = -2  # registered_year of households registered before the base year (not in the cohort)
 T_NONE = int(Trigger.NONE)
 MAX_YEARS_ABOVE = 100  # the counter saturates (int16)
 COUNTY_WRONGFUL, COUNTY_MISSED = 0.02, 0.02  # the 2017 county exit rules: 错退率, 漏评率 below 2%
@@ -39,6 +40,38 @@ ObserveParams = namedtuple(
 
 def exit_line(model) -> float:
     return model.line(model.year) * (1.0 + model.scenario.identification.exit_margin)
+
+
+def open_exited_before(model, keys) -> None:
+    """The households that left the register in the years before the base year (2014-2015),
+    counted out by the rules of the time: no stable years, no verification of 三保障. They are the
+    ``register.exited_before`` x (year-0 register) never-registered households whose income, as
+    officials measured it then (stream ``register.before``: the measurement error), was lowest
+    at or above the line; some are below it (paper exits of the old rules), and the yearly
+    adjustment finds them as returns from the first programme year."""
+    from sim.model.identification import assign_category
+
+    hh, reg = model.hh, model.scenario.register
+    k = int(round(reg.exited_before * model.initial_registered))
+    if k <= 0:
+        return
+    line = model.line(0)
+    never = np.flatnonzero(hh.status == NEVER)
+    sd = float(reg.measure_error)
+    measured = hh.income_pc[never] * np.exp(
+        sd * normals_at(keys.key("before"), never) - 0.5 * sd * sd
+    )
+    out = measured >= line
+    idx = smallest(never[out], measured[out], k)
+    hh.registered[idx] = True
+    hh.registered_year[idx] = BEFORE
+    hh.status[idx] = EXITED
+    hh.exit_year[idx] = 0  # support after exit (摘帽不摘政策) counts from the base year
+    hh.paper_exit[idx] = hh.income_pc[idx] < line  # the old rules did not check 三保障
+    assign_category(model, idx)
+    hh.recorded_category[idx] = hh.category[idx]
+    hh.recorded_causes[idx] = hh.causes[idx]
+    hh.listed[idx] = 1
 
 
 def observe(model, keys, events: dict | None = None) -> None:
