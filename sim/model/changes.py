@@ -40,6 +40,15 @@ class Changes:
         """Productive assets given (an input grant) or bought with a loan."""
         self._model.hh.assets[idx] += amount
 
+    def own_asset_share(self, idx: np.ndarray, dividend, first: np.ndarray, last: np.ndarray):
+        """A share in an asset the programme paid for (资产收益: a village photovoltaic station,
+        shares in a cooperative): it pays ``dividend`` a year, as property income, from year
+        ``first`` to year ``last``, whatever the household's status and the programme's."""
+        hh = self._model.hh
+        hh.dividend[idx] = dividend
+        hh.dividend_from[idx] = first
+        hh.dividend_until[idx] = last
+
     def link(self, idx: np.ndarray, enterprises: np.ndarray) -> None:
         """Households linked to a leading enterprise this year (its contracts start after the
         enterprise's lag, §7.10)."""

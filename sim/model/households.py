@@ -30,6 +30,12 @@ HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
     "land": ("float64", "cultivated land, mu"),
     "land_let": ("float64", "land let out for good (left behind by relocation), mu"),
     "assets": ("float64", "productive assets, yuan"),
+    "dividend": (
+        "float64",
+        "yearly dividend of a programme-funded asset share (资产收益), yuan/year",
+    ),
+    "dividend_from": ("int16", "first year the asset share pays its dividend"),
+    "dividend_until": ("int16", "last year the asset share pays (its life, or its failure)"),
     "savings": ("float64", "liquid savings, yuan"),
     "debt": ("float64", "outstanding debt, yuan"),
     "credit_limit": ("float64", "informal credit limit this year (economy.credit), yuan"),
@@ -90,7 +96,7 @@ HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
     "inc_wage": ("float64", "local and enterprise wage income, yuan/year"),
     "inc_migrant": ("float64", "migrant income reaching the household, yuan/year"),
     "inc_business": ("float64", "diversified business and contract income, yuan/year"),
-    "inc_property": ("float64", "rent and interest, yuan/year"),
+    "inc_property": ("float64", "rent, interest and asset dividends, yuan/year"),
     "inc_transfers": ("float64", "standing and programme transfers, yuan/year"),
     "inc_transfers_programme": ("float64", "of which programme transfers, yuan/year"),
     "inc_dibao_standing": (

@@ -31,7 +31,7 @@ FarmHouseholds = namedtuple(
     "FarmHouseholds",
     "village land productivity assets savings enterprise link_year labour_units farm_labour "
     "asset_return asset_income inc_farm cost_production loss_disaster inc_livestock inc_business loss_market "
-    "contract_income_prev inc_property",
+    "contract_income_prev inc_property dividend dividend_from dividend_until",
 )
 FarmVillages = namedtuple("FarmVillages", "land_productivity infrastructure remoteness hit")
 FarmEnterprises = namedtuple("FarmEnterprises", "alive lag industry income_per_household premium")
@@ -185,6 +185,7 @@ def _farm_assets_contracts(lo, hi, hh, villages, ent, par):
     loss_disaster, inc_livestock = hh.loss_disaster, hh.inc_livestock
     inc_business, loss_market, inc_property = hh.inc_business, hh.loss_market, hh.inc_property
     contract_income = hh.contract_income_prev
+    dividend, dividend_from, dividend_until = hh.dividend, hh.dividend_from, hh.dividend_until
     land_productivity, infrastructure = villages.land_productivity, villages.infrastructure
     remoteness, hit = villages.remoteness, villages.hit
     alive, lag, industry, premium = ent.alive, ent.lag, ent.industry, ent.premium
@@ -237,7 +238,9 @@ def _farm_assets_contracts(lo, hi, hh, villages, ent, par):
         # unfarmed land is let out, for less in a remote village
         rent_factor = 1.0 - par.rent_remoteness_discount * remoteness[vil]
         rent = ld * (1.0 - farmed) * par.land_rent_per_mu * rent_factor * price_level
-        inc_property[h] = rent + savings[h] * par.savings_interest
+        # an asset share's dividend (资产收益) is property income, as the NBS counts it
+        paid = dividend[h] if dividend_from[h] <= year <= dividend_until[h] else 0.0
+        inc_property[h] = rent + savings[h] * par.savings_interest + paid
 
 
 @jit
