@@ -158,8 +158,8 @@ def register_metrics(df: pd.DataFrame) -> None:
         df["returns_per_exit"] = np.where(cum_ex > 0, np.cumsum(np.nan_to_num(ret)) / cum_ex, 0.0)
     df["register_left"] = reg / reg[0] if reg[0] > 0 else math.nan
     falling = [math.nan] * len(df)
-    for y in range(3, len(df)):  # 2018 < 2017, 2019 < 2018, ... up to year y
-        falling[y] = float(all(ret[k] < ret[k - 1] for k in range(3, y + 1)))
+    for y in range(2, len(df)):  # 2017 < 2016, 2018 < 2017, ... up to year y
+        falling[y] = float(all(ret[k] < ret[k - 1] for k in range(2, y + 1)))
     df["returns_falling"] = falling
     df["county_exit_passed"] = np.maximum.accumulate(np.nan_to_num(df["county_exit_test"]))
 
