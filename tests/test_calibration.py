@@ -220,7 +220,7 @@ def test_register_fact_verdicts(fact, value, ok):
 
 
 def test_register_metrics_measure_the_shape():
-    """returns_falling is 1 only when returns fall from 2017 on; exit_share divides by the
+    """returns_falling is 1 only when returns fall from 2016 on; exit_share divides by the
     register at the start of the year; the exit test is carried forward once passed."""
     import pandas as pd
 
@@ -236,15 +236,15 @@ def test_register_metrics_measure_the_shape():
             }
         )
 
-    falling = frame([0, 0, 40, 20, 5, 1], [0, 0, 0, 0, 1, 0])
+    falling = frame([0, 60, 40, 20, 5, 1], [0, 0, 0, 0, 1, 0])
     register_metrics(falling)
     assert falling["returns_falling"].iloc[4] == 1.0
     assert falling["exit_share"].tolist()[1:] == pytest.approx([0.2, 0.375, 0.4, 1 / 3, 0.5])
     assert falling["county_exit_passed"].tolist() == [0, 0, 0, 0, 1, 1]
     assert falling["nbs_ratio"].iloc[5] == 0.0
     assert falling["register_left"].iloc[5] == pytest.approx(0.1)
-    rising = frame([0, 0, 40, 60, 50, 70], [0] * 6)
+    rising = frame([0, 50, 40, 60, 50, 70], [0] * 6)
     register_metrics(rising)
     assert rising["returns_falling"].iloc[4] == 0.0
-    assert rising["returns_per_exit"].iloc[4] == pytest.approx(150 / 80)
+    assert rising["returns_per_exit"].iloc[4] == pytest.approx(200 / 80)
     assert rising["county_exit_passed"].iloc[5] == 0

@@ -157,13 +157,14 @@ def test_register_checks_are_judged_and_fail_when_the_shape_is_wrong(report):
 
     def with_returns(values):
         out = []
-        for r in runs.of("precision"):
+        for r in runs.hindcast:
             ts = r.ts.copy()
-            ts.loc[ts["year"].isin([2, 3, 4]), "register_returns"] = values
+            ts.loc[ts["year"].isin([1, 2, 3, 4]), "register_returns"] = values
             out.append(dataclasses.replace(r, ts=ts))
-        return dataclasses.replace(runs, runs=out)
+        return dataclasses.replace(runs, hindcast=out)
 
-    assert returns_falling(with_returns([300, 200, 100])).passed is True
-    assert returns_falling(with_returns([100, 200, 300])).passed is False
-    assert returns_falling(with_returns([100, 100, 50])).passed is False  # not strictly falling
+    assert returns_falling(with_returns([400, 300, 200, 100])).passed is True
+    assert returns_falling(with_returns([100, 200, 300, 400])).passed is False
+    assert returns_falling(with_returns([300, 100, 100, 50])).passed is False  # not strictly
+    assert returns_falling(dataclasses.replace(runs, hindcast=[])).passed is None
     assert county_exit(dataclasses.replace(runs, hindcast=[])).passed is None
