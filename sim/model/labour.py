@@ -177,16 +177,17 @@ def _migration_threshold(skill, chronic, wf, wp, par):
 
 
 @jit
-def _placement(placed, occupation, i, may_migrate, chronic, wf, key, par):
-    """Whether person ``i`` is away on an organised placement (sim.policies.labour_transfer)
-    this year, kept in ``placed``: for sure the year it is made (the worker was not away last
-    year), then kept each year with chance ``placement_retention``, lowered as the migration
-    chance is for the chronically ill and by the work factor. It ends when it is not kept (the
-    worker comes back) or the worker can no longer migrate."""
-    stay = placed[i] & may_migrate
-    if stay & (occupation[i] == W_MIGRANT):  # rare: a branch costs nothing here
+def _kept(placed, occupation, i, may_migrate, chronic, wf, keys, par):
+    """Whether placed person ``i`` is still away on the organised placement
+    (sim.policies.labour_transfer) this year, kept in ``placed``: for sure the year it is made
+    (the worker was not away last year), then each year with chance ``placement_retention``,
+    lowered as the migration chance is for the chronically ill and by the work factor. It ends
+    when it is not kept (the worker comes back) or the worker can no longer migrate. Called for
+    the placed only: the branch is almost never taken, and the others write nothing."""
+    stay = may_migrate
+    if stay & (occupation[i] == W_MIGRANT):
         keep = par.placement_retention * wf * (par.chronic_migration if chronic else 1.0)
-        stay = uniform(key, i) < keep
+        stay = uniform(keys.placement, i) < keep
     placed[i] = stay
     return stay
 
@@ -268,7 +269,7 @@ def _labour(lo, hi, start, persons, households, work, memo, local_keys, keys, pa
         if may_migrate & changed:
             m_skill[i], m_chr[i], m_wf[i] = sk, chronic, wf
             m_q[i] = _migration_threshold(sk, chronic, wf, propensity[i], par)
-        stay = _placement(placed, occupation, i, may_migrate, chronic, wf, keys.placement, par)
+        stay = placed[i] and _kept(placed, occupation, i, may_migrate, chronic, wf, keys, par)
         migrant = may_migrate & ((open_uniform(k_migration, i) > m_q[i]) | stay)
         # a local job is mostly kept: the draw behind it is renewed with chance 1 - persistence
         renew = (year > 0) & (uniform(k_renewal, i) >= par.local_persistence)
