@@ -132,6 +132,11 @@ class Changes:
         p.skill[persons] *= factor
         p.base_skill[persons] *= factor
 
+    def place(self, persons: np.ndarray) -> None:
+        """Members placed in migrant work by organised labour transfer: they go away this year
+        and stay away while the labour phase keeps the placement (sim.model.labour)."""
+        self._model.persons.placed[persons] = True
+
     # ---- villages -----------------------------------------------------------------------------
     def build(self, villages: np.ndarray, gain: float, remoteness_cut: float) -> None:
         """Roads, water and power: infrastructure up by ``gain`` (at most 1), remoteness down."""

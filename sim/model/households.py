@@ -155,6 +155,10 @@ PERSON_FIELDS: dict[str, tuple[str, str]] = {
     "work_propensity": ("float64", "persistent latent draw (standard normal) behind work choices"),
     "ent_job": ("bool", "holds a job in the household's linked enterprise"),
     "dropped_out": ("bool", "left compulsory school early"),
+    "placed": (
+        "bool",
+        "on an organised placement in migrant work (劳务输出) until the worker comes back",
+    ),
 }
 
 

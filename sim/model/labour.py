@@ -22,7 +22,9 @@ from sim.model.rng import ndtr, ndtri, open_uniform, uniform
 # streams "labour.<field>", per person: the migration propensity's yearly part and the local job
 # draw's renewal (for everybody: never depends on the strategy). The local job draw itself,
 # "labour.local", is read from the year it was last renewed (LocalKeys), not this year's.
-LabourStreams = namedtuple("LabourStreams", "migration renewal")
+# "labour.placement": whether an organised placement is kept another year (read only for the
+# placed; a draw of the person's row, so the same under every strategy).
+LabourStreams = namedtuple("LabourStreams", "migration renewal placement")
 HEALTHY, CHRONIC, DISABLED = int(Health.HEALTHY), int(Health.CHRONIC), int(Health.DISABLED)
 NONE, COMPULSORY = int(Stage.NONE), int(Stage.COMPULSORY)
 HIGH, UNIVERSITY = int(Stage.HIGH), int(Stage.UNIVERSITY)
@@ -35,7 +37,7 @@ MIN_KEEP = 1e-9
 
 LabourPersons = namedtuple(
     "LabourPersons",
-    "hh age stage health acute skill work_propensity ent_job work local_year",
+    "hh age stage health acute skill work_propensity ent_job work local_year placed",
 )
 # from the households, the policy effects and the year record
 LabourHouseholds = namedtuple(
@@ -61,7 +63,7 @@ LabourParams = namedtuple(
     "migrant_age_max pension_age sqrt_rho sqrt_1_rho chronic_weight acute_keep lost_per_earned "
     "elderly_weight migrant_base_prob migrant_elasticity chronic_migration max_work_chance "
     "local_skill_cap local_farm_share migrant_pay local_pay enterprise_pay compulsory_cost "
-    "high_school_cost university_cost",
+    "high_school_cost university_cost placement_retention",
 )
 
 
@@ -106,6 +108,9 @@ def labour_params(model, wage_index: float, memo: MigrationMemo | None = None) -
         compulsory_cost=float(s.compulsory_cost),
         high_school_cost=float(s.high_school_cost),
         university_cost=float(s.university_cost),
+        # organised placements made by the programme are kept on the strategy's terms, as its
+        # loans are repaid on them (sim.model.income)
+        placement_retention=float(model.strategy.params.labour_transfer.retention),
     )
 
 
@@ -172,6 +177,22 @@ def _migration_threshold(skill, chronic, wf, wp, par):
 
 
 @jit
+def _kept(placed, occupation, i, may_migrate, chronic, wf, keys, par):
+    """Whether placed person ``i`` is still away on the organised placement
+    (sim.policies.labour_transfer) this year, kept in ``placed``: for sure the year it is made
+    (the worker was not away last year), then each year with chance ``placement_retention``,
+    lowered as the migration chance is for the chronically ill and by the work factor. It ends
+    when it is not kept (the worker comes back) or the worker can no longer migrate. Called for
+    the placed only: the branch is almost never taken, and the others write nothing."""
+    stay = may_migrate
+    if stay & (occupation[i] == W_MIGRANT):
+        keep = par.placement_retention * wf * (par.chronic_migration if chronic else 1.0)
+        stay = uniform(keys.placement, i) < keep
+    placed[i] = stay
+    return stay
+
+
+@jit
 def _start_sums(lo, hi, households, work):
     """Zero the household sums of households ``lo:hi`` before their persons add into them."""
     for out in (
@@ -219,7 +240,7 @@ def _labour(lo, hi, start, persons, households, work, memo, local_keys, keys, pa
     local_chance, farm_labour, earn_local = w.local_chance, w.farm_labour, w.earn_local
     lost_work, pensioners, school = w.lost_work, w.pensioners, w.school
     m_skill, m_chr, m_wf, m_q = memo.skill, memo.chronic, memo.work_factor, memo.threshold
-    year, k_migration, k_renewal = par.year, keys.migration, keys.renewal
+    year, k_migration, k_renewal, placed = par.year, keys.migration, keys.renewal, p.placed
     wa_min, wa_max, elderly_max = par.working_age_min, par.working_age_max, par.elderly_farm_age_max
     elderly_weight = par.elderly_weight
     for i in range(row(start[lo]), row(start[hi])):
@@ -248,7 +269,8 @@ def _labour(lo, hi, start, persons, households, work, memo, local_keys, keys, pa
         if may_migrate & changed:
             m_skill[i], m_chr[i], m_wf[i] = sk, chronic, wf
             m_q[i] = _migration_threshold(sk, chronic, wf, propensity[i], par)
-        migrant = may_migrate & (open_uniform(k_migration, i) > m_q[i])
+        stay = placed[i] and _kept(placed, occupation, i, may_migrate, chronic, wf, keys, par)
+        migrant = may_migrate & ((open_uniform(k_migration, i) > m_q[i]) | stay)
         # a local job is mostly kept: the draw behind it is renewed with chance 1 - persistence
         renew = (year > 0) & (uniform(k_renewal, i) >= par.local_persistence)
         ly = year if renew else local_year[i]
