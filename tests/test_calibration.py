@@ -187,7 +187,7 @@ def test_hindcast_section_sets_the_register_beside_the_record(report):
         lines = [ln for ln in section.splitlines() if ln.startswith(f"| {fact.label} |")]
         assert len(lines) == 1, fact.key
         assert ("✅" in lines[0]) != ("❌" in lines[0])
-    for label, _, _ in VARIANTS:
+    for label, *_ in VARIANTS:
         assert f"| {label} |" in section
     assert "Findings" in section and "paper exits" in section
     # the register facts are also rows of the main table, judged under precision
