@@ -17,6 +17,7 @@ from collections import namedtuple
 import numpy as np
 
 from sim.model.codes import Status, Trigger
+from sim.model.identification import assign_category
 from sim.model.kernels import columns, jit, parallel, row
 from sim.model.rng import normal, normals_at, uniform
 
@@ -49,8 +50,6 @@ def open_exited_before(model, keys) -> None:
     officials measured it then (stream ``register.before``: the measurement error), was lowest
     at or above the line; some are below it (paper exits of the old rules), and the yearly
     adjustment finds them as returns from the first programme year."""
-    from sim.model.identification import assign_category
-
     hh, reg = model.hh, model.scenario.register
     k = int(round(reg.exited_before * model.initial_registered))
     if k <= 0:
