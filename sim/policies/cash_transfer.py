@@ -27,8 +27,7 @@ class Params(Strict):
 def allocate(model, ctx, budget: float) -> None:
     p = ctx.params.cash_transfer
     hh = model.hh
-    elig = ctx.programme & ctx.match(model, "cash_transfer")
-    queue = ctx.order(model, elig, "cash_transfer")
+    queue = ctx.rows[ctx.order_rows(model, ctx.match_rows(model, "cash_transfer"), "cash_transfer")]
     if len(queue) == 0:
         return
     mean_size = float(hh.size.mean())

@@ -83,6 +83,18 @@ def sum_of_table(codes, table, hh_of, n_hh):
 
 
 @jit
+def sum_of_table_at(codes, table, households, person_start):
+    """:func:`sum_of_table` for ``households`` only (one sum per entry, over the household's
+    persons ``person_start[h]:person_start[h + 1]``, added in the same order)."""
+    out = np.zeros(len(households))
+    for j in range(len(households)):
+        h = households[j]
+        for i in range(person_start[h], person_start[h + 1]):
+            out[j] += table[codes[i]]
+    return out
+
+
+@jit
 def first_flagged(flags, households, person_start):
     """Each household's first person whose flag is set, households without one left out; the
     persons of household ``h`` are rows ``person_start[h]:person_start[h + 1]``."""
@@ -95,6 +107,16 @@ def first_flagged(flags, households, person_start):
                 k += 1
                 break
     return out[:k]
+
+
+@jit
+def count_in_group(groups, n_groups):
+    """``np.bincount(groups[groups >= 0], minlength=n_groups)`` in one pass, no copy."""
+    out = np.zeros(n_groups, dtype=np.int64)
+    for g in groups:
+        if g >= 0:
+            out[g] += 1
+    return out
 
 
 @jit

@@ -29,8 +29,7 @@ def allocate(model, ctx, budget: float) -> None:
     m = ctx.params.medical_aid
     hh = model.hh
     ins = model.scenario.shocks.insurance
-    elig = ctx.programme & ctx.match(model, "medical_aid")
-    queue = ctx.order(model, elig, "medical_aid")
+    queue = ctx.rows[ctx.order_rows(model, ctx.match_rows(model, "medical_aid"), "medical_aid")]
     if len(queue) == 0:
         return
     acute, chronic = model.yr.med_acute[queue], model.yr.med_chronic[queue]

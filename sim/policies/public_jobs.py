@@ -40,11 +40,14 @@ def weak_labour_households(model, max_age: int, among: np.ndarray | None = None)
     """Households with a member who can hold a village post and cannot migrate (person arrays,
     last year's work): a member who can hold one and is weak (older than
     ``economy.migrant_age_max``, chronically ill or disabled), or one who can hold one and cares
-    for a disabled member. ``among``: the households to look at (a mask; all if None), the
-    others are False."""
+    for a disabled member. ``among``: the households to look at (a mask or ascending indices;
+    all if None), the others are False."""
     p = model.persons
     lo, _ = model.working_age
-    rows = np.arange(model.hh.n) if among is None else np.flatnonzero(among)
+    if among is None:
+        rows = np.arange(model.hh.n)
+    else:
+        rows = np.flatnonzero(among) if among.dtype == np.bool_ else among
     return _weak_labour(
         rows,
         model.person_start,
@@ -89,9 +92,9 @@ def village_posts(model, post_share: float) -> np.ndarray:
 def allocate(model, ctx, budget: float) -> None:
     j = ctx.params.public_jobs
     hh = model.hh
-    candidates = ctx.programme & ctx.match(model, "public_jobs")
-    elig = weak_labour_households(model, j.max_age, candidates)
-    queue = ctx.order(model, elig, "public_jobs")
+    rows = ctx.rows
+    elig = weak_labour_households(model, j.max_age, rows[ctx.match_rows(model, "public_jobs")])
+    queue = rows[ctx.order_rows(model, elig[rows], "public_jobs")]
     renewed = hh.public_jobs_last[queue] == model.year - 1
     queue = np.concatenate([queue[renewed], queue[~renewed]])
     # rank of each household among the queued households of its village, in queue order
