@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.model.codes import Category, Status
 from sim.model.effects import book as book_once
-from sim.policies.kernels import stable_order
+from sim.policies.kernels import select, stable_order
 
 # instruments that pay per listed household, so a duplicate listing (重报) is paid too: transfers
 # and grants per household or person; the others act on a real thing once (a house, a bill, a
@@ -97,16 +97,16 @@ class Context:
         computed per row follows it as ``value[pos]``, with no full-length array."""
         if self._perm is None:
             self._sort(model)
-        pos = self._perm[sub[self._perm]]
-        return self._category_first(model, pos, self.rows[pos], instrument)
+        return self._category_first(model, select(self._perm, sub), instrument, self.rows)
 
-    def _category_first(self, model, out, queue, instrument: str) -> np.ndarray:
-        """``out`` (the queue, or its positions) with the instrument's category first under
-        ``category_first`` targeting."""
+    def _category_first(self, model, out, instrument: str, rows=None) -> np.ndarray:
+        """``out`` (the queue, or its positions in ``rows``) with the instrument's category
+        first under ``category_first`` targeting."""
         if self.targeting == "random":
             return out
         category = self.instruments[instrument].category if instrument in self.instruments else None
         if self.targeting == "category_first" and category is not None:
+            queue = out if rows is None else rows[out]
             other = model.hh.recorded_category[queue] != category
             return np.concatenate([out[~other], out[other]])
         return out
@@ -131,16 +131,15 @@ class Context:
         is that order filtered by the mask. Ties go by household index."""
         if self._queue is None:
             self._sort(model)
-        queue = self._queue[mask[self._queue]]
+        queue = select(self._queue, mask)
         if len(queue) < np.count_nonzero(mask):  # not only programme households: sort anew
             return self.order_indices(model, np.flatnonzero(mask), instrument)
-        return self._category_first(model, queue, queue, instrument)
+        return self._category_first(model, queue, instrument)
 
     def order_indices(self, model, idx: np.ndarray, instrument: str) -> np.ndarray:
         """:meth:`order` for the households ``idx`` (ascending), sorted on their own: for a set
         mostly outside the programme, without a full-length mask."""
-        queue = stable_order(idx, self._key(model)[idx])
-        return self._category_first(model, queue, queue, instrument)
+        return self._category_first(model, stable_order(idx, self._key(model)[idx]), instrument)
 
     def _sort(self, model) -> None:
         """The programme's rows in the key's order (ties by household index), once a year."""
