@@ -94,11 +94,13 @@ def allocate(model, ctx, budget: float) -> None:
     hh = model.hh
     rows = ctx.rows
     elig = weak_labour_households(model, j.max_age, rows[ctx.match_rows(model, "public_jobs")])
-    queue = rows[ctx.order_rows(model, elig[rows], "public_jobs")]
-    renewed = hh.public_jobs_last[queue] == model.year - 1
-    queue = np.concatenate([queue[renewed], queue[~renewed]])
+    pos = ctx.order_rows(model, elig[rows], "public_jobs")
+    # columns read in household order, then put in the queue's (see medical_aid)
+    renewed = (hh.public_jobs_last[rows] == model.year - 1)[pos]
+    pos = np.concatenate([pos[renewed], pos[~renewed]])
+    queue = rows[pos]
     # rank of each household among the queued households of its village, in queue order
-    vil = hh.village[queue]
+    vil = hh.village[rows][pos]
     fits = rank_in_group(vil, model.villages.n) < village_posts(model, j.post_share)[vil]
     model.changes.wait(queue[~fits])
     queue = queue[fits]
