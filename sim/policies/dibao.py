@@ -18,7 +18,7 @@ from pydantic import Field
 
 from sim.config.schema import Strict
 from sim.model.codes import Category, Cause
-from sim.model.kernels import columns, jit
+from sim.model.kernels import columns, jit, row
 from sim.policies.base import Instrument, serve
 
 
@@ -47,7 +47,7 @@ def _gaps(rows, hh, standard, no_labour):
     gap = np.empty(len(rows))
     ok = np.empty(len(rows), dtype=np.bool_)
     for j in range(len(rows)):
-        h = rows[j]
+        h = row(rows[j])
         own = hh.net_income[h] - hh.inc_transfers_programme[h] - hh.inc_dibao_standing[h]
         g = max(standard * hh.size[h] - own, 0.0)
         gap[j] = g

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model import kernels
-from sim.model.kernels import jit
+from sim.model.kernels import jit, row
 
 
 @jit
@@ -64,8 +64,8 @@ def sum_of_table_at(codes, table, households, person_start):
     persons ``person_start[h]:person_start[h + 1]``, added in the same order)."""
     out = np.zeros(len(households))
     for j in range(len(households)):
-        h = households[j]
-        for i in range(person_start[h], person_start[h + 1]):
+        h = row(households[j])  # unsigned indices: no wrap-around test at every access
+        for i in range(row(person_start[h]), row(person_start[h + np.uint64(1)])):
             out[j] += table[codes[i]]
     return out
 

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from sim.config.schema import NonNegFloat, Strict
 from sim.model.codes import Cause, Health, Stage, Work
-from sim.model.kernels import columns, jit
+from sim.model.kernels import columns, jit, row
 from sim.policies.base import Instrument, serve
 from sim.policies.kernels import rank_in_group
 
@@ -69,9 +69,10 @@ def _weak_labour(rows, start, persons, lo, max_age, old):
     age, stage, health = persons.age, persons.stage, persons.health
     ent_job, work = persons.ent_job, persons.work
     out = np.zeros(len(start) - 1, dtype=np.bool_)
-    for h in rows:
+    for j in range(len(rows)):
+        h = row(rows[j])  # unsigned indices: no wrap-around test at every access
         weak_can = can = disabled = False
-        for i in range(start[h], start[h + 1]):
+        for i in range(row(start[h]), row(start[h + np.uint64(1)])):
             a = age[i]
             c = (a >= lo) & (a <= max_age) & (stage[i] == NONE) & ~ent_job[i]
             c &= work[i] != MIGRANT

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from sim.config.schema import NonNegFloat, Strict
 from sim.model.codes import Category, Cause, Health, Stage
-from sim.model.kernels import columns, jit
+from sim.model.kernels import columns, jit, row
 from sim.model.rng import normals_at
 from sim.policies.base import Instrument, serve
 
@@ -47,8 +47,8 @@ def _has_candidate(rows, start, p, lo, max_age):
     programme households' persons are read)."""
     out = np.zeros(len(rows), dtype=np.bool_)
     for j in range(len(rows)):
-        h = rows[j]
-        for i in range(start[h], start[h + 1]):
+        h = row(rows[j])  # unsigned indices: no wrap-around test at every access
+        for i in range(row(start[h]), row(start[h + np.uint64(1)])):
             if _candidate(p, i, lo, max_age):
                 out[j] = True
                 break
