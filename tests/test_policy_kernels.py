@@ -217,3 +217,22 @@ def test_rows_give_what_full_masks_give(seed, share, match_causes, instrument):
     mask = ctx.programme & full & (rng.random(n) < 0.7)
     pos = ctx.order_rows(model, mask[ctx.rows], instrument)
     assert np.array_equal(ctx.rows[pos], ctx.order(model, mask, instrument))
+
+
+@given(seed=st.integers(0, 2**32 - 1), year=st.integers(0, 15), support=st.integers(0, 15))
+@settings(max_examples=40, deadline=None)
+def test_programme_households_is_the_numpy_definition(seed, year, support):
+    """Registered and not exited, or exited within the support years (one compiled pass)."""
+    from types import SimpleNamespace
+
+    from sim.model.codes import Status
+    from sim.policies.base import programme_households
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    status = rng.integers(0, 4, n).astype(np.int8)
+    exit_year = np.where(status == Status.EXITED, rng.integers(0, year + 1, n), -1).astype(np.int16)
+    model = SimpleNamespace(hh=SimpleNamespace(status=status, exit_year=exit_year), year=year)
+    active = (status == Status.POOR) | (status == Status.RETURNED)
+    recent = (status == Status.EXITED) & (year - exit_year.astype(np.int64) <= support)
+    assert np.array_equal(programme_households(model, support), active | recent)

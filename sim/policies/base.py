@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.model.codes import Category, Status
 from sim.model.effects import book as book_once
+from sim.model.kernels import jit
 from sim.policies.kernels import select, stable_order
 
 # instruments that pay per listed household, so a duplicate listing (重报) is paid too: transfers
@@ -188,9 +189,21 @@ def pay_duplicates(model, instrument: str, idx: np.ndarray, costs: np.ndarray) -
 def programme_households(model, support_after_exit: int) -> np.ndarray:
     """Registered and not exited, or exited within ``support_after_exit`` years (摘帽不摘政策)."""
     hh = model.hh
-    active = (hh.status == Status.POOR) | (hh.status == Status.RETURNED)
-    recent = (hh.status == Status.EXITED) & (model.year - hh.exit_year <= support_after_exit)
-    return active | recent
+    return _programme(hh.status, hh.exit_year, int(model.year), int(support_after_exit))
+
+
+POOR, EXITED, RETURNED = int(Status.POOR), int(Status.EXITED), int(Status.RETURNED)
+
+
+@jit
+def _programme(status, exit_year, year, support):
+    """:func:`programme_households` in one pass over the county."""
+    out = np.empty(len(status), dtype=np.bool_)
+    for h in range(len(status)):
+        s = status[h]
+        recent = (s == EXITED) & (year - exit_year[h] <= support)
+        out[h] = (s == POOR) | (s == RETURNED) | recent
+    return out
 
 
 def serve(
