@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.policies import kernels as k
 
@@ -32,36 +34,88 @@ def test_stable_order_is_lexsort_with_ties_by_index(seed):
     assert np.array_equal(k.stable_order(idx, keys), idx[np.lexsort((idx, keys))])
 
 
+def persons_of(seed: int, n_hh: int = 500):
+    """``people`` with the person columns the instruments' own kernels read."""
+    rng, start, hh_of, age = people(seed, n_hh)
+    n = len(hh_of)
+    cols = {
+        "age": age,
+        "stage": rng.integers(0, 4, n).astype(np.int8),
+        "health": rng.integers(0, 3, n).astype(np.int8),
+        "ent_job": rng.random(n) < 0.2,
+    }
+    households = np.sort(rng.choice(len(start) - 1, (len(start) - 1) // 3, replace=False))
+    return rng, start, hh_of, cols, households
+
+
+def first_per_household(rows, hh_of):
+    """Of person rows (ascending), the first of each household."""
+    _, first = np.unique(hh_of[rows], return_index=True)
+    return rows[first]
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_person_to_household_helpers_match_numpy(seed):
-    rng, start, hh_of, age = people(seed)
+    rng, start, hh_of, cols, households = persons_of(seed)
     n_hh = len(start) - 1
-    flags = rng.random(len(hh_of)) < 0.2
-    assert np.array_equal(
-        k.or_per_household(flags, hh_of, n_hh),
-        np.bincount(hh_of, weights=flags, minlength=n_hh) > 0,
-    )
-    bits = rng.integers(0, 8, len(hh_of)).astype(np.uint8)
-    want = np.zeros(n_hh, dtype=np.uint8)
-    np.bitwise_or.at(want, hh_of, bits)
-    assert np.array_equal(k.or_per_household(bits, hh_of, n_hh), want)
-
     codes = rng.integers(0, 5, len(hh_of)).astype(np.int8)
     table = rng.random(5)
+    every = np.bincount(hh_of, weights=table[codes], minlength=n_hh)
+    assert np.array_equal(k.sum_of_table_at(codes, table, households, start), every[households])
+    groups = rng.integers(-1, 30, 2000).astype(np.int32)
     assert np.array_equal(
-        k.sum_of_table(codes, table, hh_of, n_hh),
-        np.bincount(hh_of, weights=table[codes], minlength=n_hh),
+        k.count_in_group(groups, 30), np.bincount(groups[groups >= 0], minlength=30)
     )
+    order = rng.permutation(400)
+    flags = rng.random(400) < 0.3
+    assert np.array_equal(k.select(order, flags), order[flags[order]])
 
-    households = np.sort(rng.choice(n_hh, n_hh // 3, replace=False))
+
+@pytest.mark.parametrize("seed", range(3))
+def test_training_candidates_match_numpy(seed):
+    """training's passes over the persons of a few households: whether any member can be
+    trained, and the youngest of them (of equals the first listed), as the numpy definition."""
+    from sim.model.codes import Health, Stage
+    from sim.policies import training
+
+    rng, start, hh_of, cols, households = persons_of(seed)
+    p = training.TrainingPersons(cols["age"], cols["stage"], cols["health"])
+    lo, max_age = 16, 45
+    age = cols["age"]
+    cand = (age >= lo) & (age <= max_age) & (cols["stage"] == Stage.NONE)
+    cand &= cols["health"] != Health.DISABLED
+    has = np.bincount(hh_of, weights=cand, minlength=len(start) - 1) > 0
+    assert np.array_equal(
+        training._has_candidate(households, start, p, lo, max_age), has[households]
+    )
+    picked = np.zeros(len(start) - 1, dtype=bool)
+    picked[households] = True
+    ci = np.flatnonzero(cand & picked[hh_of])
+    want = first_per_household(ci[np.lexsort((age[ci], hh_of[ci]))], hh_of)
+    got = training._youngest_candidate(households, start, p, lo, max_age)
+    assert np.array_equal(got, want)
+    assert len(want) > 20  # the data has candidates to find
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_industry_job_helpers_match_numpy(seed):
+    from sim.model.codes import Health, Stage
+    from sim.policies import industry
+
+    rng, start, hh_of, cols, households = persons_of(seed)
+    n_hh = len(start) - 1
+    enterprise = np.where(rng.random(n_hh) < 0.5, rng.integers(0, 7, n_hh), -1).astype(np.int32)
+    ent_job = cols["ent_job"] & (enterprise[hh_of] >= 0)  # a job holder's household is linked
+    want = np.bincount(enterprise[hh_of[ent_job]], minlength=7)
+    assert np.array_equal(industry._jobs_held(ent_job, hh_of, enterprise, 7), want)
+    p = industry.JobPersons(cols["age"], cols["stage"], cols["health"], cols["ent_job"])
+    age = cols["age"]
+    able = (age >= 16) & (age <= 60) & (cols["stage"] == Stage.NONE)
+    able &= (cols["health"] != Health.DISABLED) & ~cols["ent_job"]
     picked = np.zeros(n_hh, dtype=bool)
     picked[households] = True
-    ci = np.flatnonzero(flags & picked[hh_of])
-    _, first = np.unique(hh_of[ci], return_index=True)
-    assert np.array_equal(k.first_flagged(flags, households, start), ci[first])
-    ci = ci[np.lexsort((age[ci], hh_of[ci]))]  # the youngest, of equals the first row
-    _, first = np.unique(hh_of[ci], return_index=True)
-    assert np.array_equal(k.first_youngest(flags, households, start, age), ci[first])
+    want = first_per_household(np.flatnonzero(able & picked[hh_of]), hh_of)
+    assert np.array_equal(industry._first_able(households, start, p, 16, 60), want)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -115,3 +169,70 @@ def test_queue_is_the_lexsort_queue(targeting):
                 )
                 want = idx[np.lexsort((idx, income[idx], other))]
             assert np.array_equal(ctx.order(model, mask, instrument), want)
+            # the same queue from the positions in the programme's rows, or from indices
+            assert np.array_equal(ctx.order_indices(model, idx, instrument), want)
+            if not (mask & ~ctx.programme).any():
+                pos = ctx.order_rows(model, mask[ctx.rows], instrument)
+                assert np.array_equal(ctx.rows[pos], want)
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    share=st.floats(0.0, 1.0),
+    match_causes=st.booleans(),
+    instrument=st.sampled_from(["dibao", "medical_aid", "housing", "training", "monitoring"]),
+)
+@settings(max_examples=60, deadline=None)
+def test_rows_give_what_full_masks_give(seed, share, match_causes, instrument):
+    """Eligibility on the programme's rows (match_rows, order_rows) is the full-length
+    definition (match, order) read at the rows, for any programme, record and targeting."""
+    from types import SimpleNamespace
+
+    from sim.policies import registry
+    from sim.policies.base import Context
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    category = rng.integers(-1, 6, n).astype(np.int8)
+    recorded = np.where(rng.random(n) < 0.2, rng.integers(-1, 6, n), category).astype(np.int8)
+    hh = SimpleNamespace(
+        prev_income_pc=np.round(rng.normal(3000, 1500, n), -2),
+        category=category,
+        recorded_category=recorded,
+        recorded_causes=rng.integers(0, 2**10, n).astype(np.int16),
+        n=n,
+    )
+    model = SimpleNamespace(hh=hh)
+    targeting = ("poorest_first", "category_first", "random")[seed % 3]
+    ctx = Context(
+        params=None,
+        programme=rng.random(n) < share,
+        targeting=targeting,
+        match_causes=match_causes,
+        random_key=rng.random(n) if targeting == "random" else None,
+        instruments=registry.instruments(),
+    )
+    full = ctx.match(model, instrument)
+    assert np.array_equal(ctx.match_rows(model, instrument), full[ctx.rows])
+    mask = ctx.programme & full & (rng.random(n) < 0.7)
+    pos = ctx.order_rows(model, mask[ctx.rows], instrument)
+    assert np.array_equal(ctx.rows[pos], ctx.order(model, mask, instrument))
+
+
+@given(seed=st.integers(0, 2**32 - 1), year=st.integers(0, 15), support=st.integers(0, 15))
+@settings(max_examples=40, deadline=None)
+def test_programme_households_is_the_numpy_definition(seed, year, support):
+    """Registered and not exited, or exited within the support years (one compiled pass)."""
+    from types import SimpleNamespace
+
+    from sim.model.codes import Status
+    from sim.policies.base import programme_households
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    status = rng.integers(0, 4, n).astype(np.int8)
+    exit_year = np.where(status == Status.EXITED, rng.integers(0, year + 1, n), -1).astype(np.int16)
+    model = SimpleNamespace(hh=SimpleNamespace(status=status, exit_year=exit_year), year=year)
+    active = (status == Status.POOR) | (status == Status.RETURNED)
+    recent = (status == Status.EXITED) & (year - exit_year.astype(np.int64) <= support)
+    assert np.array_equal(programme_households(model, support), active | recent)

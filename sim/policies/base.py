@@ -16,7 +16,8 @@ import numpy as np
 
 from sim.model.codes import Category, Status
 from sim.model.effects import book as book_once
-from sim.policies.kernels import stable_order
+from sim.model.kernels import jit
+from sim.policies.kernels import select, stable_order
 
 # instruments that pay per listed household, so a duplicate listing (重报) is paid too: transfers
 # and grants per household or person; the others act on a real thing once (a house, a bill, a
@@ -62,6 +63,54 @@ class Context:
     served: dict[str, int] = field(default_factory=dict)
     instruments: dict[str, Instrument] = field(default_factory=dict)  # the registry
     _queue: np.ndarray | None = field(default=None, repr=False)  # programme, in the key's order
+    # per programme (reset by dataclasses.replace): its rows, the key's order of them, matches
+    _rows: np.ndarray | None = field(default=None, init=False, repr=False)
+    _perm: np.ndarray | None = field(default=None, init=False, repr=False)
+    _matches: dict = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The programme households' indices, ascending: instruments compute eligibility on
+        these (a fraction of the county) rather than on full-length masks."""
+        if self._rows is None:
+            self._rows = np.flatnonzero(self.programme)
+        return self._rows
+
+    def match_rows(self, model, instrument: str) -> np.ndarray:
+        """:meth:`match` at :attr:`rows` (a mask over the rows), once a year per instrument: the
+        record it reads does not change within the policy phase."""
+        got = self._matches.get(instrument)
+        if got is None:
+            inst, rows = self.instruments[instrument], self.rows
+            flags = inst.cause_match if self.match_causes else None
+            if flags is not None:
+                got = (model.hh.recorded_causes[rows] & flags) != 0
+            elif self.match_causes and inst.category is not None:
+                got = moved_out(model, inst.category, rows)
+            else:
+                got = np.ones(len(rows), dtype=bool)
+            self._matches[instrument] = got
+        return got
+
+    def order_rows(self, model, sub: np.ndarray, instrument: str) -> np.ndarray:
+        """:meth:`order` for the programme households ``rows[sub]`` (``sub`` a mask over
+        :attr:`rows`), as positions in :attr:`rows`: ``rows[pos]`` is the queue and a value
+        computed per row follows it as ``value[pos]``, with no full-length array."""
+        if self._perm is None:
+            self._sort(model)
+        return self._category_first(model, select(self._perm, sub), instrument, self.rows)
+
+    def _category_first(self, model, out, instrument: str, rows=None) -> np.ndarray:
+        """``out`` (the queue, or its positions in ``rows``) with the instrument's category
+        first under ``category_first`` targeting."""
+        if self.targeting == "random":
+            return out
+        category = self.instruments[instrument].category if instrument in self.instruments else None
+        if self.targeting == "category_first" and category is not None:
+            queue = out if rows is None else rows[out]
+            other = model.hh.recorded_category[queue] != category
+            return np.concatenate([out[~other], out[other]])
+        return out
 
     def match(self, model, instrument: str) -> np.ndarray:
         """Households whose recorded causes match the instrument (all of them unless
@@ -82,30 +131,36 @@ class Context:
         the programme households, the first time it is needed; a queue of programme households
         is that order filtered by the mask. Ties go by household index."""
         if self._queue is None:
-            idx = np.flatnonzero(self.programme)
-            self._queue = stable_order(idx, self._key(model)[idx])
-        queue = self._queue[mask[self._queue]]
+            self._sort(model)
+        queue = select(self._queue, mask)
         if len(queue) < np.count_nonzero(mask):  # not only programme households: sort anew
-            idx = np.flatnonzero(mask)
-            queue = stable_order(idx, self._key(model)[idx])
-        if self.targeting == "random":
-            return queue
-        category = self.instruments[instrument].category if instrument in self.instruments else None
-        if self.targeting == "category_first" and category is not None:
-            other = model.hh.recorded_category[queue] != category
-            return np.concatenate([queue[~other], queue[other]])
-        return queue
+            return self.order_indices(model, np.flatnonzero(mask), instrument)
+        return self._category_first(model, queue, instrument)
+
+    def order_indices(self, model, idx: np.ndarray, instrument: str) -> np.ndarray:
+        """:meth:`order` for the households ``idx`` (ascending), sorted on their own: for a set
+        mostly outside the programme, without a full-length mask."""
+        return self._category_first(model, stable_order(idx, self._key(model)[idx]), instrument)
+
+    def _sort(self, model) -> None:
+        """The programme's rows in the key's order (ties by household index), once a year."""
+        rows = self.rows
+        self._perm = stable_order(np.arange(len(rows)), self._key(model)[rows])
+        if self._queue is None:
+            self._queue = rows[self._perm]
 
     def _key(self, model) -> np.ndarray:
         return self.random_key if self.targeting == "random" else model.hh.prev_income_pc
 
 
-def moved_out(model, category: Category) -> np.ndarray:
+def moved_out(model, category: Category, rows: np.ndarray | None = None) -> np.ndarray:
     """Households a guarantee of ``category`` plans for under cause matching (一户一策): all but
     those whose record was moved out of the category (乱归类): their plan is the recorded
-    category's, and the move struck this measure from it."""
+    category's, and the move struck this measure from it. ``rows``: only these households."""
     hh = model.hh
-    return ~((hh.category == category) & (hh.recorded_category != category))
+    if rows is None:
+        return ~((hh.category == category) & (hh.recorded_category != category))
+    return ~((hh.category[rows] == category) & (hh.recorded_category[rows] != category))
 
 
 def book(model, instrument: str, idx: np.ndarray, costs: np.ndarray) -> float:
@@ -134,9 +189,21 @@ def pay_duplicates(model, instrument: str, idx: np.ndarray, costs: np.ndarray) -
 def programme_households(model, support_after_exit: int) -> np.ndarray:
     """Registered and not exited, or exited within ``support_after_exit`` years (摘帽不摘政策)."""
     hh = model.hh
-    active = (hh.status == Status.POOR) | (hh.status == Status.RETURNED)
-    recent = (hh.status == Status.EXITED) & (model.year - hh.exit_year <= support_after_exit)
-    return active | recent
+    return _programme(hh.status, hh.exit_year, int(model.year), int(support_after_exit))
+
+
+POOR, EXITED, RETURNED = int(Status.POOR), int(Status.EXITED), int(Status.RETURNED)
+
+
+@jit
+def _programme(status, exit_year, year, support):
+    """:func:`programme_households` in one pass over the county."""
+    out = np.empty(len(status), dtype=np.bool_)
+    for h in range(len(status)):
+        s = status[h]
+        recent = (s == EXITED) & (year - exit_year[h] <= support)
+        out[h] = (s == POOR) | (s == RETURNED) | recent
+    return out
 
 
 def serve(

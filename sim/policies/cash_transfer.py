@@ -27,13 +27,16 @@ class Params(Strict):
 def allocate(model, ctx, budget: float) -> None:
     p = ctx.params.cash_transfer
     hh = model.hh
-    elig = ctx.programme & ctx.match(model, "cash_transfer")
-    queue = ctx.order(model, elig, "cash_transfer")
-    if len(queue) == 0:
+    rows = ctx.rows
+    pos = ctx.order_rows(model, ctx.match_rows(model, "cash_transfer"), "cash_transfer")
+    if len(pos) == 0:
         return
+    queue = rows[pos]
     mean_size = float(hh.size.mean())
-    units = (
-        hh.size[queue].astype(np.float64) if p.per == "person" else np.full(len(queue), mean_size)
+    units = (  # sizes read in household order, then put in the queue's (see medical_aid)
+        hh.size[rows][pos].astype(np.float64)
+        if p.per == "person"
+        else np.full(len(queue), mean_size)
     )
     per_unit = min(p.max_per_person, budget / ((1.0 + p.admin_cost) * units.sum()))
     amount = per_unit * units

@@ -10,6 +10,7 @@ when the programme ends. Failure modes: exclusion errors in registration; none i
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Annotated, Literal
 
 import numpy as np
@@ -17,6 +18,7 @@ from pydantic import Field
 
 from sim.config.schema import Strict
 from sim.model.codes import Category, Cause
+from sim.model.kernels import columns, jit, row
 from sim.policies.base import Instrument, serve
 
 
@@ -31,17 +33,38 @@ def own_income(hh) -> np.ndarray:
     return hh.net_income - hh.inc_transfers_programme - hh.inc_dibao_standing
 
 
+DibaoHouseholds = namedtuple(
+    "DibaoHouseholds",
+    "size net_income inc_transfers_programme inc_dibao_standing dibao labour_units",
+)
+
+
+@jit
+def _gaps(rows, hh, standard, no_labour):
+    """At each of ``rows``: the top-up to the standard (:func:`own_income` as the means test),
+    and whether the household may get it (not on the standing dibao, below the standard, and
+    without labour if ``no_labour``): one pass instead of a dozen full-length arrays."""
+    gap = np.empty(len(rows))
+    ok = np.empty(len(rows), dtype=np.bool_)
+    for j in range(len(rows)):
+        h = row(rows[j])
+        own = hh.net_income[h] - hh.inc_transfers_programme[h] - hh.inc_dibao_standing[h]
+        g = max(standard * hh.size[h] - own, 0.0)
+        gap[j] = g
+        ok[j] = ~hh.dibao[h] & (g > 0) & (~no_labour | (hh.labour_units[h] <= 0.0))
+    return gap, ok
+
+
 def allocate(model, ctx, budget: float) -> None:
     p = ctx.params.dibao
-    hh = model.hh
-    standard = model.scenario.dibao_standard(model.year) * hh.size
-    gap = np.maximum(standard - own_income(hh), 0.0)
-    elig = ctx.programme & ~hh.dibao & (gap > 0) & ctx.match(model, "dibao")
-    if p.eligibility == "no_labour":
-        elig &= hh.labour_units <= 0.0
-    queue = ctx.order(model, elig, "dibao")
-    chosen, _ = serve(model, "dibao", queue, gap[queue] * (1.0 + p.admin_cost), budget)
-    model.effects.transfers[chosen] += gap[chosen]
+    standard = model.scenario.dibao_standard(model.year)
+    gap, ok = _gaps(
+        ctx.rows, columns(DibaoHouseholds, model.hh), standard, p.eligibility == "no_labour"
+    )
+    pos = ctx.order_rows(model, ok & ctx.match_rows(model, "dibao"), "dibao")
+    queue, gap = ctx.rows[pos], gap[pos]
+    chosen, _ = serve(model, "dibao", queue, gap * (1.0 + p.admin_cost), budget)
+    model.effects.transfers[chosen] += gap[: len(chosen)]
     model.changes.enrol_programme_dibao(chosen)
 
 

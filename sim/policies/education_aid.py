@@ -15,7 +15,7 @@ import numpy as np
 from sim.config.schema import NonNegFloat, Prob, Strict
 from sim.model.codes import Category, Stage
 from sim.policies.base import Instrument, serve
-from sim.policies.kernels import sum_of_table
+from sim.policies.kernels import sum_of_table_at
 
 
 class Params(Strict):
@@ -27,17 +27,20 @@ class Params(Strict):
 
 def allocate(model, ctx, budget: float) -> None:
     a = ctx.params.education_aid
-    hh, p = model.hh, model.persons
+    p = model.persons
     s = model.scenario.schooling
     price = model.line(model.year) / model.line(0)
     stipend = np.zeros(max(Stage) + 1)  # per pupil, by stage
     stipend[Stage.COMPULSORY] = min(a.compulsory, s.compulsory_cost * price)
     stipend[Stage.HIGH] = min(a.high_school, s.high_school_cost * price)
     stipend[Stage.UNIVERSITY] = min(a.university, s.university_cost * price)
-    per_hh = sum_of_table(p.stage, stipend, p.hh, hh.n)
-    elig = ctx.programme & (per_hh > 0) & ctx.match(model, "education_aid")
-    queue = ctx.order(model, elig, "education_aid")
-    chosen, paid = serve(model, "education_aid", queue, per_hh[queue], budget)
+    # stipends of the programme households' pupils only (persons are consecutive rows)
+    rows = ctx.rows
+    per_hh = sum_of_table_at(p.stage, stipend, rows, model.person_start)
+    pos = ctx.order_rows(
+        model, (per_hh > 0) & ctx.match_rows(model, "education_aid"), "education_aid"
+    )
+    chosen, paid = serve(model, "education_aid", rows[pos], per_hh[pos], budget)
     model.effects.schooling_aid[chosen] += paid
     model.effects.school_barrier[chosen] = a.removes_barrier
 

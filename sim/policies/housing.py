@@ -20,8 +20,9 @@ class Params(Strict):
 def allocate(model, ctx, budget: float) -> None:
     h = ctx.params.housing
     hh = model.hh
-    elig = ctx.programme & ~hh.house_safe & ctx.match(model, "housing")
-    queue = ctx.order(model, elig, "housing")
+    rows = ctx.rows
+    elig = ~hh.house_safe[rows] & ctx.match_rows(model, "housing")
+    queue = rows[ctx.order_rows(model, elig, "housing")]
     chosen, _ = serve(model, "housing", queue, np.full(len(queue), h.subsidy), budget)
     model.changes.make_safe(chosen)
 

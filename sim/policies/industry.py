@@ -12,13 +12,16 @@ which cuts every linked household at once (sim.model.shocks.enterprises).
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
 from sim.config.schema import NonNegFloat, Prob, Strict
 from sim.model.codes import Category, Cause, Health, Stage
+from sim.model.kernels import columns, jit
 from sim.model.rng import uniforms, uniforms_at
 from sim.policies.base import Instrument, book, serve
-from sim.policies.kernels import first_flagged, rank_in_group
+from sim.policies.kernels import count_in_group, rank_in_group, stable_order
 
 
 class Params(Strict):
@@ -33,30 +36,26 @@ def allocate(model, ctx, budget: float) -> None:
     hh, e = model.hh, model.ent
     if e.n == 0:
         return
+    rows = ctx.rows
+    ent_rows = hh.enterprise[rows]
     # commitments first: the yearly subsidy for programme households already linked
-    linked = ctx.programme & (hh.enterprise >= 0) & (hh.industry_first >= 0)
-    idx = np.flatnonzero(linked)
+    idx = rows[(ent_rows >= 0) & (hh.industry_first[rows] >= 0)]
     if len(idx) and p.enterprise_subsidy > 0:
         k = int(min(len(idx), budget // max(p.enterprise_subsidy, 1e-9)))
         paid = np.full(k, p.enterprise_subsidy)
         budget -= book(model, "industry", idx[:k], paid)
 
     # new links, while enterprises have room
-    counts = np.bincount(hh.enterprise[hh.enterprise >= 0], minlength=e.n)
+    counts = count_in_group(hh.enterprise, e.n)
     spare = np.where(e.alive, np.maximum(e.capacity - counts, 0), 0)
+    free = (ent_rows < 0) & (hh.labour_units[rows] >= p.min_labour)
     if spare.sum() == 0:
-        model.changes.wait(ctx.programme & (hh.enterprise < 0) & (hh.labour_units >= p.min_labour))
+        model.changes.wait(rows[free])
         return
-    elig = (
-        ctx.programme
-        & (hh.enterprise < 0)
-        & (hh.labour_units >= p.min_labour)
-        & ctx.match(model, "industry")
-    )
-    queue = ctx.order(model, elig, "industry")
+    queue = rows[ctx.order_rows(model, free & ctx.match_rows(model, "industry"), "industry")]
     slots = np.repeat(np.arange(e.n), spare)
     shuffle = uniforms(model.streams.key("industry.slots", model.year), len(slots))
-    slots = slots[np.argsort(shuffle, kind="stable")]
+    slots = slots[stable_order(np.arange(len(slots)), shuffle)]
     n_fit = min(len(queue), len(slots))
     model.changes.wait(queue[n_fit:])
     queue = queue[:n_fit]
@@ -74,12 +73,7 @@ def _assign_jobs(model, households, ents, job_share) -> None:
     """One working-age member of each newly linked household takes a free enterprise job."""
     p, hh, e = model.persons, model.hh, model.ent
     lo, hi = model.working_age
-    used = (
-        np.bincount(hh.enterprise[p.hh[p.ent_job]], minlength=e.n)
-        if p.ent_job.any()
-        else np.zeros(e.n, dtype=np.int64)
-    )
-    free = np.maximum(e.jobs - used, 0)
+    free = np.maximum(e.jobs - _jobs_held(p.ent_job, p.hh, hh.enterprise, e.n), 0)
     draw = uniforms_at(model.streams.key("industry.jobs", model.year), households)
     wants = draw < job_share
     households, ents = households[wants], ents[wants]
@@ -87,16 +81,41 @@ def _assign_jobs(model, households, ents, job_share) -> None:
         return
     # the first households of each enterprise, in queue order, while it has free jobs
     gets = rank_in_group(ents, e.n) < free[ents]
-    able = (
-        (p.age >= lo)
-        & (p.age <= hi)
-        & (p.stage == Stage.NONE)
-        & (p.health != Health.DISABLED)
-        & ~p.ent_job
-    )
-    # the first able member of each household that gets a job
-    worker = first_flagged(able, households[gets], model.person_start)
+    # the first able member of each household that gets a job (only their persons are read)
+    persons = columns(JobPersons, p)
+    worker = _first_able(households[gets], model.person_start, persons, int(lo), int(hi))
     model.changes.hire(worker)
+
+
+JobPersons = namedtuple("JobPersons", "age stage health ent_job")
+NONE, DISABLED = int(Stage.NONE), int(Health.DISABLED)
+
+
+@jit
+def _jobs_held(ent_job, hh_of, enterprise, n_ent):
+    """Enterprise jobs held per enterprise (a job holder's household is linked to it)."""
+    used = np.zeros(n_ent, dtype=np.int64)
+    for i in range(len(ent_job)):
+        if ent_job[i] and enterprise[hh_of[i]] >= 0:
+            used[enterprise[hh_of[i]]] += 1
+    return used
+
+
+@jit
+def _first_able(households, start, p, lo, hi):
+    """Each household's first member of working age, out of school, not disabled and without
+    an enterprise job; households without one left out."""
+    out = np.empty(len(households), dtype=np.int64)
+    k = 0
+    for h in households:
+        for i in range(start[h], start[h + 1]):
+            a = p.age[i]
+            if (a >= lo) & (a <= hi) & (p.stage[i] == NONE) & (p.health[i] != DISABLED):
+                if not p.ent_job[i]:
+                    out[k] = i
+                    k += 1
+                    break
+    return out[:k]
 
 
 INSTRUMENT = Instrument(

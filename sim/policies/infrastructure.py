@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.config.schema import NonNegFloat, Prob, Strict
 from sim.model.codes import Cause
+from sim.model.kernels import jit
 from sim.policies.base import Instrument, book
 
 # An index this high is a village whose roads, water and power are already in place: the
@@ -29,11 +30,26 @@ class Params(Strict):
     poor_villages_only: bool
 
 
+@jit
+def households_in(chosen, village):
+    """The households living in the ``chosen`` villages (ascending) and their villages, in one
+    pass over the county."""
+    idx = np.empty(len(village), dtype=np.int64)
+    k = 0
+    for h in range(len(village)):
+        if chosen[village[h]]:
+            idx[k] = h
+            k += 1
+    idx = idx[:k]
+    return idx, village[idx]
+
+
 def allocate(model, ctx, budget: float) -> None:
     q = ctx.params.infrastructure
     hh, v = model.hh, model.villages
-    served = ctx.programme & ctx.match(model, "infrastructure")
-    prog_count = np.bincount(hh.village[served], minlength=v.n)
+    served = ctx.rows[ctx.match_rows(model, "infrastructure")]
+    served_village = hh.village[served]
+    prog_count = np.bincount(served_village, minlength=v.n)
     elig_v = (prog_count > 0) & (v.infrastructure < BUILT_UP) & ~v.site
     if q.poor_villages_only:
         elig_v &= v.poor
@@ -46,16 +62,16 @@ def allocate(model, ctx, budget: float) -> None:
     )
     left_out = np.zeros(v.n, dtype=bool)
     left_out[vid[k:]] = True
-    model.changes.wait(served & left_out[hh.village])
+    model.changes.wait(served[left_out[served_village]])
     vid = vid[:k]
     if len(vid) == 0:
         return
     model.changes.build(vid, q.infrastructure_gain, q.remoteness_cut)
     built = np.zeros(v.n, dtype=bool)
     built[vid] = True
-    idx = np.flatnonzero(built[hh.village])
-    per_village = np.bincount(hh.village[idx], minlength=v.n)
-    cost = q.cost_per_village / per_village[hh.village[idx]]
+    idx, village = households_in(built, hh.village)
+    per_village = np.bincount(village, minlength=v.n)
+    cost = q.cost_per_village / per_village[village]
     # every chosen village has programme households (prog_count > 0), so the whole cost is
     # spread over households and booked with them
     book(model, "infrastructure", idx, cost)

@@ -1,21 +1,22 @@
-"""Compiled helpers of the policy phase: the queue's sort, person → household questions, ranks.
+"""Compiled helpers of the policy phase: the queue's sort and filter, person → household sums,
+counts and ranks.
 
-The policy phase is numpy over whole arrays (docs/extending.md); these loops are what numpy
-does slowly there. The queue: ``np.lexsort`` is a comparison merge sort, several times slower
-than the model's radix sort (``sim.model.kernels.argsort``) plus one pass that puts tied keys in
-household order. Person → household questions: ``np.bincount`` with weights converts and copies
-its inputs, and a gather from households to persons reads scattered memory; one flat pass over
-the persons, or over the persons of a few households (consecutive rows, ``model.person_start``),
-does neither. Ranks within a group: one pass, not a stable argsort. Each helper gives exactly
-what the numpy it replaces gives (tests/test_policy_kernels.py).
-"""
+The policy phase works on the programme households' rows (``Context.rows``: a fraction of the
+county), with numpy or with one compiled pass per instrument; these loops are what numpy does
+slowly there. The queue: ``np.lexsort`` is a comparison merge sort, several times slower than
+the model's radix sort (``sim.model.kernels.argsort``) plus one pass that puts tied keys in
+household order; the year's sorted queue is then filtered per instrument in one pass
+(:func:`select`). Person → household sums: one pass over the persons of the given households
+(consecutive rows, ``model.person_start``), not ``np.bincount`` over every person. Counts and
+ranks within a group: one pass, not a copy or a stable argsort. Each helper gives exactly what
+the numpy it replaces gives (tests/test_policy_kernels.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from sim.model import kernels
-from sim.model.kernels import jit
+from sim.model.kernels import jit, row
 
 
 @jit
@@ -46,55 +47,37 @@ def stable_order(idx: np.ndarray, keys: np.ndarray) -> np.ndarray:
 
 
 @jit
-def or_per_household(flags, hh_of, n_hh):
-    """The bitwise OR of each household's persons' flags (booleans: whether any is set; bits: a
-    few such questions at once)."""
-    out = np.zeros(n_hh, dtype=flags.dtype)
-    for i in range(len(flags)):
-        out[hh_of[i]] |= flags[i]  # no branch: the flags are hard to predict
-    return out
-
-
-@jit
-def first_youngest(cand, households, person_start, age):
-    """Each household's youngest candidate (of equals, the first listed), households without a
-    candidate left out; the persons of household ``h`` are rows
-    ``person_start[h]:person_start[h + 1]``."""
-    out = np.empty(len(households), dtype=np.int64)
+def select(order, flags):
+    """``order[flags[order]]``: the entries of ``order`` whose flag is set, in one pass."""
+    out = np.empty(len(order), dtype=np.int64)
     k = 0
-    for h in households:
-        best = -1
-        for i in range(person_start[h], person_start[h + 1]):
-            if cand[i] and (best < 0 or age[i] < age[best]):
-                best = i
-        if best >= 0:
-            out[k] = best
+    for j in order:
+        if flags[j]:
+            out[k] = j
             k += 1
     return out[:k]
 
 
 @jit
-def sum_of_table(codes, table, hh_of, n_hh):
-    """``np.bincount(hh_of, weights=table[codes], minlength=n_hh)``, added in the same order."""
-    out = np.zeros(n_hh)
-    for i in range(len(codes)):
-        out[hh_of[i]] += table[codes[i]]
+def sum_of_table_at(codes, table, households, person_start):
+    """:func:`sum_of_table` for ``households`` only (one sum per entry, over the household's
+    persons ``person_start[h]:person_start[h + 1]``, added in the same order)."""
+    out = np.zeros(len(households))
+    for j in range(len(households)):
+        h = row(households[j])  # unsigned indices: no wrap-around test at every access
+        for i in range(row(person_start[h]), row(person_start[h + np.uint64(1)])):
+            out[j] += table[codes[i]]
     return out
 
 
 @jit
-def first_flagged(flags, households, person_start):
-    """Each household's first person whose flag is set, households without one left out; the
-    persons of household ``h`` are rows ``person_start[h]:person_start[h + 1]``."""
-    out = np.empty(len(households), dtype=np.int64)
-    k = 0
-    for h in households:
-        for i in range(person_start[h], person_start[h + 1]):
-            if flags[i]:
-                out[k] = i
-                k += 1
-                break
-    return out[:k]
+def count_in_group(groups, n_groups):
+    """``np.bincount(groups[groups >= 0], minlength=n_groups)`` in one pass, no copy."""
+    out = np.zeros(n_groups, dtype=np.int64)
+    for g in groups:
+        if g >= 0:
+            out[g] += 1
+    return out
 
 
 @jit

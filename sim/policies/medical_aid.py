@@ -29,13 +29,16 @@ def allocate(model, ctx, budget: float) -> None:
     m = ctx.params.medical_aid
     hh = model.hh
     ins = model.scenario.shocks.insurance
-    elig = ctx.programme & ctx.match(model, "medical_aid")
-    queue = ctx.order(model, elig, "medical_aid")
-    if len(queue) == 0:
+    rows = ctx.rows
+    pos = ctx.order_rows(model, ctx.match_rows(model, "medical_aid"), "medical_aid")
+    if len(pos) == 0:
         return
-    acute, chronic = model.yr.med_acute[queue], model.yr.med_chronic[queue]
-    uninsured = ~hh.insured[queue]
-    premium = np.where(uninsured & ins.enabled, m.premium * hh.size[queue], 0.0)
+    queue = rows[pos]
+    # read in household order, then put in the queue's: reading a column in the queue's
+    # (random) order misses the cache at nearly every household
+    acute, chronic = model.yr.med_acute[rows][pos], model.yr.med_chronic[rows][pos]
+    uninsured = ~hh.insured[rows][pos]
+    premium = np.where(uninsured & ins.enabled, m.premium * hh.size[rows][pos], 0.0)
     basic = ins.enabled * insured_share(
         acute, chronic, ins.reimbursement, ins.outpatient_reimbursement
     )

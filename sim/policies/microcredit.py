@@ -60,17 +60,18 @@ def allocate(model, ctx, budget: float) -> None:
         k = int(np.searchsorted(np.cumsum(interest), budget * (1.0 + 1e-12), side="right"))
         budget -= book(model, "microcredit", out[:k], interest[:k])
         model.changes.pay_interest(out[:k])
+    rows = ctx.rows
     elig = (
-        ctx.programme
-        & (hh.loan <= 0)
-        & ~hh.loan_defaulted
-        & (hh.labour_units >= m.min_labour)
-        & ctx.match(model, "microcredit")
+        (hh.loan[rows] <= 0)
+        & ~hh.loan_defaulted[rows]
+        & (hh.labour_units[rows] >= m.min_labour)
+        & ctx.match_rows(model, "microcredit")
     )
     # take-up: a draw of the household's row, the same in every pass and under every strategy
-    rows = np.flatnonzero(elig)
-    elig[rows] = uniforms_at(model.streams.key("microcredit.take_up", model.year), rows) < m.take_up
-    queue = ctx.order(model, elig, "microcredit")
+    at = np.flatnonzero(elig)
+    draw = uniforms_at(model.streams.key("microcredit.take_up", model.year), rows[at])
+    elig[at] = draw < m.take_up
+    queue = rows[ctx.order_rows(model, elig, "microcredit")]
     first_year_interest = np.full(len(queue), m.amount * m.interest_rate)
     chosen, _ = serve(model, "microcredit", queue, first_year_interest, budget)
     if len(chosen) == 0:

@@ -13,13 +13,25 @@ from __future__ import annotations
 import numpy as np
 
 from sim.config.schema import NonNegFloat, Strict
-from sim.model.identification import rigid_spike
+from sim.model.identification import MonitoringHouseholds, _spiked
+from sim.model.kernels import columns, jit
 from sim.policies.base import Instrument, book, serve
 
 
 class Params(Strict):
     assistance: NonNegFloat
     cost_per_flag: NonNegFloat
+
+
+@jit
+def _in_danger(idx, hh, low, spike):
+    """At each of ``idx``: income under ``low`` last year, or rigid spending spiked this year
+    (the identification phase's rule, read after this year's medical aid)."""
+    out = np.empty(len(idx), dtype=np.bool_)
+    for j in range(len(idx)):
+        h = idx[j]
+        out[j] = (hh.prev_income_pc[h] < low) | _spiked(hh, h, spike)
+    return out
 
 
 def allocate(model, ctx, budget: float) -> None:
@@ -36,9 +48,9 @@ def allocate(model, ctx, budget: float) -> None:
     )
     budget -= book(model, "monitoring", idx[:k], np.full(k, m.cost_per_flag))
     line = model.line(model.year - 1)
-    spike = rigid_spike(model)
-    danger = flagged & ((hh.prev_income_pc < 1.1 * line) | spike)
-    queue = ctx.order(model, danger, "monitoring")
+    spike = model.scenario.identification.spending_spike
+    danger = idx[_in_danger(idx, columns(MonitoringHouseholds, hh), 1.1 * line, spike)]
+    queue = ctx.order_indices(model, danger, "monitoring")
     chosen, _ = serve(model, "monitoring", queue, np.full(len(queue), m.assistance), budget)
     model.effects.transfers[chosen] += m.assistance
 

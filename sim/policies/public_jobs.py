@@ -23,7 +23,7 @@ from pydantic import Field
 
 from sim.config.schema import NonNegFloat, Strict
 from sim.model.codes import Cause, Health, Stage, Work
-from sim.model.kernels import columns, jit
+from sim.model.kernels import columns, jit, row
 from sim.policies.base import Instrument, serve
 from sim.policies.kernels import rank_in_group
 
@@ -40,11 +40,14 @@ def weak_labour_households(model, max_age: int, among: np.ndarray | None = None)
     """Households with a member who can hold a village post and cannot migrate (person arrays,
     last year's work): a member who can hold one and is weak (older than
     ``economy.migrant_age_max``, chronically ill or disabled), or one who can hold one and cares
-    for a disabled member. ``among``: the households to look at (a mask; all if None), the
-    others are False."""
+    for a disabled member. ``among``: the households to look at (a mask or ascending indices;
+    all if None), the others are False."""
     p = model.persons
     lo, _ = model.working_age
-    rows = np.arange(model.hh.n) if among is None else np.flatnonzero(among)
+    if among is None:
+        rows = np.arange(model.hh.n)
+    else:
+        rows = np.flatnonzero(among) if among.dtype == np.bool_ else among
     return _weak_labour(
         rows,
         model.person_start,
@@ -66,9 +69,10 @@ def _weak_labour(rows, start, persons, lo, max_age, old):
     age, stage, health = persons.age, persons.stage, persons.health
     ent_job, work = persons.ent_job, persons.work
     out = np.zeros(len(start) - 1, dtype=np.bool_)
-    for h in rows:
+    for j in range(len(rows)):
+        h = row(rows[j])  # unsigned indices: no wrap-around test at every access
         weak_can = can = disabled = False
-        for i in range(start[h], start[h + 1]):
+        for i in range(row(start[h]), row(start[h + np.uint64(1)])):
             a = age[i]
             c = (a >= lo) & (a <= max_age) & (stage[i] == NONE) & ~ent_job[i]
             c &= work[i] != MIGRANT
@@ -89,13 +93,15 @@ def village_posts(model, post_share: float) -> np.ndarray:
 def allocate(model, ctx, budget: float) -> None:
     j = ctx.params.public_jobs
     hh = model.hh
-    candidates = ctx.programme & ctx.match(model, "public_jobs")
-    elig = weak_labour_households(model, j.max_age, candidates)
-    queue = ctx.order(model, elig, "public_jobs")
-    renewed = hh.public_jobs_last[queue] == model.year - 1
-    queue = np.concatenate([queue[renewed], queue[~renewed]])
+    rows = ctx.rows
+    elig = weak_labour_households(model, j.max_age, rows[ctx.match_rows(model, "public_jobs")])
+    pos = ctx.order_rows(model, elig[rows], "public_jobs")
+    # columns read in household order, then put in the queue's (see medical_aid)
+    renewed = (hh.public_jobs_last[rows] == model.year - 1)[pos]
+    pos = np.concatenate([pos[renewed], pos[~renewed]])
+    queue = rows[pos]
     # rank of each household among the queued households of its village, in queue order
-    vil = hh.village[queue]
+    vil = hh.village[rows][pos]
     fits = rank_in_group(vil, model.villages.n) < village_posts(model, j.post_share)[vil]
     model.changes.wait(queue[~fits])
     queue = queue[fits]

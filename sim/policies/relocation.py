@@ -40,17 +40,15 @@ def allocate(model, ctx, budget: float) -> None:
     if len(sites) == 0:
         return
     remote = (v.remoteness >= p.min_remoteness) | (v.disaster_risk >= p.min_disaster_risk)
-    place = remote[hh.village] | (
-        hh.recorded_category == Category.RELOCATION
-    )  # villages looked up once
+    rows = ctx.rows
+    village = hh.village[rows]
     elig = (
-        ctx.programme
-        & (hh.relocated_year < 0)
-        & ~v.site[hh.village]
-        & place
-        & ctx.match(model, "relocation")
+        (hh.relocated_year[rows] < 0)
+        & ~v.site[village]
+        & (remote[village] | (hh.recorded_category[rows] == Category.RELOCATION))
+        & ctx.match_rows(model, "relocation")
     )
-    queue = ctx.order(model, elig, "relocation")
+    queue = rows[ctx.order_rows(model, elig, "relocation")]
     support = p.employment_support_cost if p.employment_support else 0.0
     cost = p.cost_per_person * hh.size[queue] + support
     chosen, _ = serve(model, "relocation", queue, cost, budget)
