@@ -47,6 +47,34 @@ def stable_order(idx: np.ndarray, keys: np.ndarray) -> np.ndarray:
 
 
 @jit
+def or_per_household(flags, hh_of, n_hh):
+    """The bitwise OR of each household's persons' flags (booleans: whether any is set; bits: a
+    few such questions at once)."""
+    out = np.zeros(n_hh, dtype=flags.dtype)
+    for i in range(len(flags)):
+        out[hh_of[i]] |= flags[i]  # no branch: the flags are hard to predict
+    return out
+
+
+@jit
+def first_youngest(cand, households, person_start, age):
+    """Each household's youngest candidate (of equals, the first listed), households without a
+    candidate left out; the persons of household ``h`` are rows
+    ``person_start[h]:person_start[h + 1]``."""
+    out = np.empty(len(households), dtype=np.int64)
+    k = 0
+    for h in households:
+        best = -1
+        for i in range(person_start[h], person_start[h + 1]):
+            if cand[i] and (best < 0 or age[i] < age[best]):
+                best = i
+        if best >= 0:
+            out[k] = best
+            k += 1
+    return out[:k]
+
+
+@jit
 def select(order, flags):
     """``order[flags[order]]``: the entries of ``order`` whose flag is set, in one pass."""
     out = np.empty(len(order), dtype=np.int64)
