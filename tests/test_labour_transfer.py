@@ -31,18 +31,43 @@ def model(sc, strategy="transfer", seed=4):
     return PovertyModel(sc, strategy=strategy, seed=seed, agents=False)
 
 
+def candidates_now(m) -> np.ndarray:
+    """The rule, in numpy: who may be organised (``work`` is last year's)."""
+    p = m.persons
+    lo, _ = m.working_age
+    top = m.scenario.economy.migrant_age_max
+    able = (p.age >= lo) & (p.age <= top) & (p.stage == Stage.NONE) & (p.health == Health.HEALTHY)
+    return able & ~p.ent_job & (p.work != Work.MIGRANT) & ~p.placed
+
+
 @pytest.fixture
 def seen(monkeypatch):
-    """The candidates (per person) as the policy phase saw them, by year."""
+    """The workers the policy phase chose (per person), by year, each checked against the rule
+    as it stood then: a candidate, and the youngest idle one of the household if it has one."""
     out: dict[int, np.ndarray] = {}
-    candidates = labour_transfer.candidates
+    workers = labour_transfer.workers
 
-    def record(m):
-        cand, idle = candidates(m)
-        out[m.year] = cand.copy()
-        return cand, idle
+    def record(m, rows):
+        got = workers(m, rows)
+        cand = candidates_now(m)
+        idle = cand & (m.persons.work != Work.LOCAL)
+        chosen = got[got >= 0]
+        assert cand[chosen].all()
+        for h, w in zip(rows[got >= 0], chosen, strict=True):
+            members = np.arange(m.person_start[h], m.person_start[h + 1])
+            pool = members[idle[members]] if idle[members].any() else members[cand[members]]
+            assert w == pool[np.argmin(m.persons.age[pool])]
+        assert not cand[
+            np.concatenate(
+                [np.arange(m.person_start[h], m.person_start[h + 1]) for h in rows[got < 0]]
+                or [np.zeros(0, int)]
+            )
+        ].any()
+        mask = out.setdefault(m.year, np.zeros(m.persons.n, dtype=bool))
+        mask[chosen] = True
+        return got
 
-    monkeypatch.setattr(labour_transfer, "candidates", record)
+    monkeypatch.setattr(labour_transfer, "workers", record)
     return out
 
 

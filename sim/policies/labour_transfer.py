@@ -16,13 +16,15 @@ organised again only while the programme runs.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
 from sim.config.schema import NonNegFloat, Prob, Strict
 from sim.model.codes import Health, Stage, Work
+from sim.model.kernels import columns, jit, row
 from sim.model.rng import uniforms_at
 from sim.policies.base import Instrument, serve
-from sim.policies.kernels import first_youngest, or_per_household
 
 
 class Params(Strict):
@@ -33,32 +35,60 @@ class Params(Strict):
     retention: Prob
 
 
-def candidates(model) -> tuple[np.ndarray, np.ndarray]:
-    """Per person: who may be placed (able, healthy, of migrant age, out of school, no enterprise
-    job, not away last year, not placed), and of those, who has no wage work (``work`` is last
-    year's)."""
-    p = model.persons
+WorkerPersons = namedtuple("WorkerPersons", "age stage health ent_job work placed")
+NONE, LOCAL, MIGRANT = int(Stage.NONE), int(Work.LOCAL), int(Work.MIGRANT)
+HEALTHY = int(Health.HEALTHY)
+
+
+def workers(model, rows: np.ndarray) -> np.ndarray:
+    """Per household of ``rows``: the member to organise, or -1. A candidate is able, healthy,
+    of migrant age, out of school, without an enterprise job, not away last year and not placed
+    (``work`` is last year's); the youngest candidate without wage work first, else the youngest
+    local wage worker."""
     lo, _ = model.working_age
-    top = int(model.scenario.economy.migrant_age_max)
-    able = (p.age >= lo) & (p.age <= top) & (p.stage == Stage.NONE) & (p.health == Health.HEALTHY)
-    cand = able & ~p.ent_job & (p.work != Work.MIGRANT) & ~p.placed
-    return cand, cand & (p.work != Work.LOCAL)
+    return _workers(
+        rows,
+        model.person_start,
+        columns(WorkerPersons, model.persons),
+        int(lo),
+        int(model.scenario.economy.migrant_age_max),
+    )
+
+
+@jit
+def _workers(rows, start, persons, lo, top):
+    """One pass over the persons of each household of ``rows`` (of equal ages, the first)."""
+    age, stage, health = persons.age, persons.stage, persons.health
+    ent_job, work, placed = persons.ent_job, persons.work, persons.placed
+    out = np.full(len(rows), -1, dtype=np.int64)
+    for j in range(len(rows)):
+        h = row(rows[j])
+        idle = local = -1
+        for i in range(start[h], start[h + 1]):
+            a = age[i]
+            cand = (a >= lo) & (a <= top) & (stage[i] == NONE) & (health[i] == HEALTHY)
+            cand &= (not ent_job[i]) & (work[i] != MIGRANT) & (not placed[i])
+            if not cand:
+                continue
+            if work[i] != LOCAL:
+                if idle < 0 or a < age[idle]:
+                    idle = i
+            elif local < 0 or a < age[local]:
+                local = i
+        out[j] = idle if idle >= 0 else local
+    return out
 
 
 def allocate(model, ctx, budget: float) -> None:
     t = ctx.params.labour_transfer
-    hh, p = model.hh, model.persons
-    cand, idle = candidates(model)
-    elig = ctx.programme & or_per_household(cand, p.hh, hh.n) & ctx.match(model, "labour_transfer")
-    queue = ctx.order(model, elig, "labour_transfer")
-    if len(queue) == 0:
+    rows = ctx.rows
+    worker = workers(model, rows)
+    pos = ctx.order_rows(
+        model, (worker >= 0) & ctx.match_rows(model, "labour_transfer"), "labour_transfer"
+    )
+    if len(pos) == 0:
         return
-    # the worker of each queued household, in queue order: the youngest idle member, else the
-    # youngest local wage worker
-    has_idle = or_per_household(idle, p.hh, hh.n)[queue]
-    worker = np.empty(len(queue), dtype=np.int64)
-    worker[has_idle] = first_youngest(idle, queue[has_idle], model.person_start, p.age)
-    worker[~has_idle] = first_youngest(cand, queue[~has_idle], model.person_start, p.age)
+    queue, worker = rows[pos], worker[pos]
     # matched or not: a draw of the worker's row, the same in every pass of the year
     matched = uniforms_at(model.streams.key("labour_transfer.match", model.year), worker)
     matched = matched < t.match_rate
