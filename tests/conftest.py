@@ -97,6 +97,31 @@ FRICTIONLESS_REGISTER = {
 }
 
 
+def one_instrument_scenario(
+    instrument: str,
+    strategy: str,
+    params: dict | None = None,
+    years: int = 4,
+    phase_out: int = 1,
+    budget: float | None = None,
+    overrides: dict | None = None,
+    cliff: bool = False,
+) -> Scenario:
+    """The small county with one strategy, ``strategy``, that spends all its money on
+    ``instrument`` (with ``params``) until ``phase_out``."""
+    d = small_data()
+    d["meta"]["years"] = years
+    if cliff:
+        d["programme"] = {**d.get("programme", {}), "after_phase_out": "cliff"}
+    spec = {"allocation": "shares", "shares": {instrument: 1.0}, "phase_out_year": phase_out}
+    if params:
+        spec["params"] = {instrument: params}
+    if budget is not None:
+        spec["budget"] = budget
+    d["strategies"] = {strategy: spec}
+    return build_scenario(d, "small.toml", overrides)
+
+
 def small_model(
     overrides: dict | None = None,
     seed: int = 1,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import small_data
+from conftest import one_instrument_scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim.policies.asset_income as asset_income
 from sim.cli import main
-from sim.config import ConfigError, build_scenario
+from sim.config import ConfigError
 from sim.model import PovertyModel
 from sim.model.codes import Status
 
@@ -19,16 +19,9 @@ NO_OTHER_PROPERTY = {"economy.land_rent_per_mu": 0.0, "economy.savings_interest"
 
 
 def scenario(params=None, years=6, phase_out=2, budget=None, overrides=None):
-    d = small_data()
-    d["meta"]["years"] = years
-    d["programme"] = {**d.get("programme", {}), "after_phase_out": "cliff"}
-    spec = {"allocation": "shares", "shares": {"asset_income": 1.0}, "phase_out_year": phase_out}
-    if params:
-        spec["params"] = {"asset_income": params}
-    if budget is not None:
-        spec["budget"] = budget
-    d["strategies"] = {"assets": spec}
-    return build_scenario(d, "small.toml", overrides)
+    return one_instrument_scenario(
+        "asset_income", "assets", params, years, phase_out, budget, overrides, cliff=True
+    )
 
 
 def model(sc, strategy="assets", seed=4):

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import small_data
+from conftest import one_instrument_scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim.policies.labour_transfer as labour_transfer
 from sim.cli import main
-from sim.config import ConfigError, build_scenario
+from sim.config import ConfigError
 from sim.model import PovertyModel
 from sim.model.codes import Health, Stage, Work
 
 
 def scenario(params: dict | None = None, years: int = 4, phase_out: int = 1, budget=None):
-    d = small_data()
-    d["meta"]["years"] = years
-    spec = {"allocation": "shares", "shares": {"labour_transfer": 1.0}, "phase_out_year": phase_out}
-    if params:
-        spec["params"] = {"labour_transfer": params}
-    if budget is not None:
-        spec["budget"] = budget
-    d["strategies"] = {"transfer": spec}
-    return build_scenario(d, "small.toml")
+    return one_instrument_scenario("labour_transfer", "transfer", params, years, phase_out, budget)
 
 
 def model(sc, strategy="transfer", seed=4):
