@@ -236,3 +236,93 @@ def test_programme_households_is_the_numpy_definition(seed, year, support):
     active = (status == Status.POOR) | (status == Status.RETURNED)
     recent = (status == Status.EXITED) & (year - exit_year.astype(np.int64) <= support)
     assert np.array_equal(programme_households(model, support), active | recent)
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 300),
+    budget=st.floats(-10.0, 1e6),
+    per_listing=st.booleans(),
+)
+@settings(max_examples=80, deadline=None)
+def test_affordable_is_the_searchsorted_running_total(seed, n, budget, per_listing):
+    """serve's count of households the budget pays for: the numpy running total it replaced
+    (ties at the budget included, duplicate listings paid twice)."""
+    rng = np.random.default_rng(seed)
+    costs = np.round(rng.exponential(500.0, n), int(rng.integers(-2, 3)))  # many equal totals
+    costs[rng.random(n) < 0.1] = 0.0
+    listed = rng.integers(0, 3, 2 * n + 1).astype(np.int8)
+    queue = rng.permutation(2 * n + 1)[:n]
+    listings = listed[queue] if per_listing else np.ones(n, dtype=np.int8)
+    cum = np.cumsum(costs * np.maximum(listings, 1))
+    if n and rng.random() < 0.3:
+        budget = float(cum[rng.integers(0, n)])  # exactly a running total
+    want = int(np.searchsorted(cum, budget, side="right"))
+    assert k.affordable(costs, queue, listed, per_listing, budget) == want
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 400))
+@settings(max_examples=40, deadline=None)
+def test_row_masks_and_counts_match_numpy(seed, n):
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 2**10, n).astype(np.int16)
+    category = rng.integers(-1, 6, n).astype(np.int8)
+    recorded = np.where(rng.random(n) < 0.3, rng.integers(-1, 6, n), category).astype(np.int8)
+    rows = np.sort(rng.choice(n, n // 2, replace=False)) if n else np.zeros(0, dtype=np.int64)
+    flags = int(rng.integers(1, 2**10))
+    assert np.array_equal(k.any_flag(rows, bits, flags), (bits[rows] & flags) != 0)
+    which = int(rng.integers(0, 6))
+    moved = (category[rows] == which) & (recorded[rows] != which)
+    assert np.array_equal(k.not_moved_out(rows, category, recorded, which), ~moved)
+    groups = rng.integers(0, 9, n).astype(np.int32)
+    on = rng.random(n) < 0.4
+    want = np.bincount(groups[on], minlength=9)
+    assert np.array_equal(k.count_in_group_where(groups, on, 9), want)
+    order = rng.permutation(n)
+    assert np.array_equal(k.select(order, on), order[on[order]])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_instrument_passes_match_their_numpy_rules(seed):
+    """medical_aid's costs, relocation's eligibility and monitoring's flags, each one compiled
+    pass, give what the numpy statement of the rule gives."""
+
+    from sim.model.codes import Category
+    from sim.model.shocks import insured_share
+    from sim.policies import medical_aid, monitoring, relocation
+
+    rng = np.random.default_rng(seed)
+    n = 600
+    rows = np.sort(rng.choice(n, n // 3, replace=False))
+    acute = np.where(rng.random(n) < 0.2, rng.exponential(8000.0, n), 0.0)
+    chronic = np.where(rng.random(n) < 0.3, rng.exponential(2000.0, n), 0.0)
+    insured = rng.random(n) < 0.8
+    size = rng.integers(1, 8, n).astype(np.int16)
+    enabled = bool(seed % 2)
+    r, o, prem, ex, oex, cap = 0.5, 0.3, 220.0, 0.1, 0.2, 5000.0
+    hh = medical_aid.MedicalHouseholds(acute, chronic, insured, size)
+    cost, left = medical_aid._costs(rows, hh, enabled, r, o, prem, ex, oex, cap)
+    a, c = acute[rows], chronic[rows]
+    premium = np.where(~insured[rows] & enabled, prem * size[rows], 0.0)
+    oop = np.maximum(a + c - enabled * insured_share(a, c, r, o) - (ex * a + oex * c), 0.0)
+    top_up = np.maximum(oop - cap, 0.0)
+    assert np.array_equal(cost, premium + (ex * a + oex * c) + top_up)
+    assert np.array_equal(left, oop - top_up)
+    assert (top_up > 0).any() and (premium > 0).any() == enabled  # both branches were taken
+
+    village = rng.integers(0, 12, n).astype(np.int32)
+    moved = np.where(rng.random(n) < 0.2, rng.integers(1, 5, n), -1).astype(np.int16)
+    recorded = rng.integers(-1, 6, n).astype(np.int8)
+    site, remote = rng.random(12) < 0.2, rng.random(12) < 0.4
+    hh = relocation.RelocationHouseholds(moved, village, recorded, size)
+    ok, cost = relocation._eligible(rows, hh, site, remote, 3000.0, 500.0)
+    v = village[rows]
+    own = remote[v] | (recorded[rows] == Category.RELOCATION)
+    assert np.array_equal(ok, (moved[rows] < 0) & ~site[v] & own)
+    assert np.array_equal(cost, 3000.0 * size[rows] + 500.0)
+
+    at_risk = rng.random(n) < 0.25
+    last = rng.integers(-1, 4, n).astype(np.int16)
+    assert np.array_equal(
+        monitoring._flagged(at_risk, last, 2), np.flatnonzero(at_risk & (last != 2))
+    )

@@ -50,11 +50,11 @@ def paying_years(u: np.ndarray, life: int, failure_risk: float) -> np.ndarray:
 
 def queue(model, ctx, weak_labour: float) -> np.ndarray:
     """Eligible households in order: weak and no labour first, then the rest."""
-    hh = model.hh
-    elig = ctx.programme & (hh.asset_income_first < 0) & ctx.match(model, "asset_income")
-    order = ctx.order(model, elig, "asset_income")
-    weak = hh.labour_units[order] < weak_labour
-    return np.concatenate([order[weak], order[~weak]])
+    hh, rows = model.hh, ctx.rows
+    elig = (hh.asset_income_first[rows] < 0) & ctx.match_rows(model, "asset_income")
+    pos = ctx.order_rows(model, elig, "asset_income")
+    weak = (hh.labour_units[rows] < weak_labour)[pos]  # read in household order (medical_aid)
+    return rows[np.concatenate([pos[weak], pos[~weak]])]
 
 
 def allocate(model, ctx, budget: float) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 from sim.model.codes import Category, Status
 from sim.model.effects import book as book_once
 from sim.model.kernels import jit
-from sim.policies.kernels import select, stable_order
+from sim.policies.kernels import affordable, any_flag, not_moved_out, select, stable_order
 
 # instruments that pay per listed household, so a duplicate listing (重报) is paid too: transfers
 # and grants per household or person; the others act on a real thing once (a house, a bill, a
@@ -81,16 +81,19 @@ class Context:
         record it reads does not change within the policy phase."""
         got = self._matches.get(instrument)
         if got is None:
-            inst, rows = self.instruments[instrument], self.rows
-            flags = inst.cause_match if self.match_causes else None
-            if flags is not None:
-                got = (model.hh.recorded_causes[rows] & flags) != 0
-            elif self.match_causes and inst.category is not None:
-                got = moved_out(model, inst.category, rows)
-            else:
-                got = np.ones(len(rows), dtype=bool)
-            self._matches[instrument] = got
+            got = self._matches[instrument] = self.match_at(model, instrument, self.rows)
         return got
+
+    def match_at(self, model, instrument: str, idx: np.ndarray) -> np.ndarray:
+        """:meth:`match` at the households ``idx`` (a mask over them), without a full-length
+        array."""
+        inst = self.instruments[instrument]
+        flags = inst.cause_match if self.match_causes else None
+        if flags is not None:
+            return any_flag(idx, model.hh.recorded_causes, int(flags))
+        if self.match_causes and inst.category is not None:
+            return moved_out(model, inst.category, idx)
+        return np.ones(len(idx), dtype=bool)
 
     def order_rows(self, model, sub: np.ndarray, instrument: str) -> np.ndarray:
         """:meth:`order` for the programme households ``rows[sub]`` (``sub`` a mask over
@@ -160,7 +163,7 @@ def moved_out(model, category: Category, rows: np.ndarray | None = None) -> np.n
     hh = model.hh
     if rows is None:
         return ~((hh.category == category) & (hh.recorded_category != category))
-    return ~((hh.category[rows] == category) & (hh.recorded_category[rows] != category))
+    return not_moved_out(rows, hh.category, hh.recorded_category, int(category))
 
 
 def book(model, instrument: str, idx: np.ndarray, costs: np.ndarray) -> float:
@@ -214,12 +217,8 @@ def serve(
     if len(queue) == 0 or budget <= 0:
         model.changes.wait(queue)
         return queue[:0], costs[:0]
-    listings = model.hh.listed[queue] if instrument in PAID_PER_LISTING else None
-    if listings is not None and (listings > 1).any():
-        cum = np.cumsum(costs * np.maximum(listings, 1))  # a duplicate is paid too
-    else:
-        cum = np.cumsum(costs)
-    k = int(np.searchsorted(cum, budget * (1.0 + 1e-12), side="right"))
+    per_listing = instrument in PAID_PER_LISTING  # a duplicate is paid too
+    k = affordable(costs, queue, model.hh.listed, per_listing, budget * (1.0 + 1e-12))
     chosen, paid = queue[:k], costs[:k]
     model.changes.wait(queue[k:])
     book(model, instrument, chosen, paid)

@@ -80,9 +80,8 @@ def select(order, flags):
     out = np.empty(len(order), dtype=np.int64)
     k = 0
     for j in order:
-        if flags[j]:
-            out[k] = j
-            k += 1
+        out[k] = j
+        k += flags[j]  # no branch: whether a household is eligible is hard to predict
     return out[:k]
 
 
@@ -109,6 +108,15 @@ def count_in_group(groups, n_groups):
 
 
 @jit
+def count_in_group_where(groups, flags, n_groups):
+    """``np.bincount(groups[flags], minlength=n_groups)`` in one pass, no copy."""
+    out = np.zeros(n_groups, dtype=np.int64)
+    for i in range(len(groups)):
+        out[groups[i]] += flags[i]  # no branch: the flags are hard to predict
+    return out
+
+
+@jit
 def rank_in_group(groups, n_groups):
     """For each entry, how many entries before it have the same group (its rank in the group,
     in the given order)."""
@@ -119,3 +127,41 @@ def rank_in_group(groups, n_groups):
         rank[j] = seen[g]
         seen[g] += 1
     return rank
+
+
+@jit
+def affordable(costs, queue, listed, per_listing, budget):
+    """How many of the queue's first households ``budget`` pays for: the running total of their
+    costs (times the household's listings if ``per_listing``) stays within it. What
+    ``np.searchsorted(np.cumsum(...), budget, side="right")`` gives (the same additions, in
+    order), without the running total of the whole queue: it stops at the first it cannot pay."""
+    total = 0.0
+    for j in range(len(costs)):
+        c = costs[j]
+        if per_listing:
+            n = listed[queue[j]]
+            if n > 1:  # a duplicate listing is paid too (base.PAID_PER_LISTING)
+                c = c * n
+        total += c
+        if not total <= budget:  # NaN counts as beyond, as in the sorted running total
+            return j
+    return len(costs)
+
+
+@jit
+def any_flag(rows, bits, flags):
+    """``(bits[rows] & flags) != 0`` in one pass."""
+    out = np.empty(len(rows), dtype=np.bool_)
+    for j in range(len(rows)):
+        out[j] = (bits[rows[j]] & flags) != 0
+    return out
+
+
+@jit
+def not_moved_out(rows, category, recorded, which):
+    """``~((category[rows] == which) & (recorded[rows] != which))`` in one pass."""
+    out = np.empty(len(rows), dtype=np.bool_)
+    for j in range(len(rows)):
+        h = rows[j]
+        out[j] = (category[h] != which) | (recorded[h] == which)
+    return out

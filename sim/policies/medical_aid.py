@@ -10,10 +10,13 @@ out before the sickest households are covered (queue order); costs grow faster t
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
 from sim.config.schema import NonNegFloat, Prob, Strict
 from sim.model.codes import Category
+from sim.model.kernels import columns, jit, row
 from sim.model.shocks import insured_share
 from sim.policies.base import Instrument, serve
 
@@ -25,34 +28,63 @@ class Params(Strict):
     premium: NonNegFloat
 
 
+MedicalHouseholds = namedtuple("MedicalHouseholds", "med_acute med_chronic insured size")
+
+
+@jit
+def _positive(x):
+    """``np.maximum(x, 0.0)`` for one value (NaN stays NaN)."""
+    return x if (x >= 0.0) | (x != x) else 0.0
+
+
+@jit
+def _costs(rows, hh, enabled, reimbursement, outpatient, m_premium, m_extra, m_outpatient, cap):
+    """At each of ``rows`` (household order, so that the columns are read in order): the cost to
+    the programme (premium, extras, the cap's top-up) and the out-of-pocket cost left, in one
+    pass; the numpy of :func:`allocate`'s rule, operation for operation."""
+    cost = np.empty(len(rows))
+    left = np.empty(len(rows))
+    for j in range(len(rows)):
+        h = row(rows[j])
+        acute, chronic = hh.med_acute[h], hh.med_chronic[h]
+        premium = m_premium * hh.size[h] if (not hh.insured[h]) & enabled else 0.0
+        basic = enabled * insured_share(acute, chronic, reimbursement, outpatient)
+        extra = m_extra * acute + m_outpatient * chronic
+        oop = _positive(acute + chronic - basic - extra)
+        top_up = _positive(oop - cap)
+        cost[j] = premium + extra + top_up
+        left[j] = oop - top_up
+    return cost, left
+
+
 def allocate(model, ctx, budget: float) -> None:
     m = ctx.params.medical_aid
-    hh = model.hh
     ins = model.scenario.shocks.insurance
     rows = ctx.rows
     pos = ctx.order_rows(model, ctx.match_rows(model, "medical_aid"), "medical_aid")
     if len(pos) == 0:
         return
     queue = rows[pos]
-    # read in household order, then put in the queue's: reading a column in the queue's
+    # computed in household order, then put in the queue's: reading a column in the queue's
     # (random) order misses the cache at nearly every household
-    acute, chronic = model.yr.med_acute[rows][pos], model.yr.med_chronic[rows][pos]
-    uninsured = ~hh.insured[rows][pos]
-    premium = np.where(uninsured & ins.enabled, m.premium * hh.size[rows][pos], 0.0)
-    basic = ins.enabled * insured_share(
-        acute, chronic, ins.reimbursement, ins.outpatient_reimbursement
+    cost, left = _costs(
+        rows,
+        columns(MedicalHouseholds, model.yr, model.hh),
+        bool(ins.enabled),
+        float(ins.reimbursement),
+        float(ins.outpatient_reimbursement),
+        float(m.premium),
+        float(m.extra_reimbursement),
+        float(m.outpatient_extra),
+        float(m.oop_cap),
     )
-    extra = m.extra_reimbursement * acute + m.outpatient_extra * chronic
-    oop = np.maximum(acute + chronic - basic - extra, 0.0)
-    cap = np.maximum(oop - m.oop_cap, 0.0)
-    cost = premium + extra + cap
-    chosen, _ = serve(model, "medical_aid", queue, cost, budget)
+    chosen, _ = serve(model, "medical_aid", queue, cost[pos], budget)
     k = len(chosen)
     if k == 0:
         return
     if ins.enabled:
         model.changes.insure(chosen)
-    model.changes.set_medical_cost(chosen, oop[:k] - cap[:k])
+    model.changes.set_medical_cost(chosen, left[pos[:k]])
 
 
 INSTRUMENT = Instrument(

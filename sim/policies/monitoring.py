@@ -34,13 +34,24 @@ def _in_danger(idx, hh, low, spike):
     return out
 
 
+@jit
+def _flagged(at_risk, last, year):
+    """``np.flatnonzero(at_risk & (last != year))`` in one pass over the county."""
+    out = np.empty(len(at_risk), dtype=np.int64)
+    k = 0
+    for h in range(len(at_risk)):
+        out[k] = h
+        k += at_risk[h] & (last[h] != year)  # no branch: a fifth of the county is flagged
+    return out[:k]
+
+
 def allocate(model, ctx, budget: float) -> None:
     m = ctx.params.monitoring
     hh = model.hh
     # flagged households are outside the programme, so a later pass of the strategy (budget
     # reallocation) leaves out the ones already served this year itself
-    flagged = hh.at_risk & ctx.match(model, "monitoring") & (hh.monitoring_last != model.year)
-    idx = np.flatnonzero(flagged)
+    idx = _flagged(hh.at_risk, hh.monitoring_last, model.year)
+    idx = idx[ctx.match_at(model, "monitoring", idx)]
     k = (
         int(min(len(idx), budget // max(m.cost_per_flag, 1e-9)))
         if m.cost_per_flag > 0

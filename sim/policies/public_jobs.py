@@ -25,7 +25,7 @@ from sim.config.schema import NonNegFloat, Strict
 from sim.model.codes import Cause, Health, Stage, Work
 from sim.model.kernels import columns, jit, row
 from sim.policies.base import Instrument, serve
-from sim.policies.kernels import rank_in_group
+from sim.policies.kernels import count_in_group_where, rank_in_group
 
 
 class Params(Strict):
@@ -86,7 +86,7 @@ def _weak_labour(rows, start, persons, lo, max_age, old):
 def village_posts(model, post_share: float) -> np.ndarray:
     """Posts per village: ``post_share`` per registered household, at least one where any live."""
     hh = model.hh
-    registered = np.bincount(hh.village[hh.registered], minlength=model.villages.n)
+    registered = count_in_group_where(hh.village, hh.registered, model.villages.n)
     return np.where(registered > 0, np.maximum(np.ceil(post_share * registered), 1), 0)
 
 

@@ -13,10 +13,13 @@ Failure modes: without employment support the move cuts farm income and adds lit
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 
 from sim.config.schema import NonNegFloat, Prob, Strict
 from sim.model.codes import Category, Cause
+from sim.model.kernels import columns, jit, row
 from sim.policies.base import Instrument, serve
 
 
@@ -33,6 +36,28 @@ class Params(Strict):
     min_disaster_risk: Prob
 
 
+RelocationHouseholds = namedtuple(
+    "RelocationHouseholds", "relocated_year village recorded_category size"
+)
+RELOCATION = int(Category.RELOCATION)
+
+
+@jit
+def _eligible(rows, hh, site, remote, cost_per_person, support):
+    """At each of ``rows``: whether the household may move (not relocated, not on a site, in a
+    remote or disaster-prone village or in the relocation category) and what its move costs,
+    in one pass."""
+    ok = np.empty(len(rows), dtype=np.bool_)
+    cost = np.empty(len(rows))
+    for j in range(len(rows)):
+        h = row(rows[j])
+        v = hh.village[h]
+        own = remote[v] | (hh.recorded_category[h] == RELOCATION)
+        ok[j] = (hh.relocated_year[h] < 0) & (not site[v]) & own
+        cost[j] = cost_per_person * hh.size[h] + support
+    return ok, cost
+
+
 def allocate(model, ctx, budget: float) -> None:
     p = ctx.params.relocation
     hh, v = model.hh, model.villages
@@ -41,16 +66,17 @@ def allocate(model, ctx, budget: float) -> None:
         return
     remote = (v.remoteness >= p.min_remoteness) | (v.disaster_risk >= p.min_disaster_risk)
     rows = ctx.rows
-    village = hh.village[rows]
-    elig = (
-        (hh.relocated_year[rows] < 0)
-        & ~v.site[village]
-        & (remote[village] | (hh.recorded_category[rows] == Category.RELOCATION))
-        & ctx.match_rows(model, "relocation")
-    )
-    queue = rows[ctx.order_rows(model, elig, "relocation")]
     support = p.employment_support_cost if p.employment_support else 0.0
-    cost = p.cost_per_person * hh.size[queue] + support
+    ok, cost = _eligible(
+        rows,
+        columns(RelocationHouseholds, hh),
+        v.site,
+        remote,
+        float(p.cost_per_person),
+        float(support),
+    )
+    pos = ctx.order_rows(model, ok & ctx.match_rows(model, "relocation"), "relocation")
+    queue, cost = rows[pos], cost[pos]
     chosen, _ = serve(model, "relocation", queue, cost, budget)
     if len(chosen) == 0:
         return
