@@ -5,16 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-Prob = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegFloat = Annotated[float, Field(ge=0.0)]
+from sim.config.types import NonNegFloat, Prob, Strict
+
 CATEGORIES = ("industry", "relocation", "medical", "education", "dibao")  # the registered ones
-
-
-class Strict(BaseModel):
-    # as sim.config.schema.Strict: no unknown keys, no inf/nan, no coercion
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class Identification(Strict):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from sim.config.types import Strict
 
 Year = Annotated[int, Field(ge=0, le=100)]
 
@@ -16,11 +18,6 @@ AFTER_PHASE_OUT = {
     "of the yearly budget for transition_years years",
     "cliff": "everything the programme paid stops (the standing dibao and pensions continue)",
 }
-
-
-class Strict(BaseModel):
-    # as sim.config.schema.Strict: no unknown keys, no inf/nan, no coercion
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class Programme(Strict):

@@ -6,15 +6,9 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-NonNegInt = Annotated[int, Field(ge=0)]
-Prob = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-class Strict(BaseModel):
-    # as sim.config.schema.Strict: no unknown keys, no inf/nan, no coercion
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+from sim.config.types import NonNegInt, Prob, Strict
 
 
 class RegisterPlan(Strict):

@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     create_model,
@@ -25,22 +24,18 @@ from sim.config.identification import CATEGORIES, Identification  # noqa: F401 (
 from sim.config.parameters import default_values, instrument_names
 from sim.config.programme import Programme
 from sim.config.register import Register
+from sim.config.types import (  # noqa: F401 (re-exported)
+    NonNegFloat,
+    NonNegInt,
+    PosFloat,
+    PosInt,
+    Prob,
+    Range,
+    Strict,
+)
 
 # ---------------------------------------------------------------------------------------------
-# Field types
-
-Prob = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegFloat = Annotated[float, Field(ge=0.0)]
-PosFloat = Annotated[float, Field(gt=0.0)]
-NonNegInt = Annotated[int, Field(ge=0)]
-PosInt = Annotated[int, Field(gt=0)]
-Range = Annotated[list[float], Field(min_length=2, max_length=2)]
-
-
-class Strict(BaseModel):
-    # no inf/nan: they validate as floats but turn incomes into NaN later
-    # strict: `years = true` or `enabled = "yes"` are mistakes, not numbers or booleans
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+# Field types: sim.config.types (re-exported here, where instruments import them from)
 
 
 def _range_ok(v: list[float], lo: float = -math.inf, hi: float = math.inf) -> list[float]:
