@@ -14,16 +14,12 @@ from sim.cli.common import fail
 from sim.config.files import FolderKind, check_out_folder
 
 SEED_COUNTY = Path(__file__).resolve().parents[2] / "scenarios" / "county.toml"
-AUDIT_FOLDER = FolderKind(
-    "povsim roster audit",
-    "audit.json",
-    lambda d: d.get("command") == "povsim roster audit",
-    ("audit.json", "audit.csv", "audit.html"),
+AUDIT_FOLDER = FolderKind.of_command(
+    "povsim roster audit", "audit.json", ("audit.json", "audit.csv", "audit.html")
 )
-EXAMPLE_FOLDER = FolderKind(
+EXAMPLE_FOLDER = FolderKind.of_command(
     "povsim roster example",
     "example.json",
-    lambda d: d.get("command") == "povsim roster example",
     ("example.json", "injected.csv")
     + tuple(f"roster_{lang}.{ext}" for lang in ("zh", "en") for ext in ("csv", "xlsx", "parquet")),
 )
@@ -34,14 +30,18 @@ AUDIT_EXAMPLE = """examples:
 """
 
 
-def _scenario(path: str | None):
-    from sim.config import load_scenario
+def _scenario(path: str | None, problems: list[str]):
+    """The scenario (the seed county by default), or None with its problems added."""
+    from sim.config import ConfigError, load_scenario
 
-    return load_scenario(path or SEED_COUNTY)
+    try:
+        return load_scenario(path or SEED_COUNTY)
+    except ConfigError as exc:
+        problems += exc.problems
+        return None
 
 
 def cmd_audit(args) -> int:
-    from sim.config import ConfigError
     from sim.config.files import BadInput
     from sim.roster.audit import KINDS, audit, summary
     from sim.roster.read import read_roster
@@ -52,10 +52,7 @@ def cmd_audit(args) -> int:
         allowed = ", ".join(["error", "warning", *KINDS])
         return fail([f"--fail-on {','.join(unknown)}: unknown kind; allowed: {allowed}"])
     problems = check_out_folder(args.out, AUDIT_FOLDER, args.force) if args.out else []
-    try:
-        sc = _scenario(args.scenario)
-    except ConfigError as exc:
-        problems += exc.problems
+    sc = _scenario(args.scenario, problems)
     if problems:
         return fail(problems)
     try:
@@ -134,7 +131,6 @@ def _page(source, roster, table, villages, findings, sample: int = 50) -> str:
 
 
 def cmd_example(args) -> int:
-    from sim.config import ConfigError
     from sim.config.files import discard, staging_folder, swap_into_place, write_with
     from sim.roster.example import chinese_values, english_values, example_roster
 
@@ -143,10 +139,7 @@ def cmd_example(args) -> int:
         problems.append(f"--errors {args.errors}: must be a share 0..0.05 of households per kind")
     if args.seed < 0:
         problems.append(f"--seed {args.seed}: must be a non-negative integer")
-    try:
-        sc = _scenario(args.scenario)
-    except ConfigError as exc:
-        problems += exc.problems
+    sc = _scenario(args.scenario, problems)
     if problems:
         return fail(problems)
     frame, injected = example_roster(sc, args.seed, args.errors)

@@ -196,6 +196,11 @@ class FolderKind:
         self.label, self.record, self._check = label, record, check
         self.names = frozenset(names) | {LOCK_NAME}
 
+    @classmethod
+    def of_command(cls, command: str, record: str, names: Iterable[str]) -> FolderKind:
+        """The folder a command writes, proved by ``"command": command`` in its record."""
+        return cls(command, record, lambda d: d.get("command") == command, names)
+
     def owns(self, folder: Path) -> bool:
         rec = folder / self.record
         if input_problem(rec) is not None:
@@ -213,11 +218,8 @@ class FolderKind:
         )
 
 
-RUN_FOLDER = FolderKind(
-    "povsim run",
-    "run.json",
-    lambda d: d.get("command") == "povsim run",
-    ("run.json", "timeseries.csv", "households.parquet"),
+RUN_FOLDER = FolderKind.of_command(
+    "povsim run", "run.json", ("run.json", "timeseries.csv", "households.parquet")
 )
 BATCH_FOLDER = FolderKind(
     "povsim batch",

@@ -336,22 +336,14 @@ def ndtr(x):
     return 0.5 * math.erfc(-x * 0.7071067811865476)
 
 
-@jit
 def uniforms(key, n):
     """Rows 0..n-1 of the stream ``key`` as an array (for Python-side callers)."""
-    out = np.empty(n)
-    for i in range(n):
-        out[i] = uniform(key, i)
-    return out
+    return uniforms_at(key, np.arange(n))
 
 
-@jit
 def normals(key, n):
     """Rows 0..n-1 of the stream ``key`` as standard normals."""
-    out = np.empty(n)
-    for i in range(n):
-        out[i] = normal(key, i)
-    return out
+    return normals_at(key, np.arange(n))
 
 
 @jit
