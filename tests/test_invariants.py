@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sim.model.codes import Status
 from sim.model.households import HOUSEHOLD_FIELDS
 from sim.model.outputs import TRIGGERS
+from sim.model.register import BEFORE
 from sim.policies import available
 
 MONEY = ("assets", "savings", "debt", "medical_cost", "sp_medical", "sp_schooling")
@@ -89,7 +90,7 @@ def check_year(model, prev_active: np.ndarray, prev_row: dict | None) -> None:
     assert (prev_active | (hh.registered_year == year))[exited].all()
     # who returns this year had exited before
     returned = hh.return_year == year
-    before = hh.registered_year == -2  # exited before the base year (register.exited_before)
+    before = hh.registered_year == BEFORE  # exited before the base year (exited_before)
     assert ((hh.first_exit_year >= 0) | before)[returned].all()
     assert (hh.first_exit_year[returned] < year).all()
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.model.codes import Status
+from sim.model.register import BEFORE
 
 # a plan far above what verification delivers: every year's shortfall is large
 PLAN = {"register.plan.exits": [SMALL_REGISTERED // 2] * 5}
@@ -150,7 +151,7 @@ def test_exits_before_the_base_year_are_the_near_poor_and_return_when_found():
     off = small_model({}, strategy="precision")
     on = small_model({"register.exited_before": 0.5}, strategy="precision")
     hh = on.hh
-    before = np.flatnonzero(hh.registered_year == -2)
+    before = np.flatnonzero(hh.registered_year == BEFORE)
     assert len(before) == round(0.5 * on.initial_registered)
     assert (hh.status[before] == Status.EXITED).all() and (hh.exit_year[before] == 0).all()
     assert (hh.registered_year == 0).sum() == (off.hh.registered_year == 0).sum()
@@ -165,5 +166,5 @@ def test_exits_before_the_base_year_are_the_near_poor_and_return_when_found():
     off.run()
     ts, ts_off = on.timeseries(), off.timeseries()
     assert ts_off["register_returns"].iloc[1] == 0
-    back = (on.hh.return_year == 1) & (on.hh.registered_year == -2)
+    back = (on.hh.return_year == 1) & (on.hh.registered_year == BEFORE)
     assert ts["register_returns"].iloc[1] == back.sum() > 0

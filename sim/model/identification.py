@@ -110,7 +110,8 @@ def identify(model, keys) -> None:
     model.yr.newly_registered = 0
     model.yr.removed = 0
     check_duplicates(model)
-    if sc.meta.base_year + year == ident.recheck_year:
+    recheck = sc.meta.base_year + year == ident.recheck_year
+    if recheck:
         remove_misidentified(model, line_prev)
     if year % ident.reidentify_years == 0:
         poor_found, mistaken = _candidates(
@@ -121,8 +122,7 @@ def identify(model, keys) -> None:
             ident.exclusion_error,
             ident.inclusion_error,
         )
-        calendar = sc.meta.base_year + year
-        share = ident.recheck_cap if calendar == ident.recheck_year else ident.new_registration_cap
+        share = ident.recheck_cap if recheck else ident.new_registration_cap
         cap = int(round(share * model.initial_registered))
         # scale control: wrongly included households take their places first (they are put
         # forward, not found by the income check), then the poorest of the poor found

@@ -17,7 +17,7 @@ from collections import namedtuple
 import numpy as np
 
 from sim.model.codes import Status, Trigger
-from sim.model.identification import assign_category
+from sim.model.identification import assign_category, registration_errors
 from sim.model.kernels import columns, jit, parallel, row
 from sim.model.rng import normal, normals_at, uniform
 
@@ -68,9 +68,7 @@ def open_exited_before(model, keys) -> None:
     hh.exit_year[idx] = 0  # support after exit (摘帽不摘政策) counts from the base year
     hh.paper_exit[idx] = hh.income_pc[idx] < line  # the old rules did not check 三保障
     assign_category(model, idx)
-    hh.recorded_category[idx] = hh.category[idx]
-    hh.recorded_causes[idx] = hh.causes[idx]
-    hh.listed[idx] = 1
+    registration_errors(model, idx)  # their record, with the errors of registration
 
 
 def observe(model, keys, events: dict | None = None) -> None:
