@@ -94,6 +94,8 @@ FRICTIONLESS_REGISTER = {
     "register.detect_adjustment": 1.0,
     "register.detect_monitoring": 1.0,
     "register.detect_served": 1.0,
+    # every fall found is re-registered: help in place keeps a fallen exit off the register
+    "register.assist_from": 0,
 }
 
 

@@ -146,8 +146,8 @@ def test_smallest_is_a_stable_sorts_first_k(keys, k):
 def test_exits_before_the_base_year_are_the_near_poor_and_return_when_found():
     """register.exited_before: that share of the year-0 register, never-registered households
     measured just above the line, is exited at year 0 (not the year-0 cohort, supported after
-    exit); those that fell below the line are found as returns in year 1; with 0 nobody returns
-    in year 1 (nobody has exited yet)."""
+    exit); in year 1 the paper exits among them are found as returns, the true exits that fell
+    are helped in place; with 0 nobody returns in year 1 (nobody has exited yet)."""
     off = small_model({}, strategy="precision")
     on = small_model({"register.exited_before": 0.5}, strategy="precision")
     hh = on.hh
@@ -162,9 +162,32 @@ def test_exits_before_the_base_year_are_the_near_poor_and_return_when_found():
     rest = hh.status == Status.NEVER
     assert np.median(hh.income_pc[before]) < np.median(hh.income_pc[rest])
     assert (hh.income_pc[before] < 2.5 * line).mean() > 0.9
-    on.run()
-    off.run()
-    ts, ts_off = on.timeseries(), off.timeseries()
-    assert ts_off["register_returns"].iloc[1] == 0
-    back = (on.hh.return_year == 1) & (on.hh.registered_year == BEFORE)
+    off.run(1)
+    assert off.timeseries()["register_returns"].iloc[1] == 0
+    assert off.timeseries()["helped_in_place"].iloc[1] == 0
+    # every fallen one found in year 1; a coarse measure makes more of the old exits paper ones
+    found = {"register.exited_before": 0.5, "register.detect_adjustment": 1.0}
+    on = small_model({**found, "register.measure_error": 0.6}, strategy="precision")
+    hh = on.hh
+    paper = hh.paper_exit.copy()  # below the line at year 0: the old rules' paper exits
+    ts = on.run(1).timeseries()
+    back = (hh.return_year == 1) & (hh.registered_year == BEFORE)
     assert ts["register_returns"].iloc[1] == back.sum() > 0
+    # the ones that come back on the register are paper exits (corrected); true exits that fell
+    # are helped in place from register.assist_from (2016, year 1)
+    assert paper[back].all()
+    assert ts["helped_in_place"].iloc[1] > 0
+
+
+def test_the_register_closes_to_new_households_in_2020():
+    """identification.closed_from (2020): the newly poor are monitored, not registered; before it
+    and with 0 (never closed) the yearly registration goes on."""
+    over = {"meta.years": 7}
+    shut = run(over, strategy="status_quo").timeseries().set_index("calendar_year")
+    open_ = run({**over, "identification.closed_from": 0}, strategy="status_quo")
+    open_ = open_.timeseries().set_index("calendar_year")
+    assert (shut.loc[2020:, "newly_registered"] == 0).all()
+    assert shut.loc[2016:2019, "newly_registered"].sum() > 0
+    assert open_.loc[2020:, "newly_registered"].sum() > 0
+    # the same draws up to the closing year
+    assert (shut.loc[:2019, "newly_registered"] == open_.loc[:2019, "newly_registered"]).all()

@@ -25,6 +25,8 @@ class Identification(Strict):
     recheck_year: Annotated[int, Field(ge=0, le=2100)]
     recheck_cap: NonNegFloat
     recheck_remove_above: Annotated[float, Field(ge=1.0, le=100.0)]
+    # the register closed to new households (the monitoring mechanism watches the new poor)
+    closed_from: Annotated[int, Field(ge=0, le=2100)]
     # registration errors (docs/ODD.md §7.6): duplicate listings (重报) and categories moved for
     # funding (乱归类)
     duplicate_rate: Prob

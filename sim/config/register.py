@@ -39,6 +39,8 @@ class Register(Strict):
     detect_monitoring: Prob
     detect_served: Prob
     monitoring_from: Annotated[int, Field(ge=1949, le=2100)]
+    assist_from: Annotated[int, Field(ge=0, le=2100)]
+    assist_max: Annotated[float, Field(ge=0.0, le=10.0)]
     west: bool
     exited_before: Annotated[float, Field(ge=0.0, le=5.0)]
     plan: RegisterPlan

@@ -87,7 +87,11 @@ HOUSEHOLD_FIELDS: dict[str, tuple[str, str]] = {
         "int8",
         "exited and below the line: trigger of the year it fell (a re-registration's), 0 none",
     ),
-    "paper_exit": ("bool", "the last exit was on paper (income below the line or 三保障 unmet)"),
+    "paper_exit": (
+        "bool",
+        "the last exit was on paper (income below the line or 三保障 unmet) and the household "
+        "has not been out in fact since",
+    ),
     "line_ratio_sum": ("float64", "sum over years of disposable income per person / line"),
     "sq_gap_sum": ("float64", "sum over years of the squared poverty gap (disposable income)"),
     "labour_units": ("float64", "able-bodied labour weighted by health, this year"),

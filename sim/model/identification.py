@@ -113,7 +113,8 @@ def identify(model, keys) -> None:
     recheck = sc.meta.base_year + year == ident.recheck_year
     if recheck:
         remove_misidentified(model, line_prev)
-    if year % ident.reidentify_years == 0:
+    closed = 0 < ident.closed_from <= sc.meta.base_year + year
+    if (year % ident.reidentify_years == 0) and not closed:
         poor_found, mistaken = _candidates(
             hh.status,
             hh.prev_income_pc,

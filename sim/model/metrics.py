@@ -264,10 +264,12 @@ def _ledger(row: dict, model) -> None:
         row[f"unabsorbed_{i}"] = float(left.get(i, 0.0))
     dibao = float(hh.inc_dibao_standing.sum())
     # transfers are pensions + farm subsidy + programme transfers + standing dibao (income phase)
-    other = float(hh.inc_transfers.sum() - hh.inc_transfers_programme.sum()) - dibao
+    helped = model.yr.help_cost if model.year > 0 else 0.0  # the register's help in place
+    other = float(hh.inc_transfers.sum() - hh.inc_transfers_programme.sum()) - dibao - helped
     row["standing_dibao"] = dibao
+    row["help_in_place_cost"] = helped
     row["pensions_farm_subsidy"] = other
-    row["public_cost"] = row["spending"] + dibao + row["pensions_farm_subsidy"]
+    row["public_cost"] = row["spending"] + dibao + helped + other
     cumulative = model.cumulative.get("public_cost", 0.0) + row["public_cost"]
     row["cumulative_public_cost"] = model.cumulative["public_cost"] = cumulative
     for k, v in ledger.year_credit().items():

@@ -95,7 +95,16 @@ REGISTER_COLUMNS: list[Outcome] = [
         "register_returns",
         HH,
         "exited households below the line that the dynamic adjustment or the monitoring "
-        "mechanism found this year and re-registered",
+        "mechanism found this year and re-registered: from register.assist_from, paper exits "
+        "(corrected), 三保障 failures and gaps to the line beyond register.assist_max; before it, "
+        "every one found",
+    ),
+    Outcome(
+        "helped_in_place",
+        HH,
+        "exited households below the line found this year and helped back to the line without "
+        "re-registration (帮扶, from register.assist_from): true exits meeting 三保障 whose gap is "
+        "within register.assist_max; they stay exited",
     ),
     Outcome(
         "paper_exits",
@@ -439,6 +448,13 @@ _COLUMNS: list[Outcome] = [
         for i in INSTRUMENTS
     ),
     _col(
+        "help_in_place_cost",
+        "yuan",
+        "what helping the fallen exited back to the line in place paid this year (helped_in_place; "
+        "temporary assistance and 兜底, civil-affairs money, not programme spending)",
+        MINIMIZE,
+    ),
+    _col(
         "standing_dibao",
         "yuan",
         "standing dibao top-ups paid this year (civil-affairs money, not programme spending; "
@@ -453,7 +469,7 @@ _COLUMNS: list[Outcome] = [
     _col(
         "public_cost",
         "yuan",
-        "spending + standing_dibao + pensions_farm_subsidy: every public yuan that reaches "
+        "spending + standing_dibao + help_in_place_cost + pensions_farm_subsidy: every public yuan that reaches "
         "households or the programme this year (not the basic medical insurance fund's "
         "reimbursements, nor microcredit principal, the bank's money)",
         MINIMIZE,

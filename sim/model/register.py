@@ -31,11 +31,13 @@ INCIDENCE = {False: 0.02, True: 0.03}  # 综合贫困发生率 below 2%, 3% in t
 ObserveHouseholds = namedtuple(
     "ObserveHouseholds",
     "status income_pc measured_pc years_above at_risk monitoring_last fall_trigger return_year "
-    "first_return_year returns return_trigger",
+    "first_return_year returns return_trigger paper_exit guaranteed size net_income income "
+    "inc_transfers",
 )
 ObserveParams = namedtuple(
     "ObserveParams",
-    "year line exit_line sd adjustment monitoring served monitoring_on detect_on",
+    "year line exit_line sd adjustment monitoring served monitoring_on detect_on assist_on "
+    "assist_max",
 )
 
 
@@ -88,25 +90,35 @@ def observe(model, keys, events: dict | None = None) -> None:
         served=float(reg.detect_served),
         monitoring_on=calendar >= reg.monitoring_from,
         detect_on=events is not None,
+        assist_on=0 < reg.assist_from <= calendar,
+        assist_max=float(reg.assist_max * model.scenario.dibao_standard(model.year)),
     )
     if events is None:
         events = {"returns": np.zeros(n, dtype=bool), "triggers": np.zeros(n, dtype=np.int8)}
+    events["helped"] = np.zeros(n, dtype=bool)
+    paid = np.zeros(n)
     parallel(
         _observe,
         n,
         columns(ObserveHouseholds, model.hh),
         events["returns"],
         events["triggers"],
+        events["helped"],
+        paid,
         keys.key("measure"),
         keys.key("detect"),
         par,
     )
+    model.yr.help_cost = float(paid.sum())
 
 
 @jit
-def _observe(lo, hi, hh, returns_now, triggers, k_measure, k_detect, par):
+def _observe(lo, hi, hh, returns_now, triggers, helped, paid, k_measure, k_detect, par):
     """Households ``lo:hi``: the measure of the active register (the others' is their true
-    income: officials measure whom they may let out), then the search for the fallen exited."""
+    income: officials measure whom they may let out), then the search for the fallen exited:
+    found, a true exit meeting 三保障 is helped back to the line in place (帮扶, from
+    ``assist_from``) when its gap is within ``assist_max`` a person; a paper exit, a 三保障 failure
+    or a gap beyond the cap is re-registered."""
     status, income_pc, measured, above = hh.status, hh.income_pc, hh.measured_pc, hh.years_above
     fall_trigger = hh.fall_trigger
     sd, line, year = par.sd, par.line, par.year
@@ -118,6 +130,8 @@ def _observe(lo, hi, hh, returns_now, triggers, k_measure, k_detect, par):
             m *= math.exp(sd * normal(k_measure, h) + shift)
         measured[h] = m
         above[h] = min(above[h] + 1, MAX_YEARS_ABOVE) if m >= par.exit_line else 0
+        if (st == EXITED) & (income_pc[h] >= line) & hh.guaranteed[h]:
+            hh.paper_exit[h] = False  # out in fact now: a later fall is a fall, not the old error
         if (not par.detect_on) or (st != EXITED) or (income_pc[h] >= line):
             continue
         p = par.adjustment
@@ -126,6 +140,12 @@ def _observe(lo, hi, hh, returns_now, triggers, k_measure, k_detect, par):
         if hh.monitoring_last[h] == year:  # the monitoring instrument visited it this year
             p = max(p, par.served)
         if uniform(k_detect, h) >= p:
+            continue
+        gap = line - income_pc[h]
+        if par.assist_on & (not hh.paper_exit[h]) & hh.guaranteed[h] & (gap <= par.assist_max):
+            _help(hh, h, gap * hh.size[h], line)
+            helped[h] = True
+            paid[h] = gap * hh.size[h]
             continue
         trig = fall_trigger[h] if fall_trigger[h] > 0 else T_NONE
         fall_trigger[h] = 0
@@ -137,6 +157,18 @@ def _observe(lo, hi, hh, returns_now, triggers, k_measure, k_detect, par):
             hh.first_return_year[h] = year
         hh.returns[h] += 1
         hh.return_trigger[h] = trig
+
+
+@jit
+def _help(hh, h, amount, line):
+    """Assistance that closes household ``h``'s gap to the line this year (a transfer, outside
+    the programme's budget: temporary assistance and 兜底, civil-affairs money); the fall it
+    answers is dealt with, so no trigger is carried to a later return."""
+    hh.net_income[h] += amount
+    hh.income[h] += amount
+    hh.inc_transfers[h] += amount
+    hh.income_pc[h] = line
+    hh.fall_trigger[h] = 0
 
 
 def update(model, keys, events: dict) -> None:
@@ -259,6 +291,7 @@ def columns_of_year(model, events: dict | None, t: np.ndarray) -> dict:
         "income_entries": int(t[INCOME_ENTRIES]),
         "register_exits": n_exits,
         "register_returns": int(events["returns"].sum()) if events else 0,
+        "helped_in_place": int(events["helped"].sum()) if events else 0,
         "paper_exits": int(events["paper"].sum()) if events else 0,
         "plan_exits": planned_exits(model.scenario, y),
         "missed_poor": int(t[MISSED]),

@@ -33,6 +33,7 @@ class YearState:
     disaster_asset_income: np.ndarray
     newly_registered: int = 0  # households registered this year (identification → metrics)
     removed: int = 0  # households the re-check took off the register (identification → metrics)
+    help_cost: float = 0.0  # what helping the fallen exited in place paid (register → metrics)
 
     @classmethod
     def zeros(cls, n: int) -> YearState:

@@ -42,7 +42,8 @@ def check_books(m) -> None:
     ts = m.timeseries()
     parts = ts[[f"spending_{i}" for i in INSTRUMENTS]].sum(axis=1)
     np.testing.assert_allclose(parts, ts["spending"], rtol=1e-9, atol=1e-3)
-    public = ts["spending"] + ts["standing_dibao"] + ts["pensions_farm_subsidy"]
+    public = ts["spending"] + ts["standing_dibao"] + ts["help_in_place_cost"]
+    public = public + ts["pensions_farm_subsidy"]
     np.testing.assert_allclose(ts["public_cost"], public, rtol=1e-9, atol=1e-3)
     np.testing.assert_allclose(ts["cumulative_public_cost"], public.cumsum(), rtol=1e-9)
     # every programme yuan is on some household's receipt, per instrument

@@ -24,7 +24,8 @@ def test_monitoring_from_2020_finds_more_of_the_fallen():
     ts = m.timeseries().set_index("calendar_year")
 
     def found(years) -> float:
-        ret = ts.loc[years, "register_returns"].sum()
+        # found: re-registered, or helped back to the line in place (both need a finding)
+        ret = ts.loc[years, "register_returns"].sum() + ts.loc[years, "helped_in_place"].sum()
         return ret / (ret + ts.loc[years, "exited_not_found"].sum())
 
     before, after = found(range(2017, 2020)), found(range(2020, 2024))

@@ -87,9 +87,20 @@ def fact_rows(runs: pd.DataFrame) -> list[tuple]:
     out = []
     for f in REGISTER_FACTS:
         v = _mean(runs, f.metric, f.year)
-        ok, text = verdict(f, v)
+        if f.kind == "falling":
+            ok, text = _falling(runs, f.year)
+        else:
+            ok, text = verdict(f, v)
         out.append((f, v, ok, text))
     return out
+
+
+def _falling(runs: pd.DataFrame, last: int) -> tuple[bool, str]:
+    """Whether the mean register returns over seeds fall every year from year 1 to ``last``."""
+    means = [_mean(runs, "register_returns", y) for y in range(1, last + 1)]
+    ok = all(means[k] < means[k - 1] for k in range(1, len(means)))
+    shown = " → ".join(f"{m:,.1f}" for m in means)
+    return ok, ("matches" if ok else "misses") + f": mean over seeds {shown}"
 
 
 def _record_rows(base_year: int) -> list[tuple[str, list[str]]]:
@@ -179,7 +190,7 @@ def section(scenario: Scenario, runs, variants, seeds, path=HINDCAST_SCENARIO) -
         shown_v = "—" if math.isnan(v) else (f"{v:,.0f}" if f.kind == "money" else f"{v:.2f}")
         if f.kind == "share" and not math.isnan(v):
             shown_v = f"{v:.1%}"
-        if f.kind == "shape" and not math.isnan(v):
+        if f.kind in ("shape", "falling") and not math.isnan(v):
             shown_v = f"{v:.0%} of seeds"
         L.append(
             f"| {f.label} | {base_year + f.year} | {f.reference_text} | {shown_v} | "

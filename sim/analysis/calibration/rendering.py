@@ -48,7 +48,7 @@ def _fmt(fact: Fact, v: float) -> str:
         return f"{v:.1%}"
     if fact.metric == "income_growth" or fact.kind == "ratio":
         return f"{v:.2f}"
-    if fact.kind == "shape":
+    if fact.kind in ("shape", "falling"):
         return f"{v:.0%} of seeds"
     return f"{v:,.0f}"
 
