@@ -132,6 +132,8 @@ REGISTER_COLUMNS = (
     "registered_households",
     "register_exits",
     "register_returns",
+    "helped_in_place",
+    "help_in_place_cost",
     "paper_exits",
     "comprehensive_incidence",
     "omission_rate",

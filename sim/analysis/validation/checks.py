@@ -244,7 +244,7 @@ def equal_spending(runs: RunSet, tol: float = 0.01) -> Outcome:
 
 # public_cost's definition in the outcome registry: programme spending, the standing dibao,
 # pensions and the farm subsidy
-LEDGER_PARTS = ("spending", "standing_dibao", "pensions_farm_subsidy")
+LEDGER_PARTS = ("spending", "standing_dibao", "help_in_place_cost", "pensions_farm_subsidy")
 
 
 def no_off_ledger_money(runs: RunSet, rel: float = 1e-6) -> Outcome:
