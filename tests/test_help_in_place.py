@@ -81,3 +81,15 @@ def test_returns_fall_year_by_year_in_the_hindcast_only_with_help_in_place():
     assert on[3] < 0.1 * on[0], on
     assert 5 <= on[0] <= 400 and on[3] <= 10, on
     assert off[3] > off[1] and off[3] > 10 * on[3], off
+
+
+def test_no_help_in_place_without_a_campaign():
+    """The practice belongs to the campaign and the transition: none under status_quo, none after
+    a cliff; the falls found there are re-registered."""
+    quo = small_model(FOUND, seed=4, strategy="status_quo").run().timeseries()
+    assert quo["helped_in_place"].sum() == 0 and quo["register_returns"].sum() > 0
+    over = {**FOUND, "programme.phase_out_year": 3, "programme.after_phase_out": "cliff"}
+    cliff = small_model(over, seed=4, strategy="transfusion").run().timeseries()
+    assert cliff["helped_in_place"].iloc[1:4].sum() > 0
+    assert cliff["helped_in_place"].iloc[4:].sum() == 0
+    assert cliff["register_returns"].iloc[4:].sum() > 0

@@ -90,7 +90,8 @@ def observe(model, keys, events: dict | None = None) -> None:
         served=float(reg.detect_served),
         monitoring_on=calendar >= reg.monitoring_from,
         detect_on=events is not None,
-        assist_on=0 < reg.assist_from <= calendar,
+        # the campaign's practice (and the transition's monitoring): not without a programme
+        assist_on=(0 < reg.assist_from <= calendar) and model.strategy.in_programme(model.year),
         assist_max=float(reg.assist_max * model.scenario.dibao_standard(model.year)),
     )
     if events is None:
