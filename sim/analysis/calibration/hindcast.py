@@ -21,7 +21,7 @@ from sim.analysis.calibration.facts import (
     ROOT,
     YEARS,
 )
-from sim.analysis.calibration.runs import _summary, collect, verdict
+from sim.analysis.calibration.runs import _summary, collect, falling_mean, verdict
 from sim.config import Scenario, load_scenario
 
 STRATEGY = "precision"
@@ -96,11 +96,7 @@ def fact_rows(runs: pd.DataFrame) -> list[tuple]:
 
 
 def _falling(runs: pd.DataFrame, last: int) -> tuple[bool, str]:
-    """Whether the mean register returns over seeds fall every year from year 1 to ``last``."""
-    means = [_mean(runs, "register_returns", y) for y in range(1, last + 1)]
-    ok = all(means[k] < means[k - 1] for k in range(1, len(means)))
-    shown = " → ".join(f"{m:,.1f}" for m in means)
-    return ok, ("matches" if ok else "misses") + f": mean over seeds {shown}"
+    return falling_mean(runs, STRATEGY, "register_returns", last)
 
 
 def _record_rows(base_year: int) -> list[tuple[str, list[str]]]:
