@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import Scenario, load_scenario
-from sim.model import demography, economy, identification, register, shocks
+from sim.model import demography, economy, identification, register, shocks, social_assistance
 from sim.model.changes import Changes
 from sim.model.effects import Effects, Ledger, StrategyLike
 from sim.model.enterprises import Enterprise, build_enterprises
@@ -193,6 +193,7 @@ class PovertyModel(mesa.Model):
         shocks.enterprises(self, keys("enterprise", y))
         # 3 identification
         identification.identify(self, keys("targeting", y))
+        social_assistance.link_dibao(self, keys("assistance", y))  # 3b the dibao linkage
         # 4 policies
         self.ledger.open_year(y, self.strategy.in_programme(y), self.strategy.year_budget(y))
         self.effects.reset()
