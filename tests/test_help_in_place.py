@@ -61,7 +61,7 @@ def test_a_gap_beyond_the_cap_is_re_registered():
     assert on.timeseries()["helped_in_place"].iloc[1] == 0
 
 
-def returns_2016_2019(assist_from: int, seeds=(1, 2, 3)) -> np.ndarray:
+def returns_2016_2019(assist_from: int, seeds=(1, 2, 3, 4, 5)) -> np.ndarray:
     out = []
     for s in seeds:
         over = {"register.assist_from": assist_from}

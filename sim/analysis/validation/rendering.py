@@ -14,6 +14,7 @@ from sim.analysis.validation.runs import (
     DEFAULT_SCENARIO,
     DEFAULT_SEEDS,
     HINDCAST_SCENARIO,
+    HINDCAST_SEEDS,
     ROOT,
     STRATEGIES,
     YEARS,
@@ -77,6 +78,9 @@ def render(runs: RunSet, results, scenario_path, seconds: float | None = None) -
         )
     L.append(f"- strategies: {', '.join(f'`{s}`' for s in strategies)}")
     L.append(f"- seeds: {', '.join(map(str, runs.seeds))} (figures: mean [min–max] over seeds)")
+    if runs.hindcast:
+        shown = ", ".join(str(r.seed) for r in runs.hindcast)
+        L.append(f"- hindcast seeds: {shown} (the calibration report's: its counts are small)")
     if seconds is not None:
         L.append(f"- run time: {seconds:.0f} s")
     L += ["", "## Checks", ""]
@@ -111,6 +115,7 @@ def build_report(
     checks=CHECKS,
     hindcast_path: str | Path | None = HINDCAST_SCENARIO,
     hindcast_overrides: dict | None = None,
+    hindcast_seeds=HINDCAST_SEEDS,
 ) -> tuple[str, RunSet, list]:
     """Run everything and return (markdown, runs, [(check, outcome)]). The flagship
     experiment's settings come first; ``overrides`` win over them."""
@@ -119,7 +124,8 @@ def build_report(
     scenario = load_scenario(scenario_path, over or None)
     runs = collect(scenario, strategies, seeds, years)
     if hindcast_path is not None:
-        runs.hindcast = collect_hindcast(load_scenario(hindcast_path, hindcast_overrides), seeds)
+        hindcast = load_scenario(hindcast_path, hindcast_overrides)
+        runs.hindcast = collect_hindcast(hindcast, hindcast_seeds)
     results = judge(runs, checks)
     text = render(runs, results, scenario_path, time.perf_counter() - t0)
     return text, runs, results
