@@ -10,6 +10,7 @@ import pytest
 from conftest import ROOT, small_model
 
 from sim.model import PovertyModel
+from sim.model.codes import Status
 
 HINDCAST = ROOT / "scenarios" / "county_hindcast.toml"
 # a county where falls are common and every fall is found: the rule, not detection, decides
@@ -93,3 +94,25 @@ def test_no_help_in_place_without_a_campaign():
     assert cliff["helped_in_place"].iloc[1:4].sum() > 0
     assert cliff["helped_in_place"].iloc[4:].sum() == 0
     assert cliff["register_returns"].iloc[4:].sum() > 0
+
+
+def test_edge_households_are_helped_once_the_register_is_closed():
+    """From identification.closed_from (with the monitoring mechanism, in funded years) a
+    never-registered household below the line that the mechanism watches is found and helped
+    back to the line, and stays off the register; with the register never closed nobody is."""
+    over = {"meta.years": 7, "programme.phase_out_year": 7}
+    shut = small_model({**over, "identification.closed_from": 2020}, seed=4, strategy="precision")
+    shut.run(4)
+    before = shut.hh.status.copy()
+    shut.step()  # 2020: the register is closed and the monitoring mechanism starts
+    ts = shut.timeseries().set_index("calendar_year")
+    assert (ts.loc[:2019, "edge_helped"] == 0).all()
+    assert ts.loc[2020, "edge_helped"] > 0 and ts.loc[2020, "newly_registered"] == 0
+    never = before == Status.NEVER
+    assert (shut.hh.status[never] == Status.NEVER).all()  # helped, not registered
+    opened = small_model({**over, "identification.closed_from": 0}, seed=4, strategy="precision")
+    ts_open = opened.run(5).timeseries()
+    assert ts_open["edge_helped"].sum() == 0 and ts_open["newly_registered"].iloc[5] > 0
+    # the help is income: fewer never-registered households below the line than without it
+    line = shut.line(5)
+    assert (shut.hh.income_pc[never] < line).sum() < (opened.hh.income_pc[never] < line).sum()

@@ -180,10 +180,12 @@ def test_exits_before_the_base_year_are_the_near_poor_and_return_when_found():
 
 
 def test_the_register_closes_to_new_households_in_2020():
-    """identification.closed_from (2020): the newly poor are monitored, not registered; before it
-    and with 0 (never closed) the yearly registration goes on."""
+    """identification.closed_from (2020 in the hindcast): the newly poor are monitored, not
+    registered; before it and with 0 (never closed, the default) the yearly registration goes
+    on."""
     over = {"meta.years": 7}
-    shut = run(over, strategy="status_quo").timeseries().set_index("calendar_year")
+    shut = run({**over, "identification.closed_from": 2020}, strategy="status_quo")
+    shut = shut.timeseries().set_index("calendar_year")
     open_ = run({**over, "identification.closed_from": 0}, strategy="status_quo")
     open_ = open_.timeseries().set_index("calendar_year")
     assert (shut.loc[2020:, "newly_registered"] == 0).all()

@@ -31,7 +31,7 @@ def unit_range(unit: str) -> tuple[float, float]:
 # incomes against the line; the rest (spending, assets, debt, ...) is "other". Targets name it.
 REGISTER_LAYER = frozenset(
     "registered_households registered_people newly_registered register_removed register_exits register_returns "
-    "helped_in_place "
+    "helped_in_place edge_helped "
     "paper_exits plan_exits missed_poor exited_not_found missed_rate wrongful_exit_rate "
     "omission_rate comprehensive_incidence county_exit_test monitored_households exits returns "
     "exited_cumulative returns_cumulative ever_exited exited_now sustained_exits "

@@ -107,6 +107,14 @@ REGISTER_COLUMNS: list[Outcome] = [
         "within register.assist_max; they stay exited",
     ),
     Outcome(
+        "edge_helped",
+        HH,
+        "never-registered households below the line that the monitoring mechanism found this year "
+        "and helped back to the line (边缘户: from identification.closed_from, when the register "
+        "no longer takes new households, in the years the strategy funds); they stay off the "
+        "register",
+    ),
+    Outcome(
         "paper_exits",
         HH,
         f"of register_exits, households whose true {SIX} is below the line or whose 三保障 "
@@ -450,7 +458,8 @@ _COLUMNS: list[Outcome] = [
     _col(
         "help_in_place_cost",
         "yuan",
-        "what helping the fallen exited back to the line in place paid this year (helped_in_place; "
+        "what helping the fallen exited and the edge households back to the line in place paid "
+        "this year (helped_in_place, edge_helped; "
         "temporary assistance and 兜底, civil-affairs money, not programme spending)",
         MINIMIZE,
     ),

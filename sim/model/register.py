@@ -37,7 +37,7 @@ ObserveHouseholds = namedtuple(
 ObserveParams = namedtuple(
     "ObserveParams",
     "year line exit_line sd adjustment monitoring served monitoring_on detect_on assist_on "
-    "assist_max",
+    "assist_max edge_on",
 )
 
 
@@ -93,10 +93,15 @@ def observe(model, keys, events: dict | None = None) -> None:
         # the campaign's practice (and the transition's monitoring): not without a programme
         assist_on=(0 < reg.assist_from <= calendar) and model.strategy.in_programme(model.year),
         assist_max=float(reg.assist_max * model.scenario.dibao_standard(model.year)),
+        edge_on=False,
     )
+    closed = 0 < model.scenario.identification.closed_from <= calendar
+    # the register closed, the monitoring mechanism finds and helps the newly poor (边缘户)
+    par = par._replace(edge_on=bool(closed and par.monitoring_on and par.assist_on))
     if events is None:
         events = {"returns": np.zeros(n, dtype=bool), "triggers": np.zeros(n, dtype=np.int8)}
     events["helped"] = np.zeros(n, dtype=bool)
+    events["edge_helped"] = np.zeros(n, dtype=bool)
     paid = np.zeros(n)
     parallel(
         _observe,
@@ -105,6 +110,7 @@ def observe(model, keys, events: dict | None = None) -> None:
         events["returns"],
         events["triggers"],
         events["helped"],
+        events["edge_helped"],
         paid,
         keys.key("measure"),
         keys.key("detect"),
@@ -114,7 +120,7 @@ def observe(model, keys, events: dict | None = None) -> None:
 
 
 @jit
-def _observe(lo, hi, hh, returns_now, triggers, helped, paid, k_measure, k_detect, par):
+def _observe(lo, hi, hh, returns_now, triggers, helped, edge, paid, k_measure, k_detect, par):
     """Households ``lo:hi``: the measure of the active register (the others' is their true
     income: officials measure whom they may let out), then the search for the fallen exited:
     found, a true exit meeting 三保障 is helped back to the line in place (帮扶, from
@@ -133,6 +139,9 @@ def _observe(lo, hi, hh, returns_now, triggers, helped, paid, k_measure, k_detec
         above[h] = min(above[h] + 1, MAX_YEARS_ABOVE) if m >= par.exit_line else 0
         if (st == EXITED) & (income_pc[h] >= line) & hh.guaranteed[h]:
             hh.paper_exit[h] = False  # out in fact now: a later fall is a fall, not the old error
+        if par.edge_on & (st == NEVER) & (income_pc[h] < line):
+            _edge(hh, h, line, par, k_detect, edge, paid)
+            continue
         if (not par.detect_on) or (st != EXITED) or (income_pc[h] >= line):
             continue
         p = par.adjustment
@@ -158,6 +167,21 @@ def _observe(lo, hi, hh, returns_now, triggers, helped, paid, k_measure, k_detec
             hh.first_return_year[h] = year
         hh.returns[h] += 1
         hh.return_trigger[h] = trig
+
+
+@jit
+def _edge(hh, h, line, par, k_detect, edge, paid):
+    """A never-registered household below the line once the register is closed: the monitoring
+    mechanism finds it if it watches it (at risk, or served this year) and helps it back to the
+    line within the cap, as it helps a fallen exit; it stays off the register."""
+    p = par.monitoring if hh.at_risk[h] else 0.0
+    if hh.monitoring_last[h] == par.year:
+        p = max(p, par.served)
+    gap = line - hh.income_pc[h]
+    if (uniform(k_detect, h) < p) & (gap <= par.assist_max):
+        _help(hh, h, gap * hh.size[h], line)
+        edge[h] = True
+        paid[h] = gap * hh.size[h]
 
 
 @jit
@@ -293,6 +317,7 @@ def columns_of_year(model, events: dict | None, t: np.ndarray) -> dict:
         "register_exits": n_exits,
         "register_returns": int(events["returns"].sum()) if events else 0,
         "helped_in_place": int(events["helped"].sum()) if events else 0,
+        "edge_helped": int(events["edge_helped"].sum()) if events else 0,
         "paper_exits": int(events["paper"].sum()) if events else 0,
         "plan_exits": planned_exits(model.scenario, y),
         "missed_poor": int(t[MISSED]),

@@ -133,6 +133,7 @@ REGISTER_COLUMNS = (
     "register_exits",
     "register_returns",
     "helped_in_place",
+    "edge_helped",
     "help_in_place_cost",
     "paper_exits",
     "comprehensive_incidence",
