@@ -264,7 +264,7 @@ def _ledger(row: dict, model) -> None:
         row[f"unabsorbed_{i}"] = float(left.get(i, 0.0))
     dibao = float(hh.inc_dibao_standing.sum())
     # transfers are pensions + farm subsidy + programme transfers + standing dibao (income phase)
-    helped = model.yr.help_cost if model.year > 0 else 0.0  # the register's help in place
+    helped = model.yr.help_cost  # the register's help in place (sim.model.register.observe)
     other = float(hh.inc_transfers.sum() - hh.inc_transfers_programme.sum()) - dibao - helped
     row["standing_dibao"] = dibao
     row["help_in_place_cost"] = helped

@@ -5,8 +5,10 @@ status that changes only by registration (``identification.identify``), by a ver
 re-registration (here). An exit follows a procedure: officials measure income (看+算, with error),
 propose households stably above the exit line, verify 三保障 within a capacity, and, when the
 year's exit plan is not met, may count households that are not out (paper exits). A return has to
-be found: an exited household that falls below the line is re-registered only when the yearly
-dynamic adjustment, and from 2020 the monitoring mechanism, finds it (docs/ODD.md §7.15).
+be found: an exited household that falls below the line is found by the yearly dynamic
+adjustment, and from 2020 the monitoring mechanism; found, a true exit is helped back to the line
+in place during the campaign (帮扶, as the register was managed from 2016) and a paper exit is
+re-registered (docs/ODD.md §7.15).
 """
 
 from __future__ import annotations
@@ -80,6 +82,12 @@ def observe(model, keys, events: dict | None = None) -> None:
     reg = model.scenario.register
     n = model.hh.n
     calendar = model.scenario.meta.base_year + model.year
+    monitoring_on = calendar >= reg.monitoring_from
+    detect_on = events is not None
+    # the campaign's practice (and the transition's monitoring): not without a programme
+    assist_on = (0 < reg.assist_from <= calendar) and model.strategy.in_programme(model.year)
+    # the register closed, the monitoring mechanism finds and helps the newly poor (边缘户)
+    closed = 0 < model.scenario.identification.closed_from <= calendar
     par = ObserveParams(
         year=model.year,
         line=model.line(model.year),
@@ -88,16 +96,12 @@ def observe(model, keys, events: dict | None = None) -> None:
         adjustment=float(reg.detect_adjustment),
         monitoring=float(reg.detect_monitoring),
         served=float(reg.detect_served),
-        monitoring_on=calendar >= reg.monitoring_from,
-        detect_on=events is not None,
-        # the campaign's practice (and the transition's monitoring): not without a programme
-        assist_on=(0 < reg.assist_from <= calendar) and model.strategy.in_programme(model.year),
+        monitoring_on=monitoring_on,
+        detect_on=detect_on,
+        assist_on=assist_on,
         assist_max=float(reg.assist_max * model.scenario.dibao_standard(model.year)),
-        edge_on=False,
+        edge_on=bool(detect_on and closed and monitoring_on and assist_on),
     )
-    closed = 0 < model.scenario.identification.closed_from <= calendar
-    # the register closed, the monitoring mechanism finds and helps the newly poor (边缘户)
-    par = par._replace(edge_on=bool(closed and par.monitoring_on and par.assist_on))
     if events is None:
         events = {"returns": np.zeros(n, dtype=bool), "triggers": np.zeros(n, dtype=np.int8)}
     events["helped"] = np.zeros(n, dtype=bool)
