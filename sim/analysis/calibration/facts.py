@@ -72,6 +72,7 @@ class Fact:
     by_construction: bool = False
     tol: float | None = None  # absolute (share, ratio) or relative (money); None: the kind's
     bound: str = ""  # "at_most" / "at_least": a one-sided fact (the reference is a bound)
+    trajectory: str = ""  # "falling": the metric whose mean over seeds must fall every year
 
 
 # What kind of evidence each fact is (docs/calibration.md): an INPUT (a parameter is the number),
@@ -533,6 +534,7 @@ REGISTER_FACTS: tuple[Fact, ...] = (
         RETURNS_SOURCE,
         "falling",
         "precision",
+        trajectory="register_returns",
         note="Judged on the mean over seeds (the expected trajectory): 2017 < 2016, 2018 < 2017 "
         "and 2019 < 2018; the share of seeds whose own returns fall every year is shown. Scaled "
         "to the county (its register is about 1/1,600 of the national one) the record is about "

@@ -21,7 +21,7 @@ from sim.analysis.calibration.facts import (
     ROOT,
     YEARS,
 )
-from sim.analysis.calibration.runs import _summary, collect, falling_mean, verdict
+from sim.analysis.calibration.runs import _summary, collect, judged
 from sim.config import Scenario, load_scenario
 
 STRATEGY = "precision"
@@ -86,17 +86,8 @@ def fact_rows(runs: pd.DataFrame) -> list[tuple]:
     """(fact, value, matches, verdict text) for the register facts in the hindcast runs."""
     out = []
     for f in REGISTER_FACTS:
-        v = _mean(runs, f.metric, f.year)
-        if f.kind == "falling":
-            ok, text = _falling(runs, f.year)
-        else:
-            ok, text = verdict(f, v)
-        out.append((f, v, ok, text))
+        out.append((f, *judged(runs, f, STRATEGY)))
     return out
-
-
-def _falling(runs: pd.DataFrame, last: int) -> tuple[bool, str]:
-    return falling_mean(runs, STRATEGY, "register_returns", last)
 
 
 def _record_rows(base_year: int) -> list[tuple[str, list[str]]]:

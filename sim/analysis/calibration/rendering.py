@@ -34,7 +34,7 @@ from sim.analysis.calibration.facts import (
 )
 from sim.analysis.calibration.hindcast import collect_hindcast
 from sim.analysis.calibration.hindcast import section as hindcast_section
-from sim.analysis.calibration.runs import _summary, collect, falling_mean, run_levers, verdict
+from sim.analysis.calibration.runs import _summary, collect, judged, run_levers
 from sim.config import Scenario, load_scenario
 from sim.config.parameters import iter_params
 
@@ -67,11 +67,7 @@ def fact_rows(runs: pd.DataFrame, strategies=STRATEGIES, facts=FACTS) -> list[di
     out = []
     for f in facts:
         cells = {s: _cell(f, *_summary(runs, s, f.metric, f.year), n) for s in strategies}
-        judged, _, _ = _summary(runs, f.judge, f.metric, f.year)
-        if f.kind == "falling":
-            ok, text = falling_mean(runs, f.judge, "register_returns", f.year)
-        else:
-            ok, text = verdict(f, judged)
+        value, ok, text = judged(runs, f, f.judge)
         if f.key in HINDCAST_KEYS:  # a fact of the policy followed: the hindcast judges it
             text += " (this county's flagship set-up; the hindcast below sets it beside the record)"
         out.append(
@@ -82,7 +78,7 @@ def fact_rows(runs: pd.DataFrame, strategies=STRATEGIES, facts=FACTS) -> list[di
                 "reference": f.reference_text,
                 **cells,
                 "judged": f.judge,
-                "value": judged,
+                "value": value,
                 "matches": ok,
                 "verdict": text,
                 "source": f.source,

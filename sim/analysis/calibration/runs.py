@@ -212,13 +212,16 @@ def _summary(runs: pd.DataFrame, strategy: str, metric: str, year: int, seeds=No
     return float(vals.mean()), float(vals.min()), float(vals.max())
 
 
-def falling_mean(runs: pd.DataFrame, strategy: str, metric: str, last: int) -> tuple[bool, str]:
-    """Whether the mean of ``metric`` over seeds falls every year from year 1 to ``last`` (the
-    verdict of a "falling" fact)."""
-    means = [_summary(runs, strategy, metric, y)[0] for y in range(1, last + 1)]
+def judged(runs: pd.DataFrame, fact: Fact, strategy: str) -> tuple[float, bool, str]:
+    """(the judged mean, matches, text) of ``fact`` under ``strategy``: a "falling" fact by the
+    mean trajectory of its ``trajectory`` metric over seeds, every other by :func:`verdict`."""
+    value = _summary(runs, strategy, fact.metric, fact.year)[0]
+    if fact.kind != "falling":
+        return value, *verdict(fact, value)
+    means = [_summary(runs, strategy, fact.trajectory, y)[0] for y in range(1, fact.year + 1)]
     ok = all(means[k] < means[k - 1] for k in range(1, len(means)))
     shown = " → ".join(f"{m:,.1f}" for m in means)
-    return ok, ("matches" if ok else "misses") + f": mean over seeds {shown}"
+    return value, ok, ("matches" if ok else "misses") + f": mean over seeds {shown}"
 
 
 def verdict(fact: Fact, value: float) -> tuple[bool, str]:
