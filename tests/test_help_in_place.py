@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ROOT, small_model
+from conftest import ROOT, small_model, write_toml
 
+from sim.cli import main
+from sim.config import ConfigError, load_scenario
 from sim.model import PovertyModel
 from sim.model.codes import Status
 
@@ -116,3 +118,24 @@ def test_edge_households_are_helped_once_the_register_is_closed():
     # the help is income: fewer never-registered households below the line than without it
     line = shut.line(5)
     assert (shut.hh.income_pc[never] < line).sum() < (opened.hh.income_pc[never] < line).sum()
+
+
+@pytest.mark.parametrize(
+    ("table", "text", "field", "fragment"),
+    [
+        ("register", "assist_from = 1500", "register.assist_from", "calendar year"),
+        ("register", "assist_max = -1.0", "register.assist_max", "greater than or equal to 0"),
+        ("identification", "closed_from = 20.5", "identification.closed_from", "integer"),
+    ],
+)
+def test_bad_help_and_closing_values_are_config_errors(
+    tmp_path, capsys, table, text, field, fragment
+):
+    path = write_toml(tmp_path / "bad.toml", f"[{table}]\n{text}\n")
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    lines = [p for p in info.value.problems if f": {field}:" in p]
+    assert lines and fragment in lines[0], info.value.problems
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and field in err

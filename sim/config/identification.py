@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from sim.config.types import NonNegFloat, Prob, Strict
+from sim.config.types import NonNegFloat, Prob, Strict, YearOrNever
 
 CATEGORIES = ("industry", "relocation", "medical", "education", "dibao")  # the registered ones
 
@@ -22,11 +22,11 @@ class Identification(Strict):
     reidentify_years: Annotated[int, Field(ge=1, le=100)]
     # the one-off re-check of the register (回头看): its calendar year (0: none), the new
     # registrations it allows and the measured income above which it removes a household
-    recheck_year: Annotated[int, Field(ge=0, le=2100)]
+    recheck_year: YearOrNever
     recheck_cap: NonNegFloat
     recheck_remove_above: Annotated[float, Field(ge=1.0, le=100.0)]
     # the register closed to new households (the monitoring mechanism watches the new poor)
-    closed_from: Annotated[int, Field(ge=0, le=2100)]
+    closed_from: YearOrNever
     # registration errors (docs/ODD.md §7.6): duplicate listings (重报) and categories moved for
     # funding (乱归类)
     duplicate_rate: Prob

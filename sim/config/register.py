@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from sim.config.types import NonNegInt, Prob, Strict
+from sim.config.types import NonNegInt, Prob, Strict, YearOrNever
 
 
 class RegisterPlan(Strict):
@@ -39,7 +39,7 @@ class Register(Strict):
     detect_monitoring: Prob
     detect_served: Prob
     monitoring_from: Annotated[int, Field(ge=1949, le=2100)]
-    assist_from: Annotated[int, Field(ge=0, le=2100)]
+    assist_from: YearOrNever
     assist_max: Annotated[float, Field(ge=0.0, le=10.0)]
     west: bool
     exited_before: Annotated[float, Field(ge=0.0, le=5.0)]

@@ -32,6 +32,7 @@ from sim.config.types import (  # noqa: F401 (re-exported)
     Prob,
     Range,
     Strict,
+    YearOrNever,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -375,16 +376,9 @@ class SocialSecurity(Strict):
     dibao_coverage: Prob
     dibao_coverage_other: Prob
     # the dibao linkage of the registered poor (sim.model.social_assistance); 0: never
-    dibao_link_from: Annotated[int, Field(ge=0, le=2100)]
+    dibao_link_from: YearOrNever
     dibao_link_labour_max: Annotated[float, Field(ge=0.0, le=1.0)]
     dibao_link_take_up: Prob
-
-    @field_validator("dibao_link_from")
-    @classmethod
-    def _link_from(cls, value: int) -> int:
-        if 0 < value < 1949:
-            raise ValueError(f"got {value}; a calendar year (e.g. 2016), or 0 for never")
-        return value
 
 
 class Budget(Strict):

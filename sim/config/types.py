@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegFloat = Annotated[float, Field(ge=0.0)]
@@ -13,6 +13,16 @@ PosFloat = Annotated[float, Field(gt=0.0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 PosInt = Annotated[int, Field(gt=0)]
 Range = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
+def _year_or_never(value: int) -> int:
+    if 0 < value < 1949:
+        raise ValueError("a calendar year (e.g. 2016), or 0 for never")
+    return value
+
+
+# the calendar year a rule starts (or a one-off event happens), 0 for never
+YearOrNever = Annotated[int, Field(ge=0, le=2100), AfterValidator(_year_or_never)]
 
 
 class Strict(BaseModel):
