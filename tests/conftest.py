@@ -138,6 +138,21 @@ def write_toml(path: Path, text: str) -> Path:
     return path
 
 
+def assert_config_error(path: Path, field: str, fragment: str, capsys) -> None:
+    """Loading ``path`` is a ConfigError whose message for ``field`` says ``fragment``, and
+    `povsim validate` says so on stderr with exit code 2 and no traceback."""
+    from sim.cli import main
+    from sim.config import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    lines = [p for p in info.value.problems if f": {field}:" in p]
+    assert lines and fragment in lines[0], info.value.problems
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and field in err
+
+
 class TransferToAll(Strategy):
     """Test strategy: an equal cash transfer to every household, booked in the ledger."""
 
