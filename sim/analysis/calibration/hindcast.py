@@ -21,7 +21,7 @@ from sim.analysis.calibration.facts import (
     ROOT,
     YEARS,
 )
-from sim.analysis.calibration.runs import _summary, collect, judged
+from sim.analysis.calibration.runs import _summary, collect, falls_every_year, judged
 from sim.config import Scenario, load_scenario
 
 STRATEGY = "precision"
@@ -307,11 +307,7 @@ def _levers(base: dict, by: dict) -> list[str]:
         by["jobs kept (persistence 0.95)"],
         by["registration cap 0.5"],
     )
-    falling = [
-        r["label"]
-        for r in (base, *by.values())
-        if all(r["returns"][k] < r["returns"][k - 1] for k in (1, 2, 3))
-    ]
+    falling = [r["label"] for r in (base, *by.values()) if falls_every_year(r["returns"])]
     return [
         "",
         "What holds the model back (the last three rows test it):",

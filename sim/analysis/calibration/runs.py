@@ -144,6 +144,11 @@ REGISTER_COLUMNS = (
 )
 
 
+def falls_every_year(values) -> bool:
+    """Each value below the one before (the record's shape of register returns, 2016-2019)."""
+    return bool((np.diff(np.asarray(values, dtype=float)) < 0).all())
+
+
 def register_metrics(df: pd.DataFrame) -> None:
     """Add the register trajectories the facts compare, from one run's yearly snapshots (in
     place): exits over the register at the start of the year, the rate over its 2015 level,
@@ -162,7 +167,7 @@ def register_metrics(df: pd.DataFrame) -> None:
     df["register_left"] = reg / reg[0] if reg[0] > 0 else math.nan
     falling = [math.nan] * len(df)
     for y in range(2, len(df)):  # 2017 < 2016, 2018 < 2017, ... up to year y
-        falling[y] = float(all(ret[k] < ret[k - 1] for k in range(2, y + 1)))
+        falling[y] = float(falls_every_year(ret[1 : y + 1]))
     df["returns_falling"] = falling
     df["county_exit_passed"] = np.maximum.accumulate(np.nan_to_num(df["county_exit_test"]))
 
@@ -219,7 +224,7 @@ def judged(runs: pd.DataFrame, fact: Fact, strategy: str) -> tuple[float, bool, 
     if fact.kind != "falling":
         return value, *verdict(fact, value)
     means = [_summary(runs, strategy, fact.trajectory, y)[0] for y in range(1, fact.year + 1)]
-    ok = all(means[k] < means[k - 1] for k in range(1, len(means)))
+    ok = falls_every_year(means)
     shown = " → ".join(f"{m:,.1f}" for m in means)
     return value, ok, ("matches" if ok else "misses") + f": mean over seeds {shown}"
 
